@@ -1,0 +1,79 @@
+//! Every HTTP call the widget makes, against the server that served it (relative URLs).
+//! Errors come back as values: a problem-details body from the server, or a network
+//! failure the resident can retry.
+
+use lianxin_contract::{Catalog, Lang, Problem, Receipt, ReportSubmission};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag, FormData, Request, RequestInit, Response};
+
+/// Why a submission did not produce a receipt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubmitError {
+    /// The server refused the report and said why.
+    Refused(Problem),
+    /// The request did not complete (offline, timeout, server unreachable).
+    Network(String),
+}
+
+fn js_error(value: JsValue) -> String {
+    value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|text| text.as_string())).unwrap_or_else(|| "unknown error".into())
+}
+
+async fn send(request: Request) -> Result<Response, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(js_error)?;
+    response.dyn_into::<Response>().map_err(js_error)
+}
+
+async fn body_text(response: &Response) -> Result<String, String> {
+    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
+    text.as_string().ok_or_else(|| "the answer is not text".into())
+}
+
+/// Loads the catalog in `lang` only.
+pub async fn fetch_catalog(lang: Lang) -> Result<Catalog, String> {
+    let request = Request::new_with_str(&format!("/api/v1/catalog?lang={}", lang.tag())).map_err(js_error)?;
+    let response = send(request).await?;
+    if !response.ok() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    serde_json::from_str(&body_text(&response).await?).map_err(|error| error.to_string())
+}
+
+/// A random idempotency key for one report.
+pub fn new_idempotency_key() -> String {
+    web_sys::window().and_then(|window| window.crypto().ok()).map(|crypto| crypto.random_uuid()).unwrap_or_else(|| format!("{}", js_sys::Math::random()))
+}
+
+/// Posts one report with its photos as multipart, under `idempotency_key`.
+pub async fn submit_report(report: &ReportSubmission, photos: &[web_sys::File], idempotency_key: &str) -> Result<Receipt, SubmitError> {
+    let network = |error: String| SubmitError::Network(error);
+    let form = FormData::new().map_err(|error| network(js_error(error)))?;
+    let json = serde_json::to_string(report).map_err(|error| network(error.to_string()))?;
+    let options = BlobPropertyBag::new();
+    options.set_type("application/json");
+    let parts = js_sys::Array::of1(&JsValue::from_str(&json));
+    let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|error| network(js_error(error)))?;
+    form.append_with_blob_and_filename("report", &blob, "report.json").map_err(|error| network(js_error(error)))?;
+    for photo in photos {
+        form.append_with_blob_and_filename("photo", photo, &photo.name()).map_err(|error| network(js_error(error)))?;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&form);
+    let request = Request::new_with_str_and_init("/api/v1/reports", &init).map_err(|error| network(js_error(error)))?;
+    let headers = request.headers();
+    headers.set("Idempotency-Key", idempotency_key).map_err(|error| network(js_error(error)))?;
+    headers.set("Accept-Language", report.lang.tag()).map_err(|error| network(js_error(error)))?;
+    let response = send(request).await.map_err(network)?;
+    let text = body_text(&response).await.map_err(network)?;
+    if response.ok() {
+        serde_json::from_str(&text).map_err(|error| network(error.to_string()))
+    } else {
+        match serde_json::from_str::<Problem>(&text) {
+            Ok(problem) => Err(SubmitError::Refused(problem)),
+            Err(_) => Err(network(format!("HTTP {}", response.status()))),
+        }
+    }
+}

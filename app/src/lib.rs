@@ -1,0 +1,86 @@
+//! The Lianxin widget: a resident picks a category, describes the problem, attaches a
+//! photo and gets a tracking number. `App` owns the top-level state (language, catalog);
+//! each screen is its own component.
+//!
+//! A guided tour:
+
+/// Every HTTP call the widget makes.
+pub mod api;
+/// The widget's own texts in zh-CN, en and ru.
+pub mod text;
+/// The report form.
+pub mod report_form;
+/// The receipt shown after a report was accepted.
+pub mod receipt;
+
+use leptos::prelude::*;
+use lianxin_contract::Lang;
+
+use crate::report_form::ReportForm;
+use crate::text::{Text, t};
+
+/// The whole widget.
+#[component]
+pub fn App() -> impl IntoView {
+    let lang = RwSignal::new(initial_lang());
+    let catalog = LocalResource::new(move || api::fetch_catalog(lang.get()));
+    Effect::new(move |_| {
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", lang.get().tag());
+        }
+    });
+    view! {
+        <main class="lianxin">
+            <header class="lianxin-header">
+                <h1>{move || t(lang.get(), Text::Title)}</h1>
+                <LanguagePicker lang=lang />
+            </header>
+            <Transition fallback=move || view! { <p class="loading" role="status">{t(lang.get(), Text::Loading)}</p> }>
+                {move || {
+                    catalog.get().map(|result| match result {
+                        Ok(catalog) => view! { <ReportForm catalog=catalog lang=lang /> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{t(lang.get(), Text::CatalogFailed)} " " {error}</p> }.into_any(),
+                    })
+                }}
+            </Transition>
+        </main>
+    }
+}
+
+/// Switches between the three languages.
+#[component]
+fn LanguagePicker(lang: RwSignal<Lang>) -> impl IntoView {
+    view! {
+        <nav class="languages" aria-label="Language / 语言 / Язык">
+            {Lang::ALL
+                .into_iter()
+                .map(|each| {
+                    let label = match each {
+                        Lang::ZhCn => "中文",
+                        Lang::En => "English",
+                        Lang::Ru => "Русский",
+                    };
+                    view! {
+                        <button
+                            type="button"
+                            lang=each.tag()
+                            aria-pressed=move || (lang.get() == each).to_string()
+                            on:click=move |_| lang.set(each)
+                        >
+                            {label}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// The language from `?lang=` in the page URL, else the browser's, else Chinese.
+fn initial_lang() -> Lang {
+    let window = window();
+    let from_url = window.location().search().ok().and_then(|search| {
+        search.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("lang=").and_then(Lang::from_tag))
+    });
+    from_url.or_else(|| window.navigator().language().and_then(|tag| Lang::from_tag(&tag))).unwrap_or_default()
+}

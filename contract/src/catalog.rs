@@ -1,0 +1,303 @@
+//! The city's catalog as the widget receives it: groups of categories, the fields each
+//! category asks for, its photo/location/contact policies, the responsible department
+//! and the districts. The server reads it from a TOML file the city edits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Lang, Localized};
+use crate::report::RequestKind;
+use crate::validate::Limits;
+
+/// Everything the widget needs to render the form for any category.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// The city's name, shown in the widget's header.
+    pub city: Localized,
+    /// Text limits the server enforces, so the widget can enforce them first.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Groups of categories, in the order the picker shows them.
+    pub groups: Vec<Group>,
+    /// Every category a resident can pick.
+    pub categories: Vec<Category>,
+    /// Departments that receive reports.
+    pub departments: Vec<Department>,
+    /// The city's districts.
+    pub districts: Vec<District>,
+}
+
+impl Catalog {
+    /// The category with this stable code.
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|category| category.code == code)
+    }
+
+    /// The department with this code.
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.departments.iter().find(|department| department.code == code)
+    }
+
+    /// The district with this code.
+    pub fn district(&self, code: &str) -> Option<&District> {
+        self.districts.iter().find(|district| district.code == code)
+    }
+
+    /// The same catalog with every text kept only in `lang`, which the widget downloads
+    /// instead of all three languages.
+    pub fn only(&self, lang: Lang) -> Catalog {
+        let mut one = self.clone();
+        one.city = one.city.only(lang);
+        for group in &mut one.groups {
+            group.name = group.name.only(lang);
+        }
+        for category in &mut one.categories {
+            category.localize_only(lang);
+        }
+        for department in &mut one.departments {
+            department.name = department.name.only(lang);
+        }
+        for district in &mut one.districts {
+            district.name = district.name.only(lang);
+        }
+        one
+    }
+}
+
+/// A group of related categories ("roads and public facilities", "transport", ...).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Stable code.
+    pub code: String,
+    /// Display name.
+    pub name: Localized,
+    /// Icon: a short emoji or symbol shown beside the name.
+    #[serde(default)]
+    pub icon: String,
+}
+
+/// One kind of problem a resident can report, and what the department needs to act on it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    /// Stable code, never reused for another meaning (it is in every stored report).
+    pub code: String,
+    /// The group it belongs to.
+    pub group: String,
+    /// Display name.
+    pub name: Localized,
+    /// One line telling the resident what belongs here.
+    #[serde(default)]
+    pub description: Localized,
+    /// Icon: a short emoji or symbol.
+    #[serde(default)]
+    pub icon: String,
+    /// Extra words a resident may type to find it, in each language.
+    #[serde(default)]
+    pub keywords: Keywords,
+    /// The request kinds this category accepts.
+    pub kinds: Vec<RequestKind>,
+    /// The category's own fields, in display order.
+    #[serde(default)]
+    pub fields: Vec<FieldDef>,
+    /// Whether photos are asked for, and how many at most.
+    #[serde(default)]
+    pub photos: PhotoPolicy,
+    /// Whether a location is needed.
+    #[serde(default)]
+    pub location: Need,
+    /// Whether the department must be able to call the resident back.
+    #[serde(default)]
+    pub contact: Need,
+    /// Code of the responsible department.
+    pub department: String,
+    /// Hours the department has to resolve it.
+    pub time_limit_hours: u32,
+    /// The Open311 GeoReport v2 `service_code` for this category.
+    #[serde(default)]
+    pub service_code: String,
+}
+
+impl Category {
+    fn localize_only(&mut self, lang: Lang) {
+        self.name = self.name.only(lang);
+        self.description = self.description.only(lang);
+        self.keywords = self.keywords.only(lang);
+        for field in &mut self.fields {
+            field.label = field.label.only(lang);
+            field.placeholder = field.placeholder.as_ref().map(|text| text.only(lang));
+            field.help = field.help.as_ref().map(|text| text.only(lang));
+            match &mut field.kind {
+                FieldKind::Number { unit, .. } => *unit = unit.only(lang),
+                FieldKind::Choice { options } | FieldKind::MultiChoice { options } => {
+                    for option in options {
+                        option.label = option.label.only(lang);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Search words in each language.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keywords {
+    /// Chinese search words.
+    #[serde(rename = "zh-CN", default)]
+    pub zh: Vec<String>,
+    /// English search words.
+    #[serde(default)]
+    pub en: Vec<String>,
+    /// Russian search words.
+    #[serde(default)]
+    pub ru: Vec<String>,
+}
+
+impl Keywords {
+    /// Keeps only the words of `lang`.
+    pub fn only(&self, lang: Lang) -> Keywords {
+        let mut one = Keywords::default();
+        match lang {
+            Lang::ZhCn => one.zh = self.zh.clone(),
+            Lang::En => one.en = self.en.clone(),
+            Lang::Ru => one.ru = self.ru.clone(),
+        }
+        one
+    }
+
+    /// All words in all languages.
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.zh.iter().chain(&self.en).chain(&self.ru)
+    }
+}
+
+/// How much a category needs something from the resident.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Need {
+    /// The report is refused without it.
+    Required,
+    /// Asked for and encouraged, but not enforced.
+    Recommended,
+    /// Offered.
+    #[default]
+    Optional,
+    /// Not asked for at all.
+    None,
+}
+
+/// Photo policy of a category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoPolicy {
+    /// Whether photos are needed.
+    pub need: Need,
+    /// At most this many photos.
+    pub max: u8,
+}
+
+impl Default for PhotoPolicy {
+    fn default() -> Self {
+        PhotoPolicy { need: Need::Optional, max: 3 }
+    }
+}
+
+/// A field a category asks for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldDef {
+    /// Stable code; the key in the report's `fields`.
+    pub code: String,
+    /// The label shown beside the input.
+    pub label: Localized,
+    /// What kind of value it takes.
+    #[serde(flatten)]
+    pub kind: FieldKind,
+    /// Whether the report is refused without it.
+    #[serde(default)]
+    pub required: bool,
+    /// Example text shown in the empty input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<Localized>,
+    /// A sentence of help under the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<Localized>,
+}
+
+/// The kinds of value a field can take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    /// One line of text.
+    Text {
+        /// Maximum length in characters.
+        #[serde(default = "default_text_max")]
+        max_len: u32,
+    },
+    /// Several lines of text.
+    LongText {
+        /// Maximum length in characters.
+        #[serde(default = "default_long_text_max")]
+        max_len: u32,
+    },
+    /// A number with a unit, within a range.
+    Number {
+        /// Unit shown after the input ("°C", "元").
+        #[serde(default)]
+        unit: Localized,
+        /// Smallest allowed value.
+        min: f64,
+        /// Largest allowed value.
+        max: f64,
+    },
+    /// A local date and time, `YYYY-MM-DDTHH:MM` as an HTML `datetime-local` input gives it.
+    DateTime,
+    /// Exactly one of the options.
+    Choice {
+        /// The options.
+        options: Vec<ChoiceOption>,
+    },
+    /// Any number of the options.
+    MultiChoice {
+        /// The options.
+        options: Vec<ChoiceOption>,
+    },
+    /// A Chinese vehicle plate such as 黑A·12345 or a new-energy plate.
+    Plate,
+    /// A mainland mobile number or an international number in E.164 form.
+    Phone,
+    /// An amount in yuan with at most two decimals.
+    Money,
+}
+
+fn default_text_max() -> u32 {
+    100
+}
+
+fn default_long_text_max() -> u32 {
+    1000
+}
+
+/// One option of a choice field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChoiceOption {
+    /// Stable code sent in the report.
+    pub code: String,
+    /// Display label.
+    pub label: Localized,
+}
+
+/// A department that receives reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    /// Stable code.
+    pub code: String,
+    /// Display name.
+    pub name: Localized,
+}
+
+/// A district of the city.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct District {
+    /// Stable code.
+    pub code: String,
+    /// Display name.
+    pub name: Localized,
+}

@@ -1,0 +1,33 @@
+//! RFC 9457 problem details: the single JSON shape of every error the API returns, so the
+//! widget and embedders handle errors one way.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::ValidationError;
+
+/// `application/problem+json` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:lianxin:problem:limit-exceeded`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary in the request's language.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong and what to do, in the request's language.
+    pub detail: String,
+    /// For validation failures: every field and rule, with a message each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One invalid value in a [`Problem`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    /// The error, with the field path and rule.
+    #[serde(flatten)]
+    pub error: ValidationError,
+    /// The error worded for the resident.
+    pub message: String,
+}

@@ -1,0 +1,198 @@
+//! A report as the widget submits it (the `report` part of the multipart request), the
+//! receipt the server answers with once the report is durable, and the public status.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+/// What the resident wants from the hotline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// 投诉
+    Complaint,
+    /// 举报 — a report of a violation.
+    Violation,
+    /// 求助 — a request for help.
+    Help,
+    /// 咨询 — a question about a policy.
+    Inquiry,
+    /// 建议
+    Suggestion,
+    /// 表扬
+    Praise,
+}
+
+impl RequestKind {
+    /// Every kind, in the order the widget offers them.
+    pub const ALL: [RequestKind; 6] = [
+        RequestKind::Complaint,
+        RequestKind::Violation,
+        RequestKind::Help,
+        RequestKind::Inquiry,
+        RequestKind::Suggestion,
+        RequestKind::Praise,
+    ];
+
+    /// The wire name.
+    pub fn code(self) -> &'static str {
+        match self {
+            RequestKind::Complaint => "complaint",
+            RequestKind::Violation => "violation",
+            RequestKind::Help => "help",
+            RequestKind::Inquiry => "inquiry",
+            RequestKind::Suggestion => "suggestion",
+            RequestKind::Praise => "praise",
+        }
+    }
+
+    /// The name shown to the resident.
+    pub fn label(self, lang: Lang) -> &'static str {
+        use RequestKind::*;
+        match (self, lang) {
+            (Complaint, Lang::ZhCn) => "投诉",
+            (Complaint, Lang::En) => "Complaint",
+            (Complaint, Lang::Ru) => "Жалоба",
+            (Violation, Lang::ZhCn) => "举报",
+            (Violation, Lang::En) => "Report a violation",
+            (Violation, Lang::Ru) => "Сообщение о нарушении",
+            (Help, Lang::ZhCn) => "求助",
+            (Help, Lang::En) => "Request for help",
+            (Help, Lang::Ru) => "Просьба о помощи",
+            (Inquiry, Lang::ZhCn) => "咨询",
+            (Inquiry, Lang::En) => "Question",
+            (Inquiry, Lang::Ru) => "Вопрос",
+            (Suggestion, Lang::ZhCn) => "建议",
+            (Suggestion, Lang::En) => "Suggestion",
+            (Suggestion, Lang::Ru) => "Предложение",
+            (Praise, Lang::ZhCn) => "表扬",
+            (Praise, Lang::En) => "Praise",
+            (Praise, Lang::Ru) => "Благодарность",
+        }
+    }
+}
+
+/// A value of one category field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// Text, a choice code, a plate, a phone number, a date-time, an amount.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// The codes picked in a multiple-choice field.
+    List(Vec<String>),
+}
+
+/// Where the problem is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Latitude in degrees (WGS 84), when the phone gave a position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    /// Longitude in degrees (WGS 84).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    /// The position's accuracy radius in metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<f64>,
+    /// An address or landmark typed by the resident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Code of the district.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+}
+
+/// How the department can reach the resident. Kept only with consent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// How to address the resident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A mainland mobile number or an international E.164 number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The resident ticked the consent to the privacy notice.
+    #[serde(default)]
+    pub consent: bool,
+}
+
+/// The `report` part of `POST /api/v1/reports`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSubmission {
+    /// Category code from the catalog.
+    pub category: String,
+    /// Request kind, one of those the category allows.
+    pub kind: RequestKind,
+    /// What happened, in the resident's words.
+    pub description: String,
+    /// Values of the category's own fields, by field code.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldValue>,
+    /// Where the problem is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// How to reach the resident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// The language the resident used, for answers and status pages.
+    #[serde(default)]
+    pub lang: Lang,
+}
+
+/// The answer to an accepted report: given only once the report is durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The report's id (a UUID); also the idempotency key towards the pipeline.
+    pub id: String,
+    /// Short, readable-aloud tracking number.
+    pub tracking_no: String,
+    /// Where the status can be read, relative to the server.
+    pub status_url: String,
+    /// When the report was accepted, RFC 3339 in UTC.
+    pub created_at: String,
+}
+
+/// Where a report is on its way to resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Stored by Lianxin.
+    Received,
+    /// Handed to the city's ticket pipeline.
+    Forwarded,
+    /// The pipeline accepted it as a ticket.
+    Accepted,
+    /// A department is working on it.
+    InProgress,
+    /// Resolved.
+    Resolved,
+}
+
+/// One step of a report's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEvent {
+    /// The status reached.
+    pub status: Status,
+    /// When, RFC 3339 in UTC.
+    pub at: String,
+}
+
+/// `GET /api/v1/reports/{tracking_no}`: the public view of a report, without personal data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportStatus {
+    /// The tracking number.
+    pub tracking_no: String,
+    /// Category code.
+    pub category: String,
+    /// The current status.
+    pub status: Status,
+    /// When the report was accepted.
+    pub created_at: String,
+    /// Every status reached so far, oldest first.
+    pub timeline: Vec<StatusEvent>,
+}

@@ -1,0 +1,117 @@
+//! Builds the application from its configuration — catalog, store, photo processor, sink,
+//! forwarder, router — binds the listener (port 0 in tests, so the real port is exposed)
+//! and runs the HTTP server and the forwarder side by side until a shutdown signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use lianxin_contract::Catalog;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::forwarder::Forwarder;
+use crate::http::{self, AppState};
+use crate::photos::PhotoProcessor;
+use crate::sink::Sink;
+use crate::store::Store;
+use crate::catalog;
+
+/// A built, bound application, ready to run.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
+    forwarder: Forwarder,
+    state: AppState,
+}
+
+impl Application {
+    /// Loads everything the configuration names and binds the listener. Fails, naming the
+    /// cause, on an invalid catalog, an unwritable data dir or an unknown pipeline.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let mut catalog: Catalog = catalog::load(config.catalog.as_deref())?;
+        catalog.limits.description_max = config.limits.description_chars;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let store = Store::open(&config.data_dir).context("opening the database")?;
+        let photos = PhotoProcessor::new(&config.data_dir, config.photos, &config.limits).context("creating the photo directory")?;
+        let sink = Sink::from_url(&config.pipeline_url())?;
+        let forwarder = Forwarder::new(store.clone(), sink, config.forwarder);
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
+            catalog: Arc::new(catalog),
+            store,
+            photos,
+            forwarder: forwarder.handle(),
+            in_flight: Arc::default(),
+            config: Arc::new(config),
+        };
+        let router = http::router(state.clone());
+        Ok(Application { listener, address, router, forwarder, state })
+    }
+
+    /// The address actually bound.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The shared state (tests use it to reach the store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Runs until `stop` completes: then stops accepting connections, lets requests in
+    /// flight finish, and stops the forwarder after its current delivery.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let forwarder = tokio::spawn(self.forwarder.run(shutdown_rx.clone()));
+        let mut server_shutdown = shutdown_rx.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            let _ = server_shutdown.wait_for(|stopped| *stopped).await;
+        });
+        let server = tokio::spawn(async move { server.await });
+        stop.await;
+        tracing::info!("shutting down");
+        let _ = shutdown_tx.send(true);
+        server.await.context("server task")?.context("http server")?;
+        forwarder.await.context("forwarder task")??;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// Logs to stderr at the level in `RUST_LOG` (`info` when unset). Logs never contain
+/// personal data: handlers log categories and ids, never descriptions or contacts.
+pub fn init_tracing() {
+    let level = std::env::var("RUST_LOG").ok().and_then(|value| value.parse().ok()).unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt().with_max_level(level).with_target(false).try_init();
+}

@@ -1,0 +1,244 @@
+//! All of the server's settings in one typed value, loaded once at start-up: built-in
+//! defaults, then the TOML file named by `LIANXIN_CONFIG` (or `--config`), then
+//! `LIANXIN_*` environment variables, then command-line flags. Everything a test varies is
+//! here, and the value is passed explicitly; nothing reads the environment later.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The server's configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`LIANXIN_ADDR`, `--addr`). Port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Directory for the SQLite database, photo files and the default pipeline file
+    /// (`LIANXIN_DATA_DIR`, `--data-dir`).
+    pub data_dir: PathBuf,
+    /// Where reports are forwarded, as a URL (`LIANXIN_PIPELINE`, `--pipeline`). Empty means
+    /// the embedded default, `file://<data_dir>/pipeline.jsonl`.
+    pub pipeline: String,
+    /// The city's catalog file (`LIANXIN_CATALOG`, `--catalog`). Empty means the Harbin
+    /// catalog built into the binary.
+    pub catalog: Option<PathBuf>,
+    /// Directory holding the built widget (`LIANXIN_WIDGET_DIR`, `--widget-dir`).
+    pub widget_dir: PathBuf,
+    /// Hard limits on what a request may carry.
+    pub limits: IntakeLimits,
+    /// Photo processing settings.
+    pub photos: PhotoSettings,
+    /// Outbox forwarder settings.
+    pub forwarder: ForwarderSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            pipeline: String::new(),
+            catalog: None,
+            widget_dir: PathBuf::from("dist"),
+            limits: IntakeLimits::default(),
+            photos: PhotoSettings::default(),
+            forwarder: ForwarderSettings::default(),
+        }
+    }
+}
+
+/// Limits enforced while a report streams in. Over a limit the request is refused with a
+/// message naming it, and nothing is stored.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeLimits {
+    /// Largest request body in bytes (default 12 MB).
+    pub body_bytes: usize,
+    /// Most photos per report (default 6).
+    pub photos: usize,
+    /// Largest photo in bytes (default 5 MB).
+    pub photo_bytes: usize,
+    /// Most pixels per photo (default 40 million).
+    pub photo_pixels: u64,
+    /// Largest `report` JSON part in bytes (default 32 KB).
+    pub json_bytes: usize,
+    /// Longest description in characters (default 2000).
+    pub description_chars: u32,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits {
+            body_bytes: 12 * 1024 * 1024,
+            photos: 6,
+            photo_bytes: 5 * 1024 * 1024,
+            photo_pixels: 40_000_000,
+            json_bytes: 32 * 1024,
+            description_chars: 2000,
+        }
+    }
+}
+
+/// How photos are re-encoded.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhotoSettings {
+    /// Longest edge of a stored photo in pixels; larger photos are downscaled (default 2048).
+    pub max_edge: u32,
+    /// Longest edge of a thumbnail in pixels (default 320).
+    pub thumbnail_edge: u32,
+    /// JPEG quality of stored photos, 1–100 (default 85).
+    pub jpeg_quality: u8,
+    /// Photos decoded at the same time; more wait (default: number of CPUs).
+    pub concurrent_decodes: usize,
+}
+
+impl Default for PhotoSettings {
+    fn default() -> Self {
+        PhotoSettings {
+            max_edge: 2048,
+            thumbnail_edge: 320,
+            jpeg_quality: 85,
+            concurrent_decodes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// How the outbox is drained.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForwarderSettings {
+    /// How often the outbox is checked when nothing new arrived, in milliseconds (default 1000).
+    pub poll_ms: u64,
+    /// Time limit of one delivery, in milliseconds (default 10000).
+    pub delivery_timeout_ms: u64,
+    /// First retry delay in milliseconds; doubles each attempt (default 1000).
+    pub retry_base_ms: u64,
+    /// Longest retry delay in milliseconds (default 300000, five minutes).
+    pub retry_max_ms: u64,
+    /// Attempts before a report goes to the dead letter state (default 20).
+    pub max_attempts: u32,
+}
+
+impl Default for ForwarderSettings {
+    fn default() -> Self {
+        ForwarderSettings {
+            poll_ms: 1000,
+            delivery_timeout_ms: 10_000,
+            retry_base_ms: 1000,
+            retry_max_ms: 300_000,
+            max_attempts: 20,
+        }
+    }
+}
+
+impl ForwarderSettings {
+    /// [`Self::poll_ms`] as a duration.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+}
+
+impl Config {
+    /// Loads the configuration from the file, the environment and `args` (the command-line
+    /// flags after the program name).
+    pub fn load(args: impl IntoIterator<Item = String>) -> anyhow::Result<Config> {
+        let args: Vec<String> = args.into_iter().collect();
+        let flags = parse_flags(&args)?;
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let file = flags.iter().find(|(flag, _)| flag == "config").map(|(_, value)| value.clone()).or_else(|| env("LIANXIN_CONFIG"));
+        let mut config = match file {
+            Some(path) => Config::from_file(Path::new(&path))?,
+            None => Config::default(),
+        };
+        for (name, key) in [
+            ("LIANXIN_ADDR", "addr"),
+            ("LIANXIN_DATA_DIR", "data-dir"),
+            ("LIANXIN_PIPELINE", "pipeline"),
+            ("LIANXIN_CATALOG", "catalog"),
+            ("LIANXIN_WIDGET_DIR", "widget-dir"),
+        ] {
+            if let Some(value) = env(name) {
+                config.set(key, &value).with_context(|| format!("environment variable {name}"))?;
+            }
+        }
+        for (key, value) in flags.iter().filter(|(flag, _)| flag != "config") {
+            config.set(key, value).with_context(|| format!("flag --{key}"))?;
+        }
+        Ok(config)
+    }
+
+    /// Reads a TOML configuration file over the defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> anyhow::Result<()> {
+        match key {
+            "addr" => self.addr = value.parse().with_context(|| format!("{value:?} is not an address like 127.0.0.1:8080"))?,
+            "data-dir" => self.data_dir = PathBuf::from(value),
+            "pipeline" => self.pipeline = value.to_owned(),
+            "catalog" => self.catalog = Some(PathBuf::from(value)),
+            "widget-dir" => self.widget_dir = PathBuf::from(value),
+            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir"),
+        }
+        Ok(())
+    }
+
+    /// The pipeline URL, with the embedded default filled in.
+    pub fn pipeline_url(&self) -> String {
+        if self.pipeline.is_empty() {
+            format!("file://{}", self.data_dir.join("pipeline.jsonl").display())
+        } else {
+            self.pipeline.clone()
+        }
+    }
+}
+
+fn parse_flags(args: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut flags = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let Some(flag) = arg.strip_prefix("--") else { bail!("unexpected argument {arg:?}; settings are given as --name value") };
+        let (name, value) = match flag.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => (flag.to_owned(), iter.next().with_context(|| format!("--{flag} needs a value"))?.clone()),
+        };
+        flags.push((name, value));
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lianxin.toml");
+        std::fs::write(&file, "addr = \"127.0.0.1:9000\"\ndata_dir = \"/srv/lianxin\"\n[limits]\nphotos = 2\n").unwrap();
+        let args = ["--config", file.to_str().unwrap(), "--addr=127.0.0.1:9100"].map(String::from);
+        let config = Config::load(args).unwrap();
+        assert_eq!(config.addr.port(), 9100);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/lianxin"));
+        assert_eq!(config.limits.photos, 2);
+        assert_eq!(config.limits.photo_bytes, IntakeLimits::default().photo_bytes);
+    }
+
+    #[test]
+    fn unknown_flag_is_refused_with_the_known_ones() {
+        let error = Config::load(["--port".to_owned(), "1".to_owned()]).unwrap_err();
+        assert!(format!("{error:#}").contains("--addr"), "{error:#}");
+    }
+
+    #[test]
+    fn default_pipeline_is_a_file_in_the_data_dir() {
+        let config = Config { data_dir: PathBuf::from("/tmp/x"), ..Config::default() };
+        assert_eq!(config.pipeline_url(), "file:///tmp/x/pipeline.jsonl");
+    }
+}

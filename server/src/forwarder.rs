@@ -1,0 +1,146 @@
+//! Drains the outbox into the pipeline sink. Delivery is at-least-once towards the sink,
+//! with the report id as idempotency key so the pipeline can make it exactly-once. A
+//! failure is retried with exponential backoff and jitter, up to a limit after which the
+//! report waits in the dead-letter state for an operator.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::config::ForwarderSettings;
+use crate::ids;
+use crate::sink::{DeliveryError, Sink};
+use crate::store::Store;
+
+/// Reports taken from the outbox per round.
+const BATCH: usize = 32;
+
+/// Wakes the forwarder and shows it is alive.
+#[derive(Clone, Debug, Default)]
+pub struct ForwarderHandle {
+    wake: Arc<Notify>,
+    heartbeat_ms: Arc<AtomicI64>,
+}
+
+impl ForwarderHandle {
+    /// Tells the forwarder a new report is waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// When the forwarder last finished a round (ms since the epoch); 0 before the first.
+    pub fn last_round_ms(&self) -> i64 {
+        self.heartbeat_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// The outbox forwarder.
+#[derive(Debug)]
+pub struct Forwarder {
+    store: Store,
+    sink: Sink,
+    settings: ForwarderSettings,
+    handle: ForwarderHandle,
+}
+
+impl Forwarder {
+    /// A forwarder draining `store` into `sink`.
+    pub fn new(store: Store, sink: Sink, settings: ForwarderSettings) -> Forwarder {
+        Forwarder { store, sink, settings, handle: ForwarderHandle::default() }
+    }
+
+    /// A handle to wake it and watch it.
+    pub fn handle(&self) -> ForwarderHandle {
+        self.handle.clone()
+    }
+
+    /// Runs until `shutdown` turns true, finishing the delivery under way first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        loop {
+            self.handle.heartbeat_ms.store(ids::now_ms(), Ordering::Relaxed);
+            let delivered_any = match self.round(&shutdown).await {
+                Ok(count) => count > 0,
+                Err(error) => {
+                    tracing::error!(%error, "forwarder round failed");
+                    false
+                }
+            };
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            if !delivered_any {
+                tokio::select! {
+                    _ = self.handle.wake.notified() => {}
+                    _ = tokio::time::sleep(self.settings.poll_interval()) => {}
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Delivers the due reports; returns how many were attempted.
+    async fn round(&self, shutdown: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+        let due = self.store.due_outbox(ids::now_ms(), BATCH).await?;
+        for id in &due {
+            if *shutdown.borrow() {
+                break;
+            }
+            self.deliver_one(id).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn deliver_one(&self, id: &str) -> anyhow::Result<()> {
+        let report = self.store.outbox_report(id).await?;
+        let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
+        let outcome = match tokio::time::timeout(timeout, self.sink.deliver(&report)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(DeliveryError::Retry { reason: format!("no answer within {timeout:?}"), after: None }),
+        };
+        match outcome {
+            Ok(delivered) => {
+                self.store.mark_delivered(id, delivered.ticket_id).await?;
+                tracing::info!(report = id, "report forwarded");
+            }
+            Err(DeliveryError::Permanent(reason)) => {
+                self.store.mark_failed(id, reason.clone(), ids::now_ms(), true).await?;
+                tracing::warn!(report = id, %reason, "pipeline refused the report; moved to dead letter");
+            }
+            Err(DeliveryError::Retry { reason, after }) => {
+                let attempts = self.store.attempts(id).await? + 1;
+                let dead = attempts >= self.settings.max_attempts;
+                let delay = after.unwrap_or_else(|| backoff(&self.settings, attempts));
+                self.store.mark_failed(id, reason.clone(), ids::now_ms() + delay.as_millis() as i64, dead).await?;
+                tracing::warn!(report = id, attempts, %reason, ?delay, dead_letter = dead, "delivery failed");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The wait before attempt `attempts + 1`: doubling from the base, capped, with "equal
+/// jitter" (half fixed, half random) so retries of many reports spread out.
+pub fn backoff(settings: &ForwarderSettings, attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(30);
+    let full = settings.retry_base_ms.saturating_mul(1 << exponent).min(settings.retry_max_ms);
+    let mut random = [0u8; 8];
+    let _ = getrandom::fill(&mut random);
+    let jitter = u64::from_le_bytes(random) % (full / 2 + 1);
+    Duration::from_millis(full / 2 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_jitter_and_is_capped() {
+        let settings = ForwarderSettings { retry_base_ms: 1000, retry_max_ms: 60_000, ..ForwarderSettings::default() };
+        for (attempts, full) in [(1, 1000), (2, 2000), (3, 4000), (10, 60_000), (40, 60_000)] {
+            let delay = backoff(&settings, attempts).as_millis() as u64;
+            assert!((full / 2..=full).contains(&delay), "attempt {attempts}: {delay} ms");
+        }
+    }
+}

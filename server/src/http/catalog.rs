@@ -1,0 +1,70 @@
+//! `GET /api/v1/catalog`: the catalog the widget renders, pre-serialised at start-up (all
+//! languages, and each language alone for `?lang=`), with a strong ETag so a returning
+//! widget revalidates with `If-None-Match` and gets a 304 instead of the body.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use lianxin_contract::{Catalog, Lang};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::intake::hex;
+
+/// One pre-rendered catalog body.
+#[derive(Debug)]
+pub struct Body {
+    json: Vec<u8>,
+    etag: HeaderValue,
+}
+
+impl Body {
+    fn new(catalog: &Catalog) -> Body {
+        let json = serde_json::to_vec(catalog).expect("a catalog serialises");
+        let etag = HeaderValue::from_str(&format!("\"{}\"", &hex(&Sha256::digest(&json))[..32])).expect("hex is a valid header");
+        Body { json, etag }
+    }
+}
+
+/// The catalog in every form it is served.
+#[derive(Debug)]
+pub struct CatalogBodies {
+    all: Body,
+    by_lang: Vec<(Lang, Body)>,
+}
+
+impl CatalogBodies {
+    /// Renders `catalog` once for all languages and once per language.
+    pub fn new(catalog: &Catalog) -> CatalogBodies {
+        CatalogBodies { all: Body::new(catalog), by_lang: Lang::ALL.iter().map(|lang| (*lang, Body::new(&catalog.only(*lang)))).collect() }
+    }
+}
+
+/// The catalog route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/catalog", get(catalog))
+}
+
+#[derive(Debug, Deserialize)]
+struct CatalogQuery {
+    lang: Option<String>,
+}
+
+async fn catalog(State(state): State<AppState>, Query(query): Query<CatalogQuery>, headers: HeaderMap) -> Response {
+    let bodies = &state.catalog_bodies;
+    let body = match query.lang.as_deref().and_then(Lang::from_tag) {
+        Some(lang) => bodies.by_lang.iter().find(|(each, _)| *each == lang).map_or(&bodies.all, |(_, body)| body),
+        None => &bodies.all,
+    };
+    let cache = [(header::ETAG, body.etag.clone()), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"))];
+    let matches = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()).is_some_and(|value| {
+        value.split(',').any(|tag| tag.trim().trim_start_matches("W/") == body.etag.to_str().unwrap_or_default() || tag.trim() == "*")
+    });
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.json.clone()).into_response()
+}

@@ -1,0 +1,132 @@
+//! `POST /api/v1/reports` takes a report in: idempotency key, bounded multipart intake,
+//! validation against the catalog, safe photos, one durable transaction, receipt.
+//! `GET /api/v1/reports/{tracking_no}` shows its public status.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use lianxin_contract::validate::validate_report;
+use lianxin_contract::{Lang, ReportSubmission};
+
+use super::{AppState, request_lang};
+use crate::config::Config;
+use crate::error::{ApiError, BadRequest, Localized};
+use crate::ids;
+use crate::intake;
+use crate::store::{Inserted, NewReport, StoreError};
+
+/// The report routes, with the body limit from the configuration.
+pub fn router(config: &Config) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports", post(submit).layer(DefaultBodyLimit::max(config.limits.body_bytes)))
+        .route("/api/v1/reports/{tracking_no}", get(status))
+}
+
+/// Holds an idempotency key as "in flight" until dropped, so a concurrent retry of the same
+/// report is answered 409 instead of being processed twice.
+struct InFlight {
+    keys: Arc<Mutex<HashSet<String>>>,
+    key: String,
+}
+
+impl InFlight {
+    fn claim(keys: &Arc<Mutex<HashSet<String>>>, key: &str) -> Option<InFlight> {
+        let mut held = keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.insert(key.to_owned()).then(|| InFlight { keys: keys.clone(), key: key.to_owned() })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.key);
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let value = headers.get("idempotency-key").ok_or(ApiError::BadRequest(BadRequest::MissingIdempotencyKey))?;
+    let key = value.to_str().map_err(|_| ApiError::BadRequest(BadRequest::InvalidIdempotencyKey))?.trim();
+    // The draft standard allows a quoted string; accept either form.
+    let key = key.trim_matches('"');
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(ApiError::BadRequest(BadRequest::InvalidIdempotencyKey));
+    }
+    Ok(key.to_owned())
+}
+
+fn store_error(error: StoreError) -> ApiError {
+    if error.is_disk_full() {
+        ApiError::Unavailable("disk full".into())
+    } else {
+        ApiError::Internal(error.into())
+    }
+}
+
+async fn submit(State(state): State<AppState>, headers: HeaderMap, multipart: Result<Multipart, MultipartRejection>) -> Response {
+    let mut lang = request_lang(&headers);
+    match accept(&state, &headers, multipart, &mut lang).await {
+        Ok((status, receipt)) => (status, Json(receipt)).into_response(),
+        Err(error) => Localized(error, lang).into_response(),
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+    lang: &mut Lang,
+) -> Result<(StatusCode, lianxin_contract::Receipt), ApiError> {
+    let key = idempotency_key(headers)?;
+    let multipart = multipart.map_err(|_| ApiError::BadRequest(BadRequest::NotMultipart))?;
+    let _in_flight = InFlight::claim(&state.in_flight, &key).ok_or(ApiError::KeyInFlight)?;
+    let intake = intake::read(multipart, &state.config.limits).await?;
+
+    if let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await.map_err(store_error)? {
+        return if hash == intake.request_hash { Ok((StatusCode::OK, receipt)) } else { Err(ApiError::KeyReused) };
+    }
+
+    let submitted: ReportSubmission = serde_json::from_slice(&intake.report_json).map_err(|_| ApiError::BadRequest(BadRequest::InvalidJson))?;
+    *lang = submitted.lang;
+    let report = validate_report(&state.catalog, &submitted, intake.photos.len()).map_err(ApiError::Validation)?;
+    let category = state.catalog.category(&report.category).expect("validated reports have a known category");
+
+    let mut photos = Vec::with_capacity(intake.photos.len());
+    for upload in intake.photos {
+        photos.push(state.photos.process(upload).await?);
+    }
+
+    let new = NewReport {
+        id: ids::new_report_id(),
+        idempotency_key: key,
+        request_hash: intake.request_hash,
+        department: category.department.clone(),
+        district: report.location.as_ref().and_then(|location| location.district.clone()),
+        report,
+        photos,
+    };
+    match state.store.insert_report(new).await.map_err(store_error)? {
+        Inserted::Created(receipt) => {
+            state.forwarder.wake();
+            tracing::info!(category = %category.code, "report accepted");
+            Ok((StatusCode::CREATED, receipt))
+        }
+        Inserted::Existing { receipt, same_request: true } => Ok((StatusCode::OK, receipt)),
+        Inserted::Existing { same_request: false, .. } => Err(ApiError::KeyReused),
+    }
+}
+
+async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap) -> Response {
+    let lang = request_lang(&headers);
+    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    match state.store.status(&tracking_no).await {
+        Ok(Some(status)) => Json(status).into_response(),
+        Ok(None) => Localized(ApiError::NotFound, lang).into_response(),
+        Err(error) => Localized(store_error(error), lang).into_response(),
+    }
+}

@@ -1,0 +1,30 @@
+//! Lianxin's ingestion server as a library, so `main.rs` stays a few lines and tests start
+//! the very same application on a random port.
+//!
+//! A guided tour, in the order a report travels:
+
+/// Typed configuration: defaults, then a TOML file, then environment, then flags.
+pub mod config;
+/// Loads and checks the city's catalog file.
+pub mod catalog;
+/// HTTP routes: one module per resource, each with its own `router()`.
+pub mod http;
+/// The API's error type and its mapping to RFC 9457 problem details.
+pub mod error;
+/// Reads a multipart report under hard limits, without buffering unbounded input.
+pub mod intake;
+/// Makes photos safe: sniff, decode with limits, orient, downscale, re-encode, store.
+pub mod photos;
+/// Report ids, tracking numbers and timestamps.
+pub mod ids;
+/// Durable storage: reports, photos' records, outbox and status timeline (SQLite).
+pub mod store;
+/// Drains the outbox into the pipeline sink, retrying with backoff.
+pub mod forwarder;
+/// The pipeline sinks a forwarder can deliver to.
+pub mod sink;
+/// Builds and runs the whole application.
+pub mod app;
+
+pub use app::Application;
+pub use config::Config;

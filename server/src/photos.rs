@@ -1,0 +1,154 @@
+//! Makes an uploaded photo safe to store and forward. Every byte is distrusted: the real
+//! format is sniffed from the content (never the file name or declared type), decoding runs
+//! under `image::Limits` so a decompression bomb cannot exhaust memory, EXIF orientation is
+//! applied, large photos are downscaled, and the result is re-encoded as a fresh JPEG —
+//! which drops EXIF, GPS and anything appended to the file. Photos are stored by content
+//! hash, written to a temporary file, fsynced and renamed, so a stored record never points
+//! at a half-written file.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::config::{IntakeLimits, PhotoSettings};
+use crate::error::{ApiError, PhotoProblem};
+use crate::intake::hex;
+
+/// A photo made safe and written to disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPhoto {
+    /// SHA-256 of the re-encoded JPEG; also its file name.
+    pub sha256: String,
+    /// Width in pixels after orientation and downscaling.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Size of the stored JPEG in bytes.
+    pub bytes: u64,
+}
+
+/// Processes photos with at most `concurrent_decodes` decoding at once, off the async
+/// runtime, so a flood of photos cannot starve the API.
+#[derive(Clone, Debug)]
+pub struct PhotoProcessor {
+    dir: PathBuf,
+    settings: PhotoSettings,
+    max_pixels: u64,
+    permits: Arc<Semaphore>,
+}
+
+impl PhotoProcessor {
+    /// A processor storing under `<data_dir>/photos`.
+    pub fn new(data_dir: &Path, settings: PhotoSettings, limits: &IntakeLimits) -> std::io::Result<Self> {
+        let dir = data_dir.join("photos");
+        std::fs::create_dir_all(&dir)?;
+        Ok(PhotoProcessor { dir, settings, max_pixels: limits.photo_pixels, permits: Arc::new(Semaphore::new(settings.concurrent_decodes.max(1))) })
+    }
+
+    /// Where the photo with this hash lives.
+    pub fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(&sha256[..2]).join(format!("{sha256}.jpg"))
+    }
+
+    /// Where its thumbnail lives.
+    pub fn thumbnail_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(&sha256[..2]).join(format!("{sha256}.thumb.jpg"))
+    }
+
+    /// Makes `upload` safe and stores it (with its thumbnail), durably.
+    pub async fn process(&self, upload: Vec<u8>) -> Result<StoredPhoto, ApiError> {
+        let _permit = self.permits.acquire().await.map_err(|error| ApiError::Internal(error.into()))?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.process_blocking(&upload))
+            .await
+            .map_err(|error| ApiError::Internal(error.into()))?
+    }
+
+    fn process_blocking(&self, upload: &[u8]) -> Result<StoredPhoto, ApiError> {
+        let image = decode(upload, self.max_pixels)?;
+        let edge = self.settings.max_edge;
+        let image = if image.width() > edge || image.height() > edge { image.resize(edge, edge, image::imageops::FilterType::Triangle) } else { image };
+        let jpeg = encode_jpeg(&image, self.settings.jpeg_quality)?;
+        let thumbnail = image.thumbnail(self.settings.thumbnail_edge, self.settings.thumbnail_edge);
+        let thumbnail_jpeg = encode_jpeg(&thumbnail, 75)?;
+        let sha256 = hex(&Sha256::digest(&jpeg));
+        let path = self.path(&sha256);
+        if !path.exists() {
+            write_durably(&self.thumbnail_path(&sha256), &thumbnail_jpeg).map_err(|error| ApiError::Internal(error.into()))?;
+            write_durably(&path, &jpeg).map_err(storage_error)?;
+        }
+        Ok(StoredPhoto { sha256, width: image.width(), height: image.height(), bytes: jpeg.len() as u64 })
+    }
+}
+
+fn storage_error(error: std::io::Error) -> ApiError {
+    if error.kind() == std::io::ErrorKind::StorageFull {
+        ApiError::Unavailable("photo storage is full".into())
+    } else {
+        ApiError::Internal(error.into())
+    }
+}
+
+/// Sniffs, checks and decodes a photo, applying its EXIF orientation.
+pub fn decode(upload: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> {
+    if upload.len() >= 12 && &upload[4..8] == b"ftyp" && matches!(&upload[8..12], b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif") {
+        return Err(ApiError::UnsupportedPhoto(PhotoProblem::Heic));
+    }
+    let format = image::guess_format(upload).map_err(|_| ApiError::UnsupportedPhoto(PhotoProblem::NotAPhoto))?;
+    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
+        return Err(ApiError::UnsupportedPhoto(PhotoProblem::NotAPhoto));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(upload), format);
+    let mut limits = image::Limits::default();
+    // Side length bounded so that a square image stays within the pixel limit; the exact
+    // pixel count is checked from the header below before any pixel is decoded.
+    let side = (max_pixels as f64).sqrt().ceil() as u32 * 4;
+    limits.max_image_width = Some(side);
+    limits.max_image_height = Some(side);
+    limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|_| ApiError::UnsupportedPhoto(PhotoProblem::Corrupt))?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(ApiError::TooLarge { limit: "photo_pixels", max: max_pixels });
+    }
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
+        image::ImageError::Limits(_) => ApiError::TooLarge { limit: "photo_pixels", max: max_pixels },
+        _ => ApiError::UnsupportedPhoto(PhotoProblem::Corrupt),
+    })?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    let rgb = image.to_rgb8();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&rgb)
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` so that after return the file is complete on disk: write to a
+/// temporary sibling, fsync it, rename, fsync the directory.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("photo paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    let temporary = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}

@@ -1,0 +1,58 @@
+//! The pipeline sinks the forwarder delivers to, chosen by the pipeline URL. Only the
+//! forwarder calls a sink; handlers never do network I/O.
+
+mod file;
+
+pub use file::FileSink;
+
+use std::time::Duration;
+
+use crate::store::OutboxReport;
+
+/// Why a delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth trying again later (network down, pipeline overloaded).
+    #[error("temporary: {reason}")]
+    Retry {
+        /// What happened, without personal data.
+        reason: String,
+        /// How long the pipeline asked us to wait, if it did.
+        after: Option<Duration>,
+    },
+    /// Will never succeed as sent (the pipeline refused the report).
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// A successful delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivered {
+    /// The pipeline's ticket id, when it gives one.
+    pub ticket_id: Option<String>,
+}
+
+/// The configured sink.
+#[derive(Debug)]
+pub enum Sink {
+    /// Appends JSON lines to a local file.
+    File(FileSink),
+}
+
+impl Sink {
+    /// The sink for a pipeline URL.
+    pub fn from_url(url: &str) -> anyhow::Result<Sink> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return Ok(Sink::File(FileSink::open(path.as_ref())?));
+        }
+        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl")
+    }
+
+    /// Delivers one report. Every delivery carries the report id, so the pipeline can
+    /// discard a repeat.
+    pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
+        match self {
+            Sink::File(sink) => sink.deliver(report).await,
+        }
+    }
+}

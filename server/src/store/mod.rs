@@ -1,0 +1,341 @@
+//! Durable storage of reports, their photos' records, contact details, the outbox and the
+//! status timeline, in one SQLite file (WAL, `synchronous=FULL`). Only this module holds
+//! SQL. Writes go through the group-commit [`writer`]; reads use their own connection.
+//!
+//! Architecture invariant: a report, its photos' records and its outbox row are inserted in
+//! one transaction, and a receipt is only given after that transaction committed.
+
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use lianxin_contract::report::{ReportStatus, Status, StatusEvent};
+use lianxin_contract::{Contact, Receipt, ReportSubmission};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::ids;
+use crate::photos::StoredPhoto;
+use writer::Writer;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored JSON could not be read back.
+    #[error("stored json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The group's commit failed; nothing of the job was stored.
+    #[error("commit failed")]
+    CommitFailed,
+    /// The writer thread is gone or could not start a transaction.
+    #[error("the store's writer is not available")]
+    WriterGone,
+    /// A blocking read task failed.
+    #[error("read task: {0}")]
+    Task(String),
+}
+
+impl StoreError {
+    /// Whether the failure is the disk being full (the server then answers 503).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(error, _)) if error.code == rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+/// A validated report ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// Report id.
+    pub id: String,
+    /// The `Idempotency-Key` it came with.
+    pub idempotency_key: String,
+    /// Hash of the request's parts.
+    pub request_hash: String,
+    /// Responsible department code.
+    pub department: String,
+    /// District code, when known.
+    pub district: Option<String>,
+    /// The normalised report; its contact is stored apart.
+    pub report: ReportSubmission,
+    /// Its photos, already safe on disk.
+    pub photos: Vec<StoredPhoto>,
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now.
+    Created(Receipt),
+    /// A report with this idempotency key already exists.
+    Existing {
+        /// Its receipt.
+        receipt: Receipt,
+        /// Whether the request hash matches (a true retry) or not (a reused key).
+        same_request: bool,
+    },
+}
+
+/// A report as the forwarder sends it to the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxReport {
+    /// Report id: the idempotency key towards the pipeline.
+    pub id: String,
+    /// Tracking number the resident holds.
+    pub tracking_no: String,
+    /// When it was accepted (RFC 3339).
+    pub created_at: String,
+    /// Responsible department.
+    pub department: String,
+    /// District, when known.
+    pub district: Option<String>,
+    /// The normalised report, with contact details only when the resident consented.
+    pub report: ReportSubmission,
+    /// Its photos.
+    pub photos: Vec<OutboxPhoto>,
+}
+
+/// A photo reference in an [`OutboxReport`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxPhoto {
+    /// Content hash, the photo's name in storage.
+    pub sha256: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Outbox size for metrics and readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    /// Reports waiting for delivery.
+    pub pending: u64,
+    /// Reports given up on, waiting for an operator.
+    pub dead_letter: u64,
+    /// Acceptance time of the oldest pending report (ms since the epoch).
+    pub oldest_pending_ms: Option<i64>,
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    writer: Writer,
+    reader: Arc<Mutex<Connection>>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(connection)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database `lianxin.sqlite3` in `data_dir` and applies
+    /// the schema.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join("lianxin.sqlite3");
+        let connection = open_connection(&path)?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version == 0 {
+            connection.execute_batch(&format!("BEGIN; {} PRAGMA user_version = 1; COMMIT;", include_str!("schema.sql")))?;
+        }
+        let reader = open_connection(&path)?;
+        Ok(Store { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)) })
+    }
+
+    async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let connection = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&connection)
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))?
+    }
+
+    /// The receipt of the report stored under `idempotency_key`, with its request hash.
+    pub async fn find_by_idempotency_key(&self, idempotency_key: &str) -> Result<Option<(Receipt, String)>, StoreError> {
+        let key = idempotency_key.to_owned();
+        self.read(move |connection| find_by_key(connection, &key)).await
+    }
+
+    /// Stores a report with its photos' records, contact and outbox row in one transaction,
+    /// or returns the report already stored under its idempotency key.
+    pub async fn insert_report(&self, new: NewReport) -> Result<Inserted, StoreError> {
+        self.writer
+            .write(move |connection| {
+                if let Some((receipt, hash)) = find_by_key(connection, &new.idempotency_key)? {
+                    return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
+                }
+                let now = ids::now_ms();
+                let mut report = new.report.clone();
+                let contact = report.contact.take();
+                let body = serde_json::to_string(&report)?;
+                let mut tracking_no = ids::new_tracking_no();
+                // A collision of tracking numbers is rare; draw again until the index is happy.
+                while connection.query_row("SELECT 1 FROM reports WHERE tracking_no = ?1", [&tracking_no], |_| Ok(())).optional()?.is_some() {
+                    tracking_no = ids::new_tracking_no();
+                }
+                connection.execute(
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10)",
+                    params![new.id, tracking_no, new.idempotency_key, new.request_hash, report.category, new.department, new.district, report.kind.code(), body, now],
+                )?;
+                for (position, photo) in new.photos.iter().enumerate() {
+                    connection.execute(
+                        "INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![new.id, position as i64, photo.sha256, photo.width, photo.height, photo.bytes as i64],
+                    )?;
+                }
+                if let Some(Contact { name, phone, consent: true }) = contact {
+                    connection.execute("INSERT INTO contacts (report_id, name, phone) VALUES (?1, ?2, ?3)", params![new.id, name, phone])?;
+                }
+                connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)", params![new.id, now])?;
+                connection.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES (?1, 'received', ?2)", params![new.id, now])?;
+                Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
+            })
+            .await
+    }
+
+    /// The public status of a report, without personal data.
+    pub async fn status(&self, tracking_no: &str) -> Result<Option<ReportStatus>, StoreError> {
+        let tracking_no = tracking_no.to_owned();
+        self.read(move |connection| {
+            let Some((id, category, status, created_ms)) = connection
+                .query_row("SELECT id, category, status, created_ms FROM reports WHERE tracking_no = ?1", [&tracking_no], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?))
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut statement = connection.prepare("SELECT status, at_ms FROM status_events WHERE report_id = ?1 ORDER BY at_ms, rowid")?;
+            let timeline = statement
+                .query_map([&id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+                .map(|row| {
+                    let (status, at) = row?;
+                    Ok(StatusEvent { status: parse_status(&status)?, at: ids::rfc3339(at) })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(Some(ReportStatus { tracking_no, category, status: parse_status(&status)?, created_at: ids::rfc3339(created_ms), timeline }))
+        })
+        .await
+    }
+
+    /// Ids of up to `limit` pending outbox rows due at `now_ms`, oldest first.
+    pub async fn due_outbox(&self, now_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT report_id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms LIMIT ?2",
+            )?;
+            let ids = statement.query_map(params![now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// Everything the pipeline gets for report `id`.
+    pub async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
+        let id = id.to_owned();
+        self.read(move |connection| {
+            let (tracking_no, department, district, body, created_ms) = connection.query_row(
+                "SELECT tracking_no, department, district, body, created_ms FROM reports WHERE id = ?1",
+                [&id],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, String>(3)?, row.get::<_, i64>(4)?)),
+            )?;
+            let mut report: ReportSubmission = serde_json::from_str(&body)?;
+            report.contact = connection
+                .query_row("SELECT name, phone FROM contacts WHERE report_id = ?1", [&id], |row| {
+                    Ok(Contact { name: row.get(0)?, phone: row.get(1)?, consent: true })
+                })
+                .optional()?;
+            let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
+            let photos = statement
+                .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)? }))?
+                .collect::<Result<_, _>>()?;
+            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos })
+        })
+        .await
+    }
+
+    /// Records a successful delivery and moves the report to `forwarded`.
+    pub async fn mark_delivered(&self, id: &str, ticket_id: Option<String>) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |connection| {
+                let now = ids::now_ms();
+                connection.execute(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = ?2, delivered_ms = ?3, last_error = NULL WHERE report_id = ?1",
+                    params![id, ticket_id, now],
+                )?;
+                connection.execute("UPDATE reports SET status = 'forwarded' WHERE id = ?1 AND status = 'received'", [&id])?;
+                connection.execute("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, 'forwarded', ?2)", params![id, now])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Records a failed delivery: retried at `next_attempt_ms`, or dead-lettered.
+    pub async fn mark_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |connection| {
+                let state = if dead_letter { "dead_letter" } else { "pending" };
+                connection.execute(
+                    "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_ms = ?4 WHERE report_id = ?1",
+                    params![id, state, error, next_attempt_ms],
+                )?;
+                Ok(connection.query_row("SELECT attempts FROM outbox WHERE report_id = ?1", [&id], |row| row.get(0))?)
+            })
+            .await
+    }
+
+    /// How many delivery attempts report `id` has had.
+    pub async fn attempts(&self, id: &str) -> Result<u32, StoreError> {
+        let id = id.to_owned();
+        self.read(move |connection| Ok(connection.query_row("SELECT attempts FROM outbox WHERE report_id = ?1", [&id], |row| row.get(0))?)).await
+    }
+
+    /// Outbox depth and age.
+    pub async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        self.read(|connection| {
+            Ok(connection.query_row(
+                "SELECT
+                    (SELECT count(*) FROM outbox WHERE state = 'pending'),
+                    (SELECT count(*) FROM outbox WHERE state = 'dead_letter'),
+                    (SELECT min(r.created_ms) FROM outbox o JOIN reports r ON r.id = o.report_id WHERE o.state = 'pending')",
+                [],
+                |row| Ok(OutboxStats { pending: row.get(0)?, dead_letter: row.get(1)?, oldest_pending_ms: row.get(2)? }),
+            )?)
+        })
+        .await
+    }
+
+    /// Proves the writer thread is alive and the database writable.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        self.writer.write(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ping (x); DELETE FROM ping;")?)).await
+    }
+}
+
+fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, String)>, StoreError> {
+    Ok(connection
+        .query_row("SELECT id, tracking_no, created_ms, request_hash FROM reports WHERE idempotency_key = ?1", [key], |row| {
+            Ok((receipt(row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?))
+        })
+        .optional()?)
+}
+
+fn receipt(id: String, tracking_no: String, created_ms: i64) -> Receipt {
+    Receipt { status_url: format!("/api/v1/reports/{tracking_no}"), id, tracking_no, created_at: ids::rfc3339(created_ms) }
+}
+
+fn parse_status(text: &str) -> Result<Status, StoreError> {
+    Ok(serde_json::from_value(serde_json::Value::String(text.to_owned()))?)
+}

@@ -1,0 +1,51 @@
+-- Lianxin's SQLite schema, version 1. Applied at start-up when `user_version` is 0.
+
+CREATE TABLE reports (
+    id              TEXT PRIMARY KEY,
+    tracking_no     TEXT NOT NULL UNIQUE,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    request_hash    TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    department      TEXT NOT NULL,
+    district        TEXT,
+    kind            TEXT NOT NULL,
+    -- The normalised report without contact details (those live in `contacts`).
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    created_ms      INTEGER NOT NULL
+);
+
+CREATE TABLE photos (
+    report_id TEXT NOT NULL REFERENCES reports(id),
+    position  INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    width     INTEGER NOT NULL,
+    height    INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    PRIMARY KEY (report_id, position)
+);
+
+-- Personal data, kept apart so it can be purged without touching the report.
+CREATE TABLE contacts (
+    report_id TEXT PRIMARY KEY REFERENCES reports(id),
+    name      TEXT,
+    phone     TEXT
+);
+
+CREATE TABLE outbox (
+    report_id       TEXT PRIMARY KEY REFERENCES reports(id),
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead_letter')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_error      TEXT,
+    ticket_id       TEXT,
+    delivered_ms    INTEGER
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_ms) WHERE state = 'pending';
+
+CREATE TABLE status_events (
+    report_id TEXT NOT NULL REFERENCES reports(id),
+    status    TEXT NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    PRIMARY KEY (report_id, status)
+);

@@ -1,0 +1,104 @@
+//! The single SQLite writer with group commit. Every write is a job sent to one thread that
+//! owns the write connection; the thread takes every job that is waiting, runs each in its
+//! own savepoint inside one transaction, commits once (one fsync for the whole group), and
+//! only then tells each caller its result. Under load many reports share one commit, so
+//! durability does not cap throughput at one fsync per report; when idle, a lone report
+//! commits at once.
+
+use std::sync::mpsc as std_mpsc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::StoreError;
+
+/// A write job: runs inside the group's transaction and returns what to tell the caller
+/// once the group's commit has succeeded (`true`) or failed (`false`).
+type Job = Box<dyn FnOnce(&Connection) -> Box<dyn FnOnce(bool) + Send> + Send>;
+
+/// Largest group of jobs committed together.
+const MAX_GROUP: usize = 256;
+
+/// Handle to the writer thread.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread owning `connection`.
+    pub fn start(connection: Connection) -> Writer {
+        let (jobs, queue) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("lianxin-sqlite-writer".into())
+            .spawn(move || run(connection, queue))
+            .expect("the writer thread starts");
+        Writer { jobs }
+    }
+
+    /// Runs `work` in the next group transaction and returns its result once committed.
+    /// If `work` fails, only its own savepoint is rolled back; the group goes on.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (answer, result) = oneshot::channel();
+        let job: Job = Box::new(move |connection: &Connection| {
+            let outcome = in_savepoint(connection, work);
+            Box::new(move |committed: bool| {
+                let outcome = if committed { outcome } else { outcome.and(Err(StoreError::CommitFailed)) };
+                let _ = answer.send(outcome);
+            })
+        });
+        self.jobs.send(job).map_err(|_| StoreError::WriterGone)?;
+        result.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+fn in_savepoint<T>(connection: &Connection, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    connection.execute_batch("SAVEPOINT job")?;
+    match work(connection) {
+        Ok(value) => {
+            connection.execute_batch("RELEASE job")?;
+            Ok(value)
+        }
+        Err(error) => {
+            connection.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(error)
+        }
+    }
+}
+
+fn run(connection: Connection, queue: std_mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = connection.execute_batch("BEGIN IMMEDIATE");
+        let replies: Vec<_> = if began.is_ok() {
+            group.into_iter().map(|job| job(&connection)).collect()
+        } else {
+            // Dropping the jobs drops their reply channels: each caller gets an error and
+            // nothing of theirs was written.
+            tracing::error!(error = ?began, "cannot begin a write transaction");
+            drop(group);
+            continue;
+        };
+        let committed = match connection.execute_batch("COMMIT") {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, "group commit failed");
+                let _ = connection.execute_batch("ROLLBACK");
+                false
+            }
+        };
+        for reply in replies {
+            reply(committed);
+        }
+    }
+}

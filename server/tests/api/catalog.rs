@@ -1,0 +1,29 @@
+//! `GET /api/v1/catalog`.
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn catalog_is_served_with_an_etag_and_revalidates_with_304() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/api/v1/catalog")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let catalog: Value = response.json().await.unwrap();
+    assert!(catalog["categories"].as_array().unwrap().iter().any(|category| category["code"] == "manhole_cover"));
+    assert_eq!(catalog["districts"].as_array().unwrap().len(), 9);
+
+    let again = app.client.get(app.url("/api/v1/catalog")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+}
+
+#[tokio::test]
+async fn catalog_in_one_language_carries_only_that_language() {
+    let app = spawn_app().await;
+    let catalog: Value = app.client.get(app.url("/api/v1/catalog?lang=ru")).send().await.unwrap().json().await.unwrap();
+    let manhole = catalog["categories"].as_array().unwrap().iter().find(|category| category["code"] == "manhole_cover").unwrap();
+    assert_eq!(manhole["name"]["ru"], "Открытый или сломанный люк");
+    assert_eq!(manhole["name"]["zh-CN"], "");
+    assert_eq!(manhole["name"]["en"], "");
+}

@@ -1,0 +1,105 @@
+//! Starts the real server for a test and offers the requests tests make.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lianxin_server::{Application, Config};
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+/// A running server with its own data dir, stopped when dropped.
+pub struct TestApp {
+    pub address: String,
+    pub data_dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server after `adjust` changed its configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("a temporary data dir");
+    let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), data_dir: data_dir.path().to_owned(), widget_dir: data_dir.path().join("no-widget"), ..Config::default() };
+    config.forwarder.poll_ms = 100;
+    adjust(&mut config);
+    let application = Application::build(config).await.expect("the application builds");
+    let address = format!("http://{}", application.address());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp { address, data_dir, client: reqwest::Client::new(), stop: Some(stop) }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Posts a report with photos under `key` (no header when `None`).
+    pub async fn post_report(&self, key: Option<&str>, report: &Value, photos: Vec<Vec<u8>>) -> reqwest::Response {
+        let mut form = Form::new().part("report", Part::bytes(serde_json::to_vec(report).unwrap()).mime_str("application/json").unwrap());
+        for photo in photos {
+            form = form.part("photo", Part::bytes(photo).file_name("photo.jpg").mime_str("image/jpeg").unwrap());
+        }
+        let mut request = self.client.post(self.url("/api/v1/reports")).multipart(form);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    /// The pipeline file's lines, as JSON.
+    pub fn pipeline_lines(&self) -> Vec<Value> {
+        let path: PathBuf = self.data_dir.path().join("pipeline.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).expect("pipeline lines are JSON"))
+            .collect()
+    }
+
+    /// Waits until the pipeline file holds `count` lines (or fails after 10 s).
+    pub async fn wait_for_pipeline(&self, count: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let lines = self.pipeline_lines();
+            if lines.len() >= count {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the pipeline file never reached {count} lines: {:?}", self.pipeline_lines());
+    }
+}
+
+/// A valid manhole-cover report.
+pub fn manhole_report() -> Value {
+    json!({
+        "category": "manhole_cover",
+        "kind": "complaint",
+        "description": "中央大街与西十二道街路口井盖缺失，夜里很危险",
+        "location": { "district": "daoli", "address": "中央大街与西十二道街路口" },
+        "lang": "zh-CN"
+    })
+}
+
+/// A real JPEG of `width` × `height` pixels.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85).encode_image(&image).unwrap();
+    bytes
+}

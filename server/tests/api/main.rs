@@ -1,0 +1,8 @@
+//! Integration tests of the ingestion server: each starts the real application on a random
+//! port with a temporary data dir and talks HTTP to it, as the widget and the city's tools
+//! do. One test binary, so the server crate is linked once.
+
+mod helpers;
+mod catalog;
+mod health;
+mod reports;

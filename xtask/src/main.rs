@@ -1,0 +1,80 @@
+//! `cargo xtask`: the one entry point for developer tasks, with no dependencies beyond std.
+//!
+//! - `cargo xtask run [-- server flags]` installs what is missing, builds the widget in
+//!   release mode and starts the server on http://127.0.0.1:8080 (see README).
+//! - `cargo xtask test` installs what is missing (Chromium included) and runs every test:
+//!   unit, integration and browser. `.ci/run` calls exactly this.
+//! - `cargo xtask build-widget` builds the widget into `dist/`.
+//! - `cargo xtask install` only installs the tools.
+//!
+//! These machines reach the package registries and nothing else, so no tool is downloaded
+//! from GitHub: Trunk and wasm-bindgen come from crates.io, wasm-opt from npm's binaryen.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("build-widget") => build_widget(),
+        Some("install") => tools::ensure_build_tools(&root()).map(|_| ()),
+        _ => Err("usage: cargo xtask <run | test | build-widget | install>".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
+
+/// Runs `command`, failing with its description when it does not succeed.
+fn status(command: &mut Command) -> Result {
+    let description = format!("{command:?}");
+    eprintln!("xtask: running {description}");
+    let status = command.status().map_err(|error| format!("cannot start {description}: {error}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{description} failed with {status}")) }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn build_widget() -> Result {
+    let root = root();
+    let tools = tools::ensure_build_tools(&root)?;
+    // Trunk runs `cargo metadata`, which needs every crate in Cargo.lock downloaded.
+    status(cargo().current_dir(&root).arg("fetch"))?;
+    status(Command::new(&tools.trunk).current_dir(&root).env("PATH", tools.path_with_tools()).args(["build", "--release"]))
+}
+
+fn run(server_args: &[String]) -> Result {
+    build_widget()?;
+    let root = root();
+    let server_args = server_args.strip_prefix(&["--".to_owned()]).unwrap_or(server_args);
+    let mut command = cargo();
+    command.current_dir(&root).args(["run", "--release", "--package", "lianxin-server", "--bin", "lianxin", "--"]).args(server_args);
+    if std::env::var_os("LIANXIN_WIDGET_DIR").is_none() {
+        command.env("LIANXIN_WIDGET_DIR", root.join("dist"));
+    }
+    status(&mut command)
+}
+
+fn test(cargo_args: &[String]) -> Result {
+    let root = root();
+    tools::ensure_browser()?;
+    build_widget()?;
+    status(cargo().current_dir(&root).args(["test", "--workspace", "--exclude", "lianxin-app"]).args(cargo_args).env("LIANXIN_E2E_DIST", root.join("dist")).env("CHROMEDRIVER", tools::CHROMEDRIVER))
+}
