@@ -1,0 +1,59 @@
+//! A resident files a report in the real widget, in headless Chromium at a phone's size,
+//! against the real server: choose the category, describe, attach a photo, send, read the
+//! tracking number; the same report is then in the city's pipeline.
+
+use std::time::{Duration, Instant};
+
+use lianxin_e2e::{Browser, Server, photo_file};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resident_files_a_report_with_a_photo_and_gets_a_tracking_number_that_reaches_the_pipeline() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("zh-CN").await?;
+    let photos = tempfile::tempdir()?;
+    let photo = photo_file(photos.path(), 1200, 900)?;
+
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.choose("#district", "nangang").await?;
+    browser.type_into("#address", "西大直街 92 号门前").await?;
+    browser.type_into("#description", "人行道上的井盖丢了，晚上看不见，很危险").await?;
+    browser.attach("#photo", &photo).await?;
+    browser.click("button[type=submit]").await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+
+    assert!(tracking_no.len() == 9 && tracking_no.as_bytes()[4] == b'-', "tracking number {tracking_no:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        if let Some(line) = server.pipeline_lines().into_iter().find(|line| line["tracking_no"] == tracking_no.as_str()) {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "report {tracking_no} never reached the pipeline");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(line["report"]["category"], "manhole_cover");
+    assert_eq!(line["report"]["description"], "人行道上的井盖丢了，晚上看不见，很危险");
+    assert_eq!(line["district"], "nangang");
+    assert_eq!(line["photos"].as_array().map(Vec::len), Some(1), "the photo travelled with the report");
+    assert_eq!(server.pipeline_lines().len(), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_description_is_flagged_before_anything_is_sent() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.choose("#district", "daoli").await?;
+    browser.click("button[type=submit]").await?;
+    let message = browser.text_of("#description-error").await?;
+    browser.close().await?;
+
+    assert_eq!(message, "This is required");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(server.pipeline_lines().is_empty());
+    Ok(())
+}
