@@ -301,3 +301,12 @@ pub struct District {
     /// Display name.
     pub name: Localized,
 }
+
+/// `GET /api/v1/districts/locate`: the district containing a point.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocatedDistrict {
+    /// The district's code, or `None` when the point is in no known district.
+    pub district: Option<String>,
+    /// Whether the catalog has boundaries at all; without them the resident must choose.
+    pub boundaries_known: bool,
+}

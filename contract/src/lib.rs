@@ -23,3 +23,4 @@ pub use i18n::{Lang, Localized};
 pub use problem::Problem;
 pub use report::{Contact, Location, Receipt, ReportSubmission, RequestKind};
 pub use validate::{Limits, Rule, ValidationError};
+

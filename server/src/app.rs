@@ -32,7 +32,8 @@ impl Application {
     /// Loads everything the configuration names and binds the listener. Fails, naming the
     /// cause, on an invalid catalog, an unwritable data dir or an unknown pipeline.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let mut catalog: Catalog = catalog::load(config.catalog.as_deref())?;
+        let catalog::CityCatalog { catalog, districts } = catalog::load(config.catalog.as_deref())?;
+        let mut catalog: Catalog = catalog;
         catalog.limits.description_max = config.limits.description_chars;
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = Store::open(&config.data_dir).context("opening the database")?;
@@ -44,6 +45,7 @@ impl Application {
         let state = AppState {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
             catalog: Arc::new(catalog),
+            districts: Arc::new(districts),
             store,
             photos,
             forwarder: forwarder.handle(),

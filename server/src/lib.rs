@@ -7,6 +7,8 @@
 pub mod config;
 /// Loads and checks the city's catalog file.
 pub mod catalog;
+/// District boundaries and placing a point in its district.
+pub mod geo;
 /// HTTP routes: one module per resource, each with its own `router()`.
 pub mod http;
 /// The API's error type and its mapping to RFC 9457 problem details.

@@ -6,6 +6,8 @@
 pub mod reports;
 /// `GET /api/v1/catalog`.
 pub mod catalog;
+/// `GET /api/v1/districts/locate`.
+pub mod districts;
 /// `GET /healthz` and `GET /readyz`.
 pub mod health;
 /// The built widget's static files.
@@ -30,6 +32,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The catalog, as served to widgets.
     pub catalog: Arc<Catalog>,
+    /// District boundaries.
+    pub districts: Arc<crate::geo::DistrictMap>,
     /// The store.
     pub store: Store,
     /// The photo processor.
@@ -48,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(reports::router(&state.config))
         .merge(catalog::router())
+        .merge(districts::router())
         .merge(health::router())
         .fallback_service(widget)
         .with_state(state)

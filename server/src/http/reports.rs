@@ -106,7 +106,7 @@ async fn accept(
         idempotency_key: key,
         request_hash: intake.request_hash,
         department: category.department.clone(),
-        district: report.location.as_ref().and_then(|location| location.district.clone()),
+        district: route_district(state, report.location.as_ref()),
         report,
         photos,
     };
@@ -119,6 +119,17 @@ async fn accept(
         Inserted::Existing { receipt, same_request: true } => Ok((StatusCode::OK, receipt)),
         Inserted::Existing { same_request: false, .. } => Err(ApiError::KeyReused),
     }
+}
+
+/// The district a report is routed to: the one containing its position when the catalog
+/// has boundaries, else the one the resident chose.
+fn route_district(state: &AppState, location: Option<&lianxin_contract::Location>) -> Option<String> {
+    let location = location?;
+    let located = match (location.lat, location.lon) {
+        (Some(lat), Some(lon)) => state.districts.locate(lat, lon).map(str::to_owned),
+        _ => None,
+    };
+    located.or_else(|| location.district.clone())
 }
 
 async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap) -> Response {

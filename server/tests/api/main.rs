@@ -4,5 +4,6 @@
 
 mod helpers;
 mod catalog;
+mod districts;
 mod health;
 mod reports;

@@ -1,0 +1,36 @@
+//! `GET /api/v1/districts/locate?lat=&lon=`: the district containing a point, when the
+//! catalog has boundaries; otherwise, or outside every boundary, `district` is null and the
+//! widget asks the resident to choose.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use lianxin_contract::catalog::LocatedDistrict;
+use serde::Deserialize;
+
+use super::{AppState, request_lang};
+use crate::error::{ApiError, Localized};
+use lianxin_contract::{Rule, ValidationError};
+
+/// The district lookup route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/districts/locate", get(locate))
+}
+
+#[derive(Debug, Deserialize)]
+struct Point {
+    lat: f64,
+    lon: f64,
+}
+
+async fn locate(State(state): State<AppState>, headers: HeaderMap, point: Result<Query<Point>, QueryRejection>) -> Response {
+    let invalid = || Localized(ApiError::Validation(vec![ValidationError { field: "location".into(), rule: Rule::InvalidCoordinates }]), request_lang(&headers)).into_response();
+    let Ok(Query(Point { lat, lon })) = point else { return invalid() };
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return invalid();
+    }
+    Json(LocatedDistrict { district: state.districts.locate(lat, lon).map(str::to_owned), boundaries_known: !state.districts.is_empty() }).into_response()
+}
