@@ -33,8 +33,8 @@ impl Application {
     /// cause, on an invalid catalog, an unwritable data dir or an unknown pipeline.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let catalog::CityCatalog { catalog, districts } = catalog::load(config.catalog.as_deref())?;
-        let mut catalog: Catalog = catalog;
-        catalog.limits.description_max = config.limits.description_chars;
+        // Limits are configuration, not catalog content: the server publishes its own.
+        let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = Store::open(&config.data_dir).context("opening the database")?;
         let photos = PhotoProcessor::new(&config.data_dir, config.photos, &config.limits).context("creating the photo directory")?;

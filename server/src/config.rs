@@ -67,6 +67,17 @@ pub struct IntakeLimits {
     pub json_bytes: usize,
     /// Longest description in characters (default 2000).
     pub description_chars: u32,
+    /// Longest address in characters (default 200).
+    pub address_chars: u32,
+    /// Longest contact name in characters (default 50).
+    pub name_chars: u32,
+}
+
+impl IntakeLimits {
+    /// The text limits as published to widgets in the catalog.
+    pub fn text_limits(&self) -> lianxin_contract::Limits {
+        lianxin_contract::Limits { description_max: self.description_chars, address_max: self.address_chars, name_max: self.name_chars }
+    }
 }
 
 impl Default for IntakeLimits {
@@ -78,6 +89,8 @@ impl Default for IntakeLimits {
             photo_pixels: 40_000_000,
             json_bytes: 32 * 1024,
             description_chars: 2000,
+            address_chars: 200,
+            name_chars: 50,
         }
     }
 }

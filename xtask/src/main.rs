@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
-        Some("build-widget") => build_widget(),
+        Some("build-widget") => tools::ensure_build_tools(&root()).and_then(|tools| build_widget(&tools)),
         Some("install") => tools::ensure_build_tools(&root()).map(|_| ()),
         _ => Err("usage: cargo xtask <run | test | build-widget | install>".into()),
     };
@@ -52,17 +52,16 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn build_widget() -> Result {
+fn build_widget(tools: &tools::BuildTools) -> Result {
     let root = root();
-    let tools = tools::ensure_build_tools(&root)?;
     // Trunk runs `cargo metadata`, which needs every crate in Cargo.lock downloaded.
     status(cargo().current_dir(&root).arg("fetch"))?;
     status(Command::new(&tools.trunk).current_dir(&root).env("PATH", tools.path_with_tools()).args(["build", "--release"]))
 }
 
 fn run(server_args: &[String]) -> Result {
-    build_widget()?;
     let root = root();
+    build_widget(&tools::ensure_build_tools(&root)?)?;
     let server_args = server_args.strip_prefix(&["--".to_owned()]).unwrap_or(server_args);
     let mut command = cargo();
     command.current_dir(&root).args(["run", "--release", "--package", "lianxin-server", "--bin", "lianxin", "--"]).args(server_args);
@@ -75,6 +74,24 @@ fn run(server_args: &[String]) -> Result {
 fn test(cargo_args: &[String]) -> Result {
     let root = root();
     tools::ensure_browser()?;
-    build_widget()?;
-    status(cargo().current_dir(&root).args(["test", "--workspace", "--exclude", "lianxin-app"]).args(cargo_args).env("LIANXIN_E2E_DIST", root.join("dist")).env("CHROMEDRIVER", tools::CHROMEDRIVER))
+    let tools = tools::ensure_build_tools(&root)?;
+    build_widget(&tools)?;
+    // Native: unit, integration and browser end-to-end tests.
+    status(
+        cargo()
+            .current_dir(&root)
+            .args(["test", "--workspace", "--exclude", "lianxin-app"])
+            .args(cargo_args)
+            .env("LIANXIN_E2E_DIST", root.join("dist"))
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER),
+    )?;
+    // The contract compiled to wasm32 and run in headless Chromium: the widget's side of
+    // the shared validation.
+    status(
+        cargo()
+            .current_dir(root.join("contract"))
+            .args(["test", "--target", "wasm32-unknown-unknown"])
+            .env("PATH", tools.path_with_tools())
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER),
+    )
 }

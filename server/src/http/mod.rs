@@ -55,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .merge(districts::router())
         .merge(health::router())
         .fallback_service(widget)
+        // The catalog, the widget's wasm and js shrink several-fold: phones on slow networks
+        // download a fraction.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

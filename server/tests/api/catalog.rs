@@ -27,3 +27,15 @@ async fn catalog_in_one_language_carries_only_that_language() {
     assert_eq!(manhole["name"]["zh-CN"], "");
     assert_eq!(manhole["name"]["en"], "");
 }
+
+#[tokio::test]
+async fn catalog_travels_compressed_when_the_client_accepts_it() {
+    let app = spawn_app().await;
+    let plain = app.client.get(app.url("/api/v1/catalog")).send().await.unwrap().bytes().await.unwrap();
+    for encoding in ["br", "gzip"] {
+        let response = app.client.get(app.url("/api/v1/catalog")).header("Accept-Encoding", encoding).send().await.unwrap();
+        assert_eq!(response.headers()["content-encoding"], encoding);
+        let compressed = response.bytes().await.unwrap();
+        assert!(compressed.len() * 3 < plain.len(), "{encoding}: {} of {} bytes", compressed.len(), plain.len());
+    }
+}

@@ -5,5 +5,6 @@
 mod helpers;
 mod catalog;
 mod districts;
+mod validation;
 mod health;
 mod reports;
