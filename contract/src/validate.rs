@@ -81,6 +81,12 @@ pub enum Rule {
         /// The limit.
         max: u8,
     },
+    /// The value is not of the shape the API expects (a string where a number belongs,
+    /// an unknown request kind, broken JSON).
+    Malformed {
+        /// What the JSON parser said, for developers.
+        detail: String,
+    },
 }
 
 /// A broken rule and the field it concerns.
@@ -95,7 +101,8 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    fn new(field: impl Into<String>, rule: Rule) -> Self {
+    /// An error of `rule` at `field`.
+    pub fn new(field: impl Into<String>, rule: Rule) -> Self {
         ValidationError { field: field.into(), rule }
     }
 
@@ -154,6 +161,9 @@ impl ValidationError {
             (TooManyPhotos { max }, Lang::ZhCn) => format!("最多上传 {max} 张照片"),
             (TooManyPhotos { max }, Lang::En) => format!("At most {max} photos"),
             (TooManyPhotos { max }, Lang::Ru) => format!("Не более {max} фото"),
+            (Malformed { .. }, Lang::ZhCn) => "内容格式不正确，请刷新页面后重新填写".into(),
+            (Malformed { .. }, Lang::En) => "This value is not in the expected format; reload the page and fill it in again".into(),
+            (Malformed { .. }, Lang::Ru) => "Значение в неверном формате; обновите страницу и заполните снова".into(),
         }
     }
 }

@@ -61,8 +61,6 @@ pub enum BadRequest {
     BrokenMultipart,
     /// No `report` part.
     MissingReport,
-    /// The `report` part is not JSON of the right shape.
-    InvalidJson,
     /// A part with an unexpected name.
     UnexpectedPart,
 }
@@ -76,6 +74,8 @@ pub enum PhotoProblem {
     NotAPhoto,
     /// Looks like an image but cannot be decoded completely.
     Corrupt,
+    /// An image with another file appended (a polyglot), or extra data after its end.
+    NotPlain,
 }
 
 fn words(lang: Lang, zh: &str, en: &str, ru: &str) -> String {
@@ -91,7 +91,7 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) | ApiError::KeyReused | ApiError::BadRequest(BadRequest::InvalidJson) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedPhoto(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -155,6 +155,7 @@ impl ApiError {
                     ),
                     PhotoProblem::NotAPhoto => words(lang, "只接受 JPEG、PNG 或 WebP 照片", "Only JPEG, PNG or WebP photos are accepted", "Принимаются только фото JPEG, PNG или WebP"),
                     PhotoProblem::Corrupt => words(lang, "照片已损坏或不完整，请重新拍摄或选择", "The photo is damaged or incomplete; take or choose it again", "Фото повреждено или загружено не полностью; выберите его снова"),
+                    PhotoProblem::NotPlain => words(lang, "文件中夹带了照片以外的数据，请发送普通照片（动态照片请先导出为静态图片）", "The file carries data besides the photo; send a plain photo (save a motion photo as a still first)", "Файл содержит данные помимо фото; отправьте обычное фото (живое фото сначала сохраните как снимок)"),
                 },
             ),
             ApiError::KeyReused => (
@@ -199,7 +200,6 @@ fn bad_request_words(reason: BadRequest, lang: Lang) -> String {
         BadRequest::NotMultipart => words(lang, "请以 multipart/form-data 格式提交", "Send the report as multipart/form-data", "Отправьте обращение как multipart/form-data"),
         BadRequest::BrokenMultipart => words(lang, "上传数据不完整，请重试", "The upload was cut off or malformed; please send it again", "Загрузка прервана или повреждена; отправьте снова"),
         BadRequest::MissingReport => words(lang, "缺少 report 部分", "The multipart body has no `report` part", "В теле запроса нет части `report`"),
-        BadRequest::InvalidJson => words(lang, "report 部分不是有效的 JSON", "The `report` part is not valid report JSON", "Часть `report` не является корректным JSON обращения"),
         BadRequest::UnexpectedPart => words(lang, "只接受 report 和 photo 两种部分", "Only `report` and `photo` parts are accepted", "Принимаются только части `report` и `photo`"),
     }
 }

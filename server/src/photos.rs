@@ -59,30 +59,50 @@ impl PhotoProcessor {
         self.dir.join(&sha256[..2]).join(format!("{sha256}.thumb.jpg"))
     }
 
-    /// Makes `upload` safe and stores it (with its thumbnail), durably.
-    pub async fn process(&self, upload: Vec<u8>) -> Result<StoredPhoto, ApiError> {
+    /// Makes `upload` safe in memory: nothing touches the disk until every photo of the
+    /// report has passed, so a refused report leaves no file behind.
+    pub async fn prepare(&self, upload: Vec<u8>) -> Result<PreparedPhoto, ApiError> {
         let _permit = self.permits.acquire().await.map_err(|error| ApiError::Internal(error.into()))?;
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.process_blocking(&upload))
+        let settings = self.settings;
+        let max_pixels = self.max_pixels;
+        tokio::task::spawn_blocking(move || prepare_blocking(&upload, settings, max_pixels))
             .await
             .map_err(|error| ApiError::Internal(error.into()))?
     }
 
-    fn process_blocking(&self, upload: &[u8]) -> Result<StoredPhoto, ApiError> {
-        let image = decode(upload, self.max_pixels)?;
-        let edge = self.settings.max_edge;
-        let image = if image.width() > edge || image.height() > edge { image.resize(edge, edge, image::imageops::FilterType::Triangle) } else { image };
-        let jpeg = encode_jpeg(&image, self.settings.jpeg_quality)?;
-        let thumbnail = image.thumbnail(self.settings.thumbnail_edge, self.settings.thumbnail_edge);
-        let thumbnail_jpeg = encode_jpeg(&thumbnail, 75)?;
-        let sha256 = hex(&Sha256::digest(&jpeg));
-        let path = self.path(&sha256);
-        if !path.exists() {
-            write_durably(&self.thumbnail_path(&sha256), &thumbnail_jpeg).map_err(|error| ApiError::Internal(error.into()))?;
-            write_durably(&path, &jpeg).map_err(storage_error)?;
-        }
-        Ok(StoredPhoto { sha256, width: image.width(), height: image.height(), bytes: jpeg.len() as u64 })
+    /// Writes a prepared photo and its thumbnail durably, named by content hash.
+    pub async fn persist(&self, photo: PreparedPhoto) -> Result<StoredPhoto, ApiError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let path = this.path(&photo.stored.sha256);
+            if !path.exists() {
+                write_durably(&this.thumbnail_path(&photo.stored.sha256), &photo.thumbnail).map_err(storage_error)?;
+                write_durably(&path, &photo.jpeg).map_err(storage_error)?;
+            }
+            Ok(photo.stored)
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?
     }
+}
+
+/// A photo made safe, held in memory until the whole report has passed.
+#[derive(Debug)]
+pub struct PreparedPhoto {
+    jpeg: Vec<u8>,
+    thumbnail: Vec<u8>,
+    /// What will be recorded once written.
+    pub stored: StoredPhoto,
+}
+
+fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, ApiError> {
+    let image = decode(upload, max_pixels)?;
+    let edge = settings.max_edge;
+    let image = if image.width() > edge || image.height() > edge { image.resize(edge, edge, image::imageops::FilterType::Triangle) } else { image };
+    let jpeg = encode_jpeg(&image, settings.jpeg_quality)?;
+    let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
+    let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };
+    Ok(PreparedPhoto { jpeg, thumbnail, stored })
 }
 
 fn storage_error(error: std::io::Error) -> ApiError {
@@ -102,6 +122,7 @@ pub fn decode(upload: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> 
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
         return Err(ApiError::UnsupportedPhoto(PhotoProblem::NotAPhoto));
     }
+    check_plain(upload, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format);
     let mut limits = image::Limits::default();
     // Side length bounded so that a square image stays within the pixel limit; the exact
@@ -111,18 +132,42 @@ pub fn decode(upload: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> 
     limits.max_image_height = Some(side);
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|_| ApiError::UnsupportedPhoto(PhotoProblem::Corrupt))?;
+    let too_large = || ApiError::TooLarge { limit: "photo_pixels", max: max_pixels };
+    let mut decoder = reader.into_decoder().map_err(|error| match error {
+        image::ImageError::Limits(_) => too_large(),
+        _ => ApiError::UnsupportedPhoto(PhotoProblem::Corrupt),
+    })?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(ApiError::TooLarge { limit: "photo_pixels", max: max_pixels });
+        return Err(too_large());
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
-        image::ImageError::Limits(_) => ApiError::TooLarge { limit: "photo_pixels", max: max_pixels },
+        image::ImageError::Limits(_) => too_large(),
         _ => ApiError::UnsupportedPhoto(PhotoProblem::Corrupt),
     })?;
     image.apply_orientation(orientation);
     Ok(image)
+}
+
+/// Refuses a truncated file (no end marker) and a polyglot (another file appended after the
+/// image's end, such as a ZIP or a script). Re-encoding would drop the extra bytes anyway;
+/// refusing says clearly that the upload was not a plain photo. Zero padding is tolerated.
+fn check_plain(upload: &[u8], format: ImageFormat) -> Result<(), ApiError> {
+    let end = match format {
+        ImageFormat::Jpeg => upload.windows(2).rposition(|pair| pair == [0xFF, 0xD9]).map(|at| at + 2),
+        ImageFormat::Png => upload.windows(8).rposition(|chunk| &chunk[..4] == b"IEND").map(|at| at + 8).filter(|end| *end <= upload.len()),
+        ImageFormat::WebP => {
+            let declared = upload.get(4..8).map(|size| u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize + 8);
+            declared.filter(|end| *end <= upload.len())
+        }
+        _ => None,
+    };
+    let Some(end) = end else { return Err(ApiError::UnsupportedPhoto(PhotoProblem::Corrupt)) };
+    if upload[end..].iter().any(|byte| *byte != 0) {
+        return Err(ApiError::UnsupportedPhoto(PhotoProblem::NotPlain));
+    }
+    Ok(())
 }
 
 fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, ApiError> {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
 use lianxin_contract::validate::validate_report;
-use lianxin_contract::{Lang, ReportSubmission};
+use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
 
 use super::{AppState, request_lang};
 use crate::config::Config;
@@ -91,14 +91,18 @@ async fn accept(
         return if hash == intake.request_hash { Ok((StatusCode::OK, receipt)) } else { Err(ApiError::KeyReused) };
     }
 
-    let submitted: ReportSubmission = serde_json::from_slice(&intake.report_json).map_err(|_| ApiError::BadRequest(BadRequest::InvalidJson))?;
+    let submitted = parse_report(&intake.report_json)?;
     *lang = submitted.lang;
     let report = validate_report(&state.catalog, &submitted, intake.photos.len()).map_err(ApiError::Validation)?;
     let category = state.catalog.category(&report.category).expect("validated reports have a known category");
 
-    let mut photos = Vec::with_capacity(intake.photos.len());
+    let mut prepared = Vec::with_capacity(intake.photos.len());
     for upload in intake.photos {
-        photos.push(state.photos.process(upload).await?);
+        prepared.push(state.photos.prepare(upload).await?);
+    }
+    let mut photos = Vec::with_capacity(prepared.len());
+    for photo in prepared {
+        photos.push(state.photos.persist(photo).await?);
     }
 
     let new = NewReport {
@@ -119,6 +123,16 @@ async fn accept(
         Inserted::Existing { receipt, same_request: true } => Ok((StatusCode::OK, receipt)),
         Inserted::Existing { same_request: false, .. } => Err(ApiError::KeyReused),
     }
+}
+
+/// Parses the `report` part, naming the field whose value has the wrong shape.
+fn parse_report(json: &[u8]) -> Result<ReportSubmission, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." || path.is_empty() { "report".to_owned() } else { path };
+        ApiError::Validation(vec![ValidationError::new(field, Rule::Malformed { detail: error.inner().to_string() })])
+    })
 }
 
 /// The district a report is routed to: the one containing its position when the catalog

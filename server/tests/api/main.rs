@@ -7,4 +7,6 @@ mod catalog;
 mod districts;
 mod validation;
 mod health;
+mod limits;
+mod photos;
 mod reports;

@@ -1,0 +1,169 @@
+//! Photos are distrusted: only plain JPEG, PNG and WebP photos are stored, re-encoded
+//! upright and without metadata; everything else is refused and nothing is stored.
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, jpeg, manhole_report, spawn_app};
+
+/// A JPEG, 200×100, left half red and right half blue, with an EXIF block saying
+/// "orientation 6" (rotate 90° clockwise to display) and carrying a GPS tag.
+fn jpeg_with_orientation_6_and_gps() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(200, 100, |x, _| if x < 100 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95).encode_image(&image).unwrap();
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II\x2A\x00");
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    // Orientation = 6.
+    tiff.extend_from_slice(&[0x12, 0x01, 3, 0]);
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&[6, 0, 0, 0]);
+    // Pointer to the GPS IFD.
+    tiff.extend_from_slice(&[0x25, 0x88, 4, 0]);
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&38u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    // GPS IFD: GPSLatitudeRef = "N".
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x01, 0x00, 2, 0]);
+    tiff.extend_from_slice(&2u32.to_le_bytes());
+    tiff.extend_from_slice(b"N\0\0\0");
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut photo = plain[..2].to_vec();
+    photo.extend_from_slice(&[0xFF, 0xE1]);
+    photo.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    photo.extend_from_slice(&app1);
+    photo.extend_from_slice(&plain[2..]);
+    photo
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A PNG whose header claims 60000×60000 pixels (3.6 billion) over a few bytes of data:
+/// decoded naively it would need gigabytes.
+fn png_bomb() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        png.extend_from_slice(&body);
+        png.extend_from_slice(&crc32(&body).to_be_bytes());
+    };
+    let mut header = Vec::new();
+    header.extend_from_slice(&60_000u32.to_be_bytes());
+    header.extend_from_slice(&60_000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(b"IHDR", &header);
+    chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    png
+}
+
+async fn refused(app: &TestApp, photo: Vec<u8>) -> (u16, Value) {
+    let response = app.post_report(Some(&format!("k-{}", photo.len())), &manhole_report(), vec![photo]).await;
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn stored_photo_files(app: &TestApp) -> usize {
+    let dir = app.data_dir.path().join("photos");
+    std::fs::read_dir(&dir).map(|entries| entries.flatten().map(|sub| std::fs::read_dir(sub.path()).map(|files| files.count()).unwrap_or(0)).sum()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn jpeg_with_exif_orientation_and_gps_is_stored_upright_without_metadata() {
+    let app = spawn_app().await;
+    let original = jpeg_with_orientation_6_and_gps();
+    assert!(original.windows(4).any(|window| window == b"Exif"));
+
+    let response = app.post_report(Some("k"), &manhole_report(), vec![original]).await;
+
+    assert_eq!(response.status(), 201);
+    let line = &app.wait_for_pipeline(1).await[0];
+    let sha256 = line["photos"][0]["sha256"].as_str().unwrap();
+    assert_eq!((line["photos"][0]["width"].as_u64(), line["photos"][0]["height"].as_u64()), (Some(100), Some(200)), "rotated upright");
+    let stored = std::fs::read(app.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.jpg"))).unwrap();
+    assert!(!stored.windows(4).any(|window| window == b"Exif"), "no EXIF left");
+    let upright = image::load_from_memory(&stored).unwrap().to_rgb8();
+    let top = upright.get_pixel(50, 20);
+    let bottom = upright.get_pixel(50, 180);
+    assert!(top[0] > 200 && top[2] < 60, "the left (red) half is now on top: {top:?}");
+    assert!(bottom[2] > 200 && bottom[0] < 60, "the right (blue) half is now below: {bottom:?}");
+    assert!(app.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.thumb.jpg")).exists(), "a thumbnail was made");
+}
+
+#[tokio::test]
+async fn png_decompression_bomb_is_refused_before_decoding() {
+    let app = spawn_app().await;
+    let (status, problem) = refused(&app, png_bomb()).await;
+    assert_eq!(status, 413);
+    assert!(problem["detail"].as_str().unwrap().contains("photo_pixels"), "{problem}");
+    assert_eq!(stored_photo_files(&app), 0);
+}
+
+#[tokio::test]
+async fn truncated_jpeg_is_refused() {
+    let app = spawn_app().await;
+    let photo = jpeg(400, 300);
+    let (status, problem) = refused(&app, photo[..photo.len() / 2].to_vec()).await;
+    assert_eq!(status, 415);
+    assert_eq!(problem["type"], "urn:lianxin:problem:unsupported-photo");
+    assert_eq!(stored_photo_files(&app), 0);
+}
+
+#[tokio::test]
+async fn zip_renamed_to_jpg_svg_and_heic_are_refused_with_a_message_that_helps() {
+    let app = spawn_app().await;
+    let zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00 not really a photo".to_vec();
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec();
+    let mut heic = vec![0, 0, 0, 0x18];
+    heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    for photo in [zip, svg] {
+        let (status, problem) = refused(&app, photo).await;
+        assert_eq!(status, 415);
+        assert_eq!(problem["detail"], "只接受 JPEG、PNG 或 WebP 照片");
+    }
+    let (status, problem) = refused(&app, heic).await;
+    assert_eq!(status, 415);
+    assert!(problem["detail"].as_str().unwrap().contains("HEIC"), "{problem}");
+    assert_eq!(stored_photo_files(&app), 0);
+}
+
+#[tokio::test]
+async fn jpeg_with_a_zip_appended_polyglot_is_refused() {
+    let app = spawn_app().await;
+    let mut polyglot = jpeg(120, 90);
+    polyglot.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x08\x00payload.html<script>alert(1)</script>PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+    let (status, problem) = refused(&app, polyglot).await;
+    assert_eq!(status, 415);
+    assert_eq!(problem["type"], "urn:lianxin:problem:unsupported-photo");
+    assert_eq!(stored_photo_files(&app), 0);
+}
+
+#[tokio::test]
+async fn png_and_webp_photos_are_accepted_and_stored_as_jpeg() {
+    let app = spawn_app().await;
+    let image = image::RgbaImage::from_fn(64, 48, |x, y| image::Rgba([x as u8 * 4, y as u8 * 5, 80, 255]));
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgba8(image.clone()).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    let mut webp = Vec::new();
+    image::DynamicImage::ImageRgba8(image).write_to(&mut std::io::Cursor::new(&mut webp), image::ImageFormat::WebP).unwrap();
+
+    let response = app.post_report(Some("k"), &manhole_report(), vec![png, webp]).await;
+
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let line = &app.wait_for_pipeline(1).await[0];
+    assert_eq!(line["photos"].as_array().unwrap().len(), 2);
+}
