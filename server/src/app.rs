@@ -17,6 +17,7 @@ use crate::photos::PhotoProcessor;
 use crate::sink::Sink;
 use crate::store::Store;
 use crate::catalog;
+use crate::serve;
 
 /// A built, bound application, ready to run.
 #[derive(Debug)]
@@ -76,15 +77,11 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let forwarder = tokio::spawn(self.forwarder.run(shutdown_rx.clone()));
-        let mut server_shutdown = shutdown_rx.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            let _ = server_shutdown.wait_for(|stopped| *stopped).await;
-        });
-        let server = tokio::spawn(async move { server.await });
+        let server = tokio::spawn(serve::serve(self.listener, self.router, self.state.config.security.clone(), shutdown_rx));
         stop.await;
         tracing::info!("shutting down");
         let _ = shutdown_tx.send(true);
-        server.await.context("server task")?.context("http server")?;
+        server.await.context("server task")?;
         forwarder.await.context("forwarder task")??;
         Ok(())
     }

@@ -33,6 +33,8 @@ pub struct Config {
     pub photos: PhotoSettings,
     /// Outbox forwarder settings.
     pub forwarder: ForwarderSettings,
+    /// Exposure to the internet: origins, rate limits, timeouts.
+    pub security: SecuritySettings,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             limits: IntakeLimits::default(),
             photos: PhotoSettings::default(),
             forwarder: ForwarderSettings::default(),
+            security: SecuritySettings::default(),
         }
     }
 }
@@ -155,6 +158,44 @@ impl ForwarderSettings {
     }
 }
 
+/// What protects the server on the open internet.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Origins of the pages allowed to embed the widget and call the API from a browser,
+    /// e.g. `https://zfw.harbin.gov.cn` (`LIANXIN_ALLOWED_ORIGINS`, comma-separated). Empty:
+    /// only the server's own pages.
+    pub allowed_origins: Vec<String>,
+    /// Reports one client address may submit per minute (default 30; a whole block of flats
+    /// can share one carrier-grade NAT address, so keep it generous).
+    pub reports_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (set only behind a
+    /// reverse proxy that sets it; default false).
+    pub trust_forwarded_for: bool,
+    /// Seconds a client has to send its request headers (slow-loris guard; default 15).
+    pub header_timeout_secs: u64,
+    /// Seconds an upload may stall without sending a byte (default 30).
+    pub body_idle_timeout_secs: u64,
+    /// Seconds a whole request may take, upload included (default 300: 12 MB at 400 kbit/s).
+    pub request_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish at shutdown (default 30).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            allowed_origins: Vec::new(),
+            reports_per_minute: 30,
+            trust_forwarded_for: false,
+            header_timeout_secs: 15,
+            body_idle_timeout_secs: 30,
+            request_timeout_secs: 300,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
 impl Config {
     /// Loads the configuration from the file, the environment and `args` (the command-line
     /// flags after the program name).
@@ -173,6 +214,7 @@ impl Config {
             ("LIANXIN_PIPELINE", "pipeline"),
             ("LIANXIN_CATALOG", "catalog"),
             ("LIANXIN_WIDGET_DIR", "widget-dir"),
+            ("LIANXIN_ALLOWED_ORIGINS", "allowed-origins"),
         ] {
             if let Some(value) = env(name) {
                 config.set(key, &value).with_context(|| format!("environment variable {name}"))?;
@@ -197,7 +239,10 @@ impl Config {
             "pipeline" => self.pipeline = value.to_owned(),
             "catalog" => self.catalog = Some(PathBuf::from(value)),
             "widget-dir" => self.widget_dir = PathBuf::from(value),
-            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir"),
+            "allowed-origins" => {
+                self.security.allowed_origins = value.split(',').map(|origin| origin.trim().trim_end_matches('/').to_owned()).filter(|origin| !origin.is_empty()).collect();
+            }
+            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins"),
         }
         Ok(())
     }

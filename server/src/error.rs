@@ -40,6 +40,12 @@ pub enum ApiError {
     /// Nothing found.
     #[error("not found")]
     NotFound,
+    /// Too many reports from one client address.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until the next report is accepted.
+        retry_after: u64,
+    },
     /// The server cannot take reports right now (store not writable).
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -97,6 +103,7 @@ impl ApiError {
             ApiError::UnsupportedPhoto(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::KeyInFlight => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,6 +118,7 @@ impl ApiError {
             ApiError::KeyReused => "idempotency-key-reused",
             ApiError::KeyInFlight => "idempotency-key-in-flight",
             ApiError::NotFound => "not-found",
+            ApiError::RateLimited { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -169,6 +177,14 @@ impl ApiError {
             ApiError::NotFound => (
                 words(lang, "未找到", "Not found", "Не найдено"),
                 words(lang, "没有找到该编号，请核对后重试", "Nothing was found under this number; check it and try again", "По этому номеру ничего не найдено; проверьте его"),
+            ),
+            ApiError::RateLimited { retry_after } => (
+                words(lang, "提交过于频繁", "Too many reports", "Слишком много обращений"),
+                match lang {
+                    Lang::ZhCn => format!("同一网络提交过于频繁，请 {retry_after} 秒后再试"),
+                    Lang::En => format!("Too many reports from your network; please try again in {retry_after} seconds"),
+                    Lang::Ru => format!("Слишком много обращений из вашей сети; повторите через {retry_after} с"),
+                },
             ),
             ApiError::Unavailable(_) => (
                 words(lang, "暂时无法受理", "Temporarily unavailable", "Временно недоступно"),

@@ -25,6 +25,8 @@ pub mod store;
 pub mod forwarder;
 /// The pipeline sinks a forwarder can deliver to.
 pub mod sink;
+/// The HTTP accept loop with slow-loris protection and graceful shutdown.
+pub mod serve;
 /// Builds and runs the whole application.
 pub mod app;
 

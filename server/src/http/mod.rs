@@ -10,11 +10,16 @@ pub mod catalog;
 pub mod districts;
 /// `GET /healthz` and `GET /readyz`.
 pub mod health;
+/// Security headers, CSP and CORS.
+pub mod security;
+/// Per-client rate limit on submissions.
+pub mod rate_limit;
 /// The built widget's static files.
 pub mod widget;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -46,11 +51,15 @@ pub struct AppState {
     pub catalog_bodies: Arc<catalog::CatalogBodies>,
 }
 
-/// The whole application's routes.
+/// The whole application's routes, with the layers every request passes.
 pub fn router(state: AppState) -> Router {
-    let widget = widget::service(&state.config.widget_dir);
-    Router::new()
-        .merge(reports::router(&state.config))
+    let config = state.config.clone();
+    let security = &config.security;
+    let widget = widget::service(&config.widget_dir);
+    let headers = Arc::new(security::SecurityHeaders::new(&config.widget_dir, &security.allowed_origins));
+    let limiter = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, security.trust_forwarded_for));
+    let router = Router::new()
+        .merge(reports::router(&config, limiter))
         .merge(catalog::router())
         .merge(districts::router())
         .merge(health::router())
@@ -58,7 +67,15 @@ pub fn router(state: AppState) -> Router {
         // The catalog, the widget's wasm and js shrink several-fold: phones on slow networks
         // download a fraction.
         .layer(tower_http::compression::CompressionLayer::new())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(headers, security::add_headers))
+        // A stalled upload is cut off; a whole request has a generous upper bound.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(security.body_idle_timeout_secs)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(security.request_timeout_secs)))
+        .with_state(state);
+    match security::cors(&security.allowed_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 /// The language a request prefers, from its `Accept-Language` header.

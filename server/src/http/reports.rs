@@ -15,6 +15,7 @@ use axum::Json;
 use lianxin_contract::validate::validate_report;
 use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
 
+use super::rate_limit::{self, RateLimiter};
 use super::{AppState, request_lang};
 use crate::config::Config;
 use crate::error::{ApiError, BadRequest, Localized};
@@ -22,10 +23,14 @@ use crate::ids;
 use crate::intake;
 use crate::store::{Inserted, NewReport, StoreError};
 
-/// The report routes, with the body limit from the configuration.
-pub fn router(config: &Config) -> Router<AppState> {
+/// The report routes, with the body limit from the configuration and the rate limit on
+/// submissions.
+pub fn router(config: &Config, limiter: Arc<RateLimiter>) -> Router<AppState> {
+    let submit_route = post(submit)
+        .layer(DefaultBodyLimit::max(config.limits.body_bytes))
+        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit));
     Router::new()
-        .route("/api/v1/reports", post(submit).layer(DefaultBodyLimit::max(config.limits.body_bytes)))
+        .route("/api/v1/reports", submit_route)
         .route("/api/v1/reports/{tracking_no}", get(status))
 }
 
@@ -130,7 +135,7 @@ fn parse_report(json: &[u8]) -> Result<ReportSubmission, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path == "." || path.is_empty() { "report".to_owned() } else { path };
+        let field = if matches!(path.as_str(), "" | "." | "?") { "report".to_owned() } else { path };
         ApiError::Validation(vec![ValidationError::new(field, Rule::Malformed { detail: error.inner().to_string() })])
     })
 }

@@ -13,6 +13,7 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -30,20 +31,38 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server after `adjust` changed its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("a temporary data dir");
+    spawn_app_in(tempfile::tempdir().expect("a temporary data dir"), adjust).await
+}
+
+/// Starts the server on an existing data dir (a restart).
+pub async fn spawn_app_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), data_dir: data_dir.path().to_owned(), widget_dir: data_dir.path().join("no-widget"), ..Config::default() };
     config.forwarder.poll_ms = 100;
     adjust(&mut config);
     let application = Application::build(config).await.expect("the application builds");
     let address = format!("http://{}", application.address());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(application.run_until(async move {
+    let running = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp { address, data_dir, client: reqwest::Client::new(), stop: Some(stop) }
+    TestApp { address, data_dir, client: reqwest::Client::new(), stop: Some(stop), running: Some(running) }
 }
 
 impl TestApp {
+    /// Asks the server to shut down gracefully and waits until it has; returns the data dir
+    /// for a restart.
+    pub async fn shut_down(mut self) -> tempfile::TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.running.take().unwrap().await.expect("the server task ends").expect("the server shuts down cleanly");
+        let data_dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.data_dir, data_dir)
+    }
+
+    /// The server's `host:port`.
+    pub fn host(&self) -> String {
+        self.address.trim_start_matches("http://").to_owned()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

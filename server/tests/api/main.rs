@@ -10,3 +10,4 @@ mod health;
 mod limits;
 mod photos;
 mod reports;
+mod security;
