@@ -37,7 +37,8 @@ impl Application {
         // Limits are configuration, not catalog content: the server publishes its own.
         let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let store = Store::open(&config.data_dir).context("opening the database")?;
+        let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
+        let store = Store::open(&config.data_dir, cipher).context("opening the database")?;
         let photos = PhotoProcessor::new(&config.data_dir, config.photos, &config.limits).context("creating the photo directory")?;
         let sink = Sink::from_url(&config.pipeline_url())?;
         let forwarder = Forwarder::new(store.clone(), sink, config.forwarder);
@@ -55,6 +56,11 @@ impl Application {
         };
         let router = http::router(state.clone());
         Ok(Application { listener, address, router, forwarder, state })
+    }
+
+    /// Runs the retention purge once (the `lianxin purge` command).
+    pub async fn purge(&self) -> anyhow::Result<crate::store::Purged> {
+        crate::retention::purge_once(&self.state.store, &self.state.photos, &self.state.config.privacy).await
     }
 
     /// The address actually bound.
@@ -77,12 +83,14 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let forwarder = tokio::spawn(self.forwarder.run(shutdown_rx.clone()));
+        let retention = tokio::spawn(crate::retention::run(self.state.store.clone(), self.state.photos.clone(), self.state.config.privacy, shutdown_rx.clone()));
         let server = tokio::spawn(serve::serve(self.listener, self.router, self.state.config.security.clone(), shutdown_rx));
         stop.await;
         tracing::info!("shutting down");
         let _ = shutdown_tx.send(true);
         server.await.context("server task")?;
         forwarder.await.context("forwarder task")??;
+        retention.await.context("retention task")?;
         Ok(())
     }
 }

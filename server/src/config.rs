@@ -35,6 +35,8 @@ pub struct Config {
     pub forwarder: ForwarderSettings,
     /// Exposure to the internet: origins, rate limits, timeouts.
     pub security: SecuritySettings,
+    /// How long personal data is kept.
+    pub privacy: PrivacySettings,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             photos: PhotoSettings::default(),
             forwarder: ForwarderSettings::default(),
             security: SecuritySettings::default(),
+            privacy: PrivacySettings::default(),
         }
     }
 }
@@ -155,6 +158,23 @@ impl ForwarderSettings {
     /// [`Self::poll_ms`] as a duration.
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_ms)
+    }
+}
+
+/// Retention of personal data.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Days after resolution when a report's contact details and photos are deleted
+    /// (default 180).
+    pub retention_days: u32,
+    /// Minutes between scheduled purges (default 60).
+    pub purge_interval_minutes: u64,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        PrivacySettings { retention_days: 180, purge_interval_minutes: 60 }
     }
 }
 

@@ -17,6 +17,10 @@ pub mod error;
 pub mod intake;
 /// Makes photos safe: sniff, decode with limits, orient, downscale, re-encode, store.
 pub mod photos;
+/// Sealing contact details at rest, keyed phone hashes.
+pub mod privacy;
+/// The retention purge of contacts and photos.
+pub mod retention;
 /// Report ids, tracking numbers and timestamps.
 pub mod ids;
 /// Durable storage: reports, photos' records, outbox and status timeline (SQLite).

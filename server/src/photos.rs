@@ -86,6 +86,19 @@ impl PhotoProcessor {
     }
 }
 
+impl PhotoProcessor {
+    /// Deletes a photo and its thumbnail (retention purge); a missing file is not an error.
+    pub fn remove(&self, sha256: &str) -> std::io::Result<()> {
+        for path in [self.path(sha256), self.thumbnail_path(sha256)] {
+            match std::fs::remove_file(&path) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A photo made safe, held in memory until the whole report has passed.
 #[derive(Debug)]
 pub struct PreparedPhoto {

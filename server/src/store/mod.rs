@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids;
 use crate::photos::StoredPhoto;
+use crate::privacy::ContactCipher;
 use writer::Writer;
 
 /// Store failures.
@@ -120,11 +121,21 @@ pub struct OutboxStats {
     pub oldest_pending_ms: Option<i64>,
 }
 
+/// What a retention purge removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Reports whose contact and photos were purged.
+    pub reports: u64,
+    /// Photo hashes no longer used by any unpurged report: their files can go.
+    pub unused_photos: Vec<String>,
+}
+
 /// Handle to the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     writer: Writer,
     reader: Arc<Mutex<Connection>>,
+    cipher: ContactCipher,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -138,8 +149,8 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 
 impl Store {
     /// Opens (creating if needed) the database `lianxin.sqlite3` in `data_dir` and applies
-    /// the schema.
-    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+    /// the schema. Contacts are sealed with `cipher`.
+    pub fn open(data_dir: &Path, cipher: ContactCipher) -> Result<Store, StoreError> {
         let path = data_dir.join("lianxin.sqlite3");
         let connection = open_connection(&path)?;
         let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -147,7 +158,7 @@ impl Store {
             connection.execute_batch(&format!("BEGIN; {} PRAGMA user_version = 1; COMMIT;", include_str!("schema.sql")))?;
         }
         let reader = open_connection(&path)?;
-        Ok(Store { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)) })
+        Ok(Store { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher })
     }
 
     async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
@@ -169,6 +180,7 @@ impl Store {
     /// Stores a report with its photos' records, contact and outbox row in one transaction,
     /// or returns the report already stored under its idempotency key.
     pub async fn insert_report(&self, new: NewReport) -> Result<Inserted, StoreError> {
+        let cipher = self.cipher.clone();
         self.writer
             .write(move |connection| {
                 if let Some((receipt, hash)) = find_by_key(connection, &new.idempotency_key)? {
@@ -195,7 +207,15 @@ impl Store {
                     )?;
                 }
                 if let Some(Contact { name, phone, consent: true }) = contact {
-                    connection.execute("INSERT INTO contacts (report_id, name, phone) VALUES (?1, ?2, ?3)", params![new.id, name, phone])?;
+                    connection.execute(
+                        "INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            new.id,
+                            name.as_deref().map(|name| cipher.seal(name)),
+                            phone.as_deref().map(|phone| cipher.seal(phone)),
+                            phone.as_deref().map(|phone| cipher.phone_hash(phone)),
+                        ],
+                    )?;
                 }
                 connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)", params![new.id, now])?;
                 connection.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES (?1, 'received', ?2)", params![new.id, now])?;
@@ -244,6 +264,7 @@ impl Store {
     /// Everything the pipeline gets for report `id`.
     pub async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
         let id = id.to_owned();
+        let cipher = self.cipher.clone();
         self.read(move |connection| {
             let (tracking_no, department, district, body, created_ms) = connection.query_row(
                 "SELECT tracking_no, department, district, body, created_ms FROM reports WHERE id = ?1",
@@ -252,10 +273,15 @@ impl Store {
             )?;
             let mut report: ReportSubmission = serde_json::from_str(&body)?;
             report.contact = connection
-                .query_row("SELECT name, phone FROM contacts WHERE report_id = ?1", [&id], |row| {
-                    Ok(Contact { name: row.get(0)?, phone: row.get(1)?, consent: true })
+                .query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| {
+                    Ok((row.get::<_, Option<Vec<u8>>>(0)?, row.get::<_, Option<Vec<u8>>>(1)?))
                 })
-                .optional()?;
+                .optional()?
+                .map(|(name, phone)| Contact {
+                    name: name.and_then(|sealed| cipher.open(&sealed)),
+                    phone: phone.and_then(|sealed| cipher.open(&sealed)),
+                    consent: true,
+                });
             let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
             let photos = statement
                 .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)? }))?
@@ -316,6 +342,68 @@ impl Store {
             )?)
         })
         .await
+    }
+
+    /// Records that report `id` reached `status` at `at_ms` (status coming back from the
+    /// pipeline). A status reached twice keeps its first time; the report's current status
+    /// is the furthest reached.
+    pub async fn record_status(&self, id: &str, status: Status, at_ms: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        let code = serde_json::to_value(status)?.as_str().unwrap_or_default().to_owned();
+        self.writer
+            .write(move |connection| {
+                let inserted = connection.execute("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, ?2, ?3)", params![id, code, at_ms])?;
+                // The current status is the furthest one reached, whatever order events arrive in.
+                connection.execute(
+                    "UPDATE reports SET status = (
+                        SELECT status FROM status_events WHERE report_id = ?1
+                        ORDER BY CASE status WHEN 'received' THEN 0 WHEN 'forwarded' THEN 1 WHEN 'accepted' THEN 2
+                                             WHEN 'in_progress' THEN 3 WHEN 'resolved' THEN 4 END DESC LIMIT 1)
+                     WHERE id = ?1",
+                    [&id],
+                )?;
+                Ok(inserted > 0)
+            })
+            .await
+    }
+
+    /// Purges contacts and photos of reports resolved before `resolved_before_ms`.
+    pub async fn purge_resolved(&self, resolved_before_ms: i64) -> Result<Purged, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let now = ids::now_ms();
+                let mut due = connection.prepare(
+                    "SELECT r.id FROM reports r JOIN status_events e ON e.report_id = r.id AND e.status = 'resolved'
+                     WHERE r.purged_ms IS NULL AND e.at_ms < ?1",
+                )?;
+                let ids: Vec<String> = due.query_map([resolved_before_ms], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                let mut hashes = Vec::new();
+                for id in &ids {
+                    connection.execute("DELETE FROM contacts WHERE report_id = ?1", [id])?;
+                    connection.execute("UPDATE reports SET purged_ms = ?2 WHERE id = ?1", params![id, now])?;
+                    let mut photos = connection.prepare_cached("SELECT sha256 FROM photos WHERE report_id = ?1")?;
+                    hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
+                }
+                let mut unused_photos = Vec::new();
+                for hash in hashes {
+                    let still_used: bool = connection.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = ?1 AND r.purged_ms IS NULL)",
+                        [&hash],
+                        |row| row.get(0),
+                    )?;
+                    if !still_used && !unused_photos.contains(&hash) {
+                        unused_photos.push(hash);
+                    }
+                }
+                Ok(Purged { reports: ids.len() as u64, unused_photos })
+            })
+            .await
+    }
+
+    /// The id of the report with this tracking number.
+    pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
+        let tracking_no = tracking_no.to_owned();
+        self.read(move |connection| Ok(connection.query_row("SELECT id FROM reports WHERE tracking_no = ?1", [&tracking_no], |row| row.get(0)).optional()?)).await
     }
 
     /// Proves the writer thread is alive and the database writable.

@@ -12,7 +12,9 @@ CREATE TABLE reports (
     -- The normalised report without contact details (those live in `contacts`).
     body            TEXT NOT NULL,
     status          TEXT NOT NULL,
-    created_ms      INTEGER NOT NULL
+    created_ms      INTEGER NOT NULL,
+    -- When the retention purge removed its contact and photos.
+    purged_ms       INTEGER
 );
 
 CREATE TABLE photos (
@@ -25,12 +27,15 @@ CREATE TABLE photos (
     PRIMARY KEY (report_id, position)
 );
 
--- Personal data, kept apart so it can be purged without touching the report.
+-- Personal data, kept apart so it can be purged without touching the report. Name and
+-- phone are sealed (ChaCha20-Poly1305); phone_hash is a keyed hash for linking repeats.
 CREATE TABLE contacts (
-    report_id TEXT PRIMARY KEY REFERENCES reports(id),
-    name      TEXT,
-    phone     TEXT
+    report_id    TEXT PRIMARY KEY REFERENCES reports(id),
+    name_sealed  BLOB,
+    phone_sealed BLOB,
+    phone_hash   TEXT
 );
+CREATE INDEX contacts_phone_hash ON contacts(phone_hash);
 
 CREATE TABLE outbox (
     report_id       TEXT PRIMARY KEY REFERENCES reports(id),

@@ -12,6 +12,8 @@ pub struct TestApp {
     pub address: String,
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    /// The running application's state (store, photos, configuration).
+    pub state: lianxin_server::http::AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -41,11 +43,12 @@ pub async fn spawn_app_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut 
     adjust(&mut config);
     let application = Application::build(config).await.expect("the application builds");
     let address = format!("http://{}", application.address());
+    let state = application.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp { address, data_dir, client: reqwest::Client::new(), stop: Some(stop), running: Some(running) }
+    TestApp { address, data_dir, client: reqwest::Client::new(), state, stop: Some(stop), running: Some(running) }
 }
 
 impl TestApp {

@@ -9,5 +9,6 @@ mod validation;
 mod health;
 mod limits;
 mod photos;
+mod privacy;
 mod reports;
 mod security;
