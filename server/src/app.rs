@@ -52,6 +52,7 @@ impl Application {
             photos,
             forwarder: forwarder.handle(),
             in_flight: Arc::default(),
+            metrics: Arc::default(),
             config: Arc::new(config),
         };
         let router = http::router(state.clone());

@@ -109,7 +109,8 @@ impl ApiError {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The problem type's short name, also the refusal reason in metrics.
+    pub fn kind(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "invalid-report",
             ApiError::BadRequest(_) => "bad-request",

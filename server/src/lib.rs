@@ -21,6 +21,8 @@ pub mod photos;
 pub mod privacy;
 /// The retention purge of contacts and photos.
 pub mod retention;
+/// Prometheus counters and their text rendering.
+pub mod metrics;
 /// Report ids, tracking numbers and timestamps.
 pub mod ids;
 /// Durable storage: reports, photos' records, outbox and status timeline (SQLite).

@@ -14,6 +14,8 @@ pub mod health;
 pub mod security;
 /// Per-client rate limit on submissions.
 pub mod rate_limit;
+/// `GET /metrics` and request timing.
+pub mod metrics;
 /// The built widget's static files.
 pub mod widget;
 
@@ -47,6 +49,8 @@ pub struct AppState {
     pub forwarder: ForwarderHandle,
     /// Idempotency keys whose request is being processed right now.
     pub in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The served catalog, pre-rendered per language.
     pub catalog_bodies: Arc<catalog::CatalogBodies>,
 }
@@ -63,11 +67,13 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(districts::router())
         .merge(health::router())
+        .merge(metrics::router())
         .fallback_service(widget)
         // The catalog, the widget's wasm and js shrink several-fold: phones on slow networks
         // download a fraction.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(headers, security::add_headers))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
         // A stalled upload is cut off; a whole request has a generous upper bound.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(security.body_idle_timeout_secs)))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(security.request_timeout_secs)))

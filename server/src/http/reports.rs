@@ -77,7 +77,10 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, multipart: Re
     let mut lang = request_lang(&headers);
     match accept(&state, &headers, multipart, &mut lang).await {
         Ok((status, receipt)) => (status, Json(receipt)).into_response(),
-        Err(error) => Localized(error, lang).into_response(),
+        Err(error) => {
+            state.metrics.refused(error.kind());
+            Localized(error, lang).into_response()
+        }
     }
 }
 
@@ -101,6 +104,7 @@ async fn accept(
     let report = validate_report(&state.catalog, &submitted, intake.photos.len()).map_err(ApiError::Validation)?;
     let category = state.catalog.category(&report.category).expect("validated reports have a known category");
 
+    let photo_bytes_in: u64 = intake.photos.iter().map(|photo| photo.len() as u64).sum();
     let mut prepared = Vec::with_capacity(intake.photos.len());
     for upload in intake.photos {
         prepared.push(state.photos.prepare(upload).await?);
@@ -110,6 +114,7 @@ async fn accept(
         photos.push(state.photos.persist(photo).await?);
     }
 
+    let photo_bytes_out = photos.iter().map(|photo| photo.bytes).sum();
     let new = NewReport {
         id: ids::new_report_id(),
         idempotency_key: key,
@@ -122,6 +127,7 @@ async fn accept(
     match state.store.insert_report(new).await.map_err(store_error)? {
         Inserted::Created(receipt) => {
             state.forwarder.wake();
+            state.metrics.accepted(photo_bytes_in, photo_bytes_out);
             tracing::info!(category = %category.code, "report accepted");
             Ok((StatusCode::CREATED, receipt))
         }

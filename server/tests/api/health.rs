@@ -22,3 +22,27 @@ async fn readyz_reports_ready_once_the_forwarder_runs() {
     }
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn metrics_count_reports_by_outcome_without_personal_data() {
+    use crate::helpers::{jpeg, manhole_report};
+    let app = spawn_app().await;
+    let mut report = manhole_report();
+    report["contact"] = serde_json::json!({ "phone": "13904512345", "consent": true });
+    let receipt: serde_json::Value = app.post_report(Some("a"), &report, vec![jpeg(400, 300)]).await.json().await.unwrap();
+    app.post_report(None, &manhole_report(), vec![]).await;
+    app.client.get(app.url(receipt["status_url"].as_str().unwrap())).send().await.unwrap();
+    app.wait_for_pipeline(1).await;
+
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+
+    assert!(text.contains("lianxin_reports_accepted_total 1"), "{text}");
+    assert!(text.contains("lianxin_reports_refused_total{reason=\"bad-request\"} 1"), "{text}");
+    assert!(text.contains("lianxin_http_requests_total{route=\"/api/v1/reports\",status=\"201\"} 1"), "{text}");
+    assert!(text.contains("lianxin_http_requests_total{route=\"/api/v1/reports/{tracking_no}\",status=\"200\"} 1"), "{text}");
+    assert!(text.contains("lianxin_http_request_duration_seconds_count{route=\"/api/v1/reports\"} 2"), "{text}");
+    assert!(text.contains("lianxin_outbox_pending 0"), "{text}");
+    let photo_in: u64 = text.lines().find_map(|line| line.strip_prefix("lianxin_photo_bytes_in_total ")).unwrap().parse().unwrap();
+    assert!(photo_in > 1000);
+    assert!(!text.contains(receipt["tracking_no"].as_str().unwrap()) && !text.contains("13904512345"));
+}

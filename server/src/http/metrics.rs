@@ -1,0 +1,37 @@
+//! `GET /metrics` and the middleware that times every request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use crate::ids;
+use crate::metrics::Metrics;
+
+/// The metrics route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render(State(state): State<AppState>) -> Response {
+    match state.store.outbox_stats().await {
+        Ok(outbox) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(outbox, ids::now_ms())).into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {error}")).into_response(),
+    }
+}
+
+/// Times each request and counts it by route template (never the concrete path, which
+/// may hold a tracking number) and status.
+pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("widget", |path| path.as_str()).to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics.request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
