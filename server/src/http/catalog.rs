@@ -2,11 +2,11 @@
 //! languages, and each language alone for `?lang=`), with a strong ETag so a returning
 //! widget revalidates with `If-None-Match` and gets a 304 instead of the body.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use lianxin_contract::{Catalog, Lang};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -44,8 +44,8 @@ impl CatalogBodies {
 }
 
 /// The catalog route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/catalog", get(catalog))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(catalog))
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +53,17 @@ struct CatalogQuery {
     lang: Option<String>,
 }
 
+/// The city's catalog of categories, fields, departments and districts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalog",
+    tag = "catalog",
+    params(("lang" = Option<String>, Query, description = "zh-CN, en or ru: only that language's texts")),
+    responses(
+        (status = 200, description = "The catalog, with an ETag", content_type = "application/json"),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+    )
+)]
 async fn catalog(State(state): State<AppState>, Query(query): Query<CatalogQuery>, headers: HeaderMap) -> Response {
     let bodies = &state.catalog_bodies;
     let body = match query.lang.as_deref().and_then(Lang::from_tag) {

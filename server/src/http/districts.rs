@@ -6,8 +6,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use lianxin_contract::catalog::LocatedDistrict;
 use serde::Deserialize;
 
@@ -16,8 +17,8 @@ use crate::error::{ApiError, Localized};
 use lianxin_contract::{Rule, ValidationError};
 
 /// The district lookup route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/districts/locate", get(locate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(locate))
 }
 
 #[derive(Debug, Deserialize)]
@@ -26,6 +27,17 @@ struct Point {
     lon: f64,
 }
 
+/// The district whose boundary holds a point.
+#[utoipa::path(
+    get,
+    path = "/api/v1/districts/locate",
+    tag = "catalog",
+    params(("lat" = f64, Query, description = "Latitude, WGS 84"), ("lon" = f64, Query, description = "Longitude, WGS 84")),
+    responses(
+        (status = 200, description = "`district` (null when unknown) and `boundaries_known`", content_type = "application/json"),
+        (status = 422, description = "Not a position on Earth", content_type = "application/problem+json"),
+    )
+)]
 async fn locate(State(state): State<AppState>, headers: HeaderMap, point: Result<Query<Point>, QueryRejection>) -> Response {
     let invalid = || Localized(ApiError::Validation(vec![ValidationError { field: "location".into(), rule: Rule::InvalidCoordinates }]), request_lang(&headers)).into_response();
     let Ok(Query(Point { lat, lon })) = point else { return invalid() };

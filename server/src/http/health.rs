@@ -1,24 +1,31 @@
 //! Liveness and readiness probes for load balancers and operators.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::ids;
 
 /// The probe routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
 /// The process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up", content_type = "text/plain")))]
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The store is writable and the forwarder is running.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses((status = 200, description = "Ready", content_type = "text/plain"), (status = 503, description = "Not ready, with the reason", content_type = "text/plain"))
+)]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     if let Err(error) = state.store.check_writable().await {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("store not writable: {error}"));

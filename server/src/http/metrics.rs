@@ -3,22 +3,24 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::ids;
 use crate::metrics::Metrics;
 
 /// The metrics route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(render))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(render))
 }
 
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn render(State(state): State<AppState>) -> Response {
     match state.store.outbox_stats().await {
         Ok(outbox) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(outbox, ids::now_ms())).into_response(),

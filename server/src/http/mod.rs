@@ -16,6 +16,8 @@ pub mod security;
 pub mod rate_limit;
 /// `GET /metrics` and request timing.
 pub mod metrics;
+/// `GET /api/v1/openapi.json`, generated from the handlers.
+pub mod openapi;
 /// The built widget's static files.
 pub mod widget;
 
@@ -25,6 +27,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderMap;
+use utoipa_axum::router::OpenApiRouter;
 use lianxin_contract::{Catalog, Lang};
 
 use crate::config::Config;
@@ -62,12 +65,16 @@ pub fn router(state: AppState) -> Router {
     let widget = widget::service(&config.widget_dir);
     let headers = Arc::new(security::SecurityHeaders::new(&config.widget_dir, &security.allowed_origins));
     let limiter = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, security.trust_forwarded_for));
-    let router = Router::new()
+    let (api, document) = OpenApiRouter::with_openapi(openapi::document())
         .merge(reports::router(&config, limiter))
         .merge(catalog::router())
         .merge(districts::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(openapi::router())
+        .split_for_parts();
+    let router = api
+        .layer(axum::Extension(openapi::Document::new(&document)))
         .fallback_service(widget)
         // The catalog, the widget's wasm and js shrink several-fold: phones on slow networks
         // download a fraction.

@@ -5,13 +5,13 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use lianxin_contract::validate::validate_report;
 use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
 
@@ -25,13 +25,12 @@ use crate::store::{Inserted, NewReport, StoreError};
 
 /// The report routes, with the body limit from the configuration and the rate limit on
 /// submissions.
-pub fn router(config: &Config, limiter: Arc<RateLimiter>) -> Router<AppState> {
-    let submit_route = post(submit)
+pub fn router(config: &Config, limiter: Arc<RateLimiter>) -> OpenApiRouter<AppState> {
+    let (schemas, paths, submit_route) = routes!(submit);
+    let submit_route = submit_route
         .layer(DefaultBodyLimit::max(config.limits.body_bytes))
         .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit));
-    Router::new()
-        .route("/api/v1/reports", submit_route)
-        .route("/api/v1/reports/{tracking_no}", get(status))
+    OpenApiRouter::new().routes((schemas, paths, submit_route)).routes(routes!(status))
 }
 
 /// Holds an idempotency key as "in flight" until dropped, so a concurrent retry of the same
@@ -73,6 +72,26 @@ fn store_error(error: StoreError) -> ApiError {
     }
 }
 
+/// Submit a report: one `report` part (JSON) and up to the configured number of `photo`
+/// parts. Answered only once the report is durable.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    tag = "reports",
+    params(("Idempotency-Key" = String, Header, description = "A random key per report; a retry with the same key and body returns the original receipt")),
+    request_body(content_type = "multipart/form-data", description = "`report`: the report as JSON; `photo`: JPEG, PNG or WebP photos"),
+    responses(
+        (status = 201, description = "Stored; the receipt", content_type = "application/json"),
+        (status = 200, description = "A retry of a stored report; the original receipt", content_type = "application/json"),
+        (status = 400, description = "No Idempotency-Key, not multipart, or an unexpected part", content_type = "application/problem+json"),
+        (status = 409, description = "The same key is being processed right now", content_type = "application/problem+json"),
+        (status = 413, description = "Over a size limit, which the problem names", content_type = "application/problem+json"),
+        (status = 415, description = "A photo that is not a plain JPEG, PNG or WebP", content_type = "application/problem+json"),
+        (status = 422, description = "Invalid report (each field and rule listed) or key reused for another report", content_type = "application/problem+json"),
+        (status = 429, description = "Too many reports from this address; see Retry-After", content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable; nothing was stored", content_type = "application/problem+json"),
+    )
+)]
 async fn submit(State(state): State<AppState>, headers: HeaderMap, multipart: Result<Multipart, MultipartRejection>) -> Response {
     let mut lang = request_lang(&headers);
     match accept(&state, &headers, multipart, &mut lang).await {
@@ -157,6 +176,17 @@ fn route_district(state: &AppState, location: Option<&lianxin_contract::Location
     located.or_else(|| location.district.clone())
 }
 
+/// The public status and timeline of a report, without personal data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{tracking_no}",
+    tag = "reports",
+    params(("tracking_no" = String, Path, description = "The tracking number from the receipt, e.g. 7KQM-4XHD")),
+    responses(
+        (status = 200, description = "Status and timeline", content_type = "application/json"),
+        (status = 404, description = "No report with this number", content_type = "application/problem+json"),
+    )
+)]
 async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap) -> Response {
     let lang = request_lang(&headers);
     let tracking_no = ids::normalize_tracking_no(&tracking_no);

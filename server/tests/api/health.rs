@@ -34,7 +34,15 @@ async fn metrics_count_reports_by_outcome_without_personal_data() {
     app.client.get(app.url(receipt["status_url"].as_str().unwrap())).send().await.unwrap();
     app.wait_for_pipeline(1).await;
 
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // The pipeline line is written just before the delivery is recorded: wait for both.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if text.contains("lianxin_outbox_pending 0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     assert!(text.contains("lianxin_reports_accepted_total 1"), "{text}");
     assert!(text.contains("lianxin_reports_refused_total{reason=\"bad-request\"} 1"), "{text}");

@@ -94,11 +94,12 @@ impl TestApp {
             .collect()
     }
 
-    /// Waits until the pipeline file holds `count` lines (or fails after 10 s).
+    /// Waits until the pipeline file holds `count` lines and the deliveries are recorded
+    /// (or fails after 10 s).
     pub async fn wait_for_pipeline(&self, count: usize) -> Vec<Value> {
         for _ in 0..200 {
             let lines = self.pipeline_lines();
-            if lines.len() >= count {
+            if lines.len() >= count && self.state.store.outbox_stats().await.unwrap().pending == 0 {
                 return lines;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -8,6 +8,7 @@ mod districts;
 mod validation;
 mod health;
 mod limits;
+mod openapi;
 mod photos;
 mod privacy;
 mod reports;
