@@ -61,9 +61,12 @@ impl Metrics {
         *self.refused.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(reason.to_owned()).or_default() += 1;
     }
 
-    /// The Prometheus text exposition, with the outbox figures at `now_ms`.
-    pub fn render(&self, outbox: OutboxStats, now_ms: i64) -> String {
+    /// The Prometheus text exposition, with the outbox figures at `now_ms` and the store's
+    /// commit count.
+    pub fn render(&self, outbox: OutboxStats, commits: u64, now_ms: i64) -> String {
         let mut out = String::new();
+        out.push_str("# HELP lianxin_store_commits_total Database write transactions (many reports share one under load).\n# TYPE lianxin_store_commits_total counter\n");
+        let _ = writeln!(out, "lianxin_store_commits_total {commits}");
         out.push_str("# HELP lianxin_http_requests_total HTTP requests by route and status.\n# TYPE lianxin_http_requests_total counter\n");
         for ((route, status), count) in self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
             let _ = writeln!(out, "lianxin_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}");

@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn render(State(state): State<AppState>) -> Response {
     match state.store.outbox_stats().await {
-        Ok(outbox) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(outbox, ids::now_ms())).into_response(),
+        Ok(outbox) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(outbox, state.store.commits(), ids::now_ms())).into_response(),
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {error}")).into_response(),
     }
 }

@@ -406,6 +406,12 @@ impl Store {
         self.read(move |connection| Ok(connection.query_row("SELECT id FROM reports WHERE tracking_no = ?1", [&tracking_no], |row| row.get(0)).optional()?)).await
     }
 
+    /// Write transactions committed since start (group commit makes this smaller than the
+    /// number of writes under load).
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
+    }
+
     /// Proves the writer thread is alive and the database writable.
     pub async fn check_writable(&self) -> Result<(), StoreError> {
         self.writer.write(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ping (x); DELETE FROM ping;")?)).await
@@ -426,4 +432,47 @@ fn receipt(id: String, tracking_no: String, created_ms: i64) -> Receipt {
 
 fn parse_status(text: &str) -> Result<Status, StoreError> {
     Ok(serde_json::from_value(serde_json::Value::String(text.to_owned()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianxin_contract::RequestKind;
+
+    fn new_report(key: usize) -> NewReport {
+        NewReport {
+            id: ids::new_report_id(),
+            idempotency_key: format!("key-{key}"),
+            request_hash: "hash".into(),
+            department: "urban_management".into(),
+            district: None,
+            report: ReportSubmission {
+                category: "manhole_cover".into(),
+                kind: RequestKind::Complaint,
+                description: "井盖".into(),
+                fields: Default::default(),
+                location: None,
+                contact: None,
+                lang: Default::default(),
+            },
+            photos: Vec::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reports_share_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), ContactCipher::new([1; 32])).unwrap();
+        let before = store.commits();
+        let inserts = (0..200).map(|key| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_report(new_report(key)).await })
+        });
+        for insert in inserts.collect::<Vec<_>>() {
+            assert!(matches!(insert.await.unwrap().unwrap(), Inserted::Created(_)));
+        }
+        let commits = store.commits() - before;
+        assert!(commits < 200, "200 reports took {commits} commits");
+        assert_eq!(store.outbox_stats().await.unwrap().pending, 200, "every report has its outbox row");
+    }
 }

@@ -5,6 +5,8 @@
 //! durability does not cap throughput at one fsync per report; when idle, a lone report
 //! commits at once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 
 use rusqlite::Connection;
@@ -23,17 +25,25 @@ const MAX_GROUP: usize = 256;
 #[derive(Clone, Debug)]
 pub struct Writer {
     jobs: std_mpsc::Sender<Job>,
+    commits: Arc<AtomicU64>,
 }
 
 impl Writer {
     /// Starts the writer thread owning `connection`.
     pub fn start(connection: Connection) -> Writer {
         let (jobs, queue) = std_mpsc::channel::<Job>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
         std::thread::Builder::new()
             .name("lianxin-sqlite-writer".into())
-            .spawn(move || run(connection, queue))
+            .spawn(move || run(connection, queue, &counter))
             .expect("the writer thread starts");
-        Writer { jobs }
+        Writer { jobs, commits }
+    }
+
+    /// Transactions committed so far (each holding one or more jobs).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Runs `work` in the next group transaction and returns its result once committed.
@@ -70,7 +80,7 @@ fn in_savepoint<T>(connection: &Connection, work: impl FnOnce(&Connection) -> Re
     }
 }
 
-fn run(connection: Connection, queue: std_mpsc::Receiver<Job>) {
+fn run(connection: Connection, queue: std_mpsc::Receiver<Job>, commits: &AtomicU64) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -90,7 +100,10 @@ fn run(connection: Connection, queue: std_mpsc::Receiver<Job>) {
             continue;
         };
         let committed = match connection.execute_batch("COMMIT") {
-            Ok(()) => true,
+            Ok(()) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                true
+            }
             Err(error) => {
                 tracing::error!(%error, "group commit failed");
                 let _ = connection.execute_batch("ROLLBACK");
