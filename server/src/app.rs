@@ -18,6 +18,11 @@ use crate::sink::Sink;
 use crate::store::Store;
 use crate::catalog;
 use crate::serve;
+use crate::photo_links::PhotoLinks;
+
+/// How long links to photos in forwarded reports stay valid: a week, time enough for a
+/// department to open the case.
+const PHOTO_LINK_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// A built, bound application, ready to run.
 #[derive(Debug)]
@@ -38,12 +43,13 @@ impl Application {
         let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
-        let store = Store::open(&config.data_dir, cipher).context("opening the database")?;
+        let store = Store::open(&config.data_dir, cipher.clone()).context("opening the database")?;
         let photos = PhotoProcessor::new(&config.data_dir, config.photos, &config.limits).context("creating the photo directory")?;
-        let sink = Sink::from_url(&config.pipeline_url())?;
-        let forwarder = Forwarder::new(store.clone(), sink, config.forwarder);
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let address = listener.local_addr()?;
+        let photo_links = Arc::new(PhotoLinks::new(config.public_base_url(address), cipher.derive_key("photo links"), PHOTO_LINK_TTL_SECS));
+        let sink = Sink::from_url(&config.pipeline_url(), &config)?;
+        let forwarder = Forwarder::new(store.clone(), sink, config.forwarder, photo_links.clone());
         let state = AppState {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
             catalog: Arc::new(catalog),
@@ -53,6 +59,7 @@ impl Application {
             forwarder: forwarder.handle(),
             in_flight: Arc::default(),
             metrics: Arc::default(),
+            photo_links,
             config: Arc::new(config),
         };
         let router = http::router(state.clone());

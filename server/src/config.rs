@@ -22,6 +22,15 @@ pub struct Config {
     /// Where reports are forwarded, as a URL (`LIANXIN_PIPELINE`, `--pipeline`). Empty means
     /// the embedded default, `file://<data_dir>/pipeline.jsonl`.
     pub pipeline: String,
+    /// Key for signing webhook deliveries (HMAC-SHA256) and the Open311 `api_key`
+    /// (`LIANXIN_PIPELINE_SECRET`).
+    pub pipeline_secret: Secret,
+    /// Bearer token the pipeline presents when it reports status back
+    /// (`LIANXIN_PIPELINE_TOKEN`); empty refuses every status event.
+    pub pipeline_token: Secret,
+    /// The server's public base URL, for links to photos in forwarded reports
+    /// (`LIANXIN_PUBLIC_URL`; default `http://<addr>`).
+    pub public_url: String,
     /// The city's catalog file (`LIANXIN_CATALOG`, `--catalog`). Empty means the Harbin
     /// catalog built into the binary.
     pub catalog: Option<PathBuf>,
@@ -45,6 +54,9 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             pipeline: String::new(),
+            pipeline_secret: Secret::default(),
+            pipeline_token: Secret::default(),
+            public_url: String::new(),
             catalog: None,
             widget_dir: PathBuf::from("dist"),
             limits: IntakeLimits::default(),
@@ -161,6 +173,35 @@ impl ForwarderSettings {
     }
 }
 
+/// A secret setting: never printed, not even in debug output.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is unset.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(if self.0.is_empty() { "Secret(<unset>)" } else { "Secret(<redacted>)" })
+    }
+}
+
 /// Retention of personal data.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -235,6 +276,9 @@ impl Config {
             ("LIANXIN_CATALOG", "catalog"),
             ("LIANXIN_WIDGET_DIR", "widget-dir"),
             ("LIANXIN_ALLOWED_ORIGINS", "allowed-origins"),
+            ("LIANXIN_PIPELINE_SECRET", "pipeline-secret"),
+            ("LIANXIN_PIPELINE_TOKEN", "pipeline-token"),
+            ("LIANXIN_PUBLIC_URL", "public-url"),
         ] {
             if let Some(value) = env(name) {
                 config.set(key, &value).with_context(|| format!("environment variable {name}"))?;
@@ -259,12 +303,20 @@ impl Config {
             "pipeline" => self.pipeline = value.to_owned(),
             "catalog" => self.catalog = Some(PathBuf::from(value)),
             "widget-dir" => self.widget_dir = PathBuf::from(value),
+            "pipeline-secret" => self.pipeline_secret = Secret(value.to_owned()),
+            "pipeline-token" => self.pipeline_token = Secret(value.to_owned()),
+            "public-url" => self.public_url = value.trim_end_matches('/').to_owned(),
             "allowed-origins" => {
                 self.security.allowed_origins = value.split(',').map(|origin| origin.trim().trim_end_matches('/').to_owned()).filter(|origin| !origin.is_empty()).collect();
             }
-            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins"),
+            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --public-url"),
         }
         Ok(())
+    }
+
+    /// The public base URL, defaulting to the listen address.
+    pub fn public_base_url(&self, bound: std::net::SocketAddr) -> String {
+        if self.public_url.is_empty() { format!("http://{bound}") } else { self.public_url.clone() }
     }
 
     /// The pipeline URL, with the embedded default filled in.
@@ -312,6 +364,12 @@ mod tests {
     fn unknown_flag_is_refused_with_the_known_ones() {
         let error = Config::load(["--port".to_owned(), "1".to_owned()]).unwrap_err();
         assert!(format!("{error:#}").contains("--addr"), "{error:#}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config { pipeline_secret: Secret::from("hunter2"), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

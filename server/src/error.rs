@@ -40,6 +40,9 @@ pub enum ApiError {
     /// Nothing found.
     #[error("not found")]
     NotFound,
+    /// Missing or wrong credentials or signature.
+    #[error("forbidden")]
+    Forbidden,
     /// Too many reports from one client address.
     #[error("rate limited")]
     RateLimited {
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::UnsupportedPhoto(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::KeyInFlight => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,6 +123,7 @@ impl ApiError {
             ApiError::KeyReused => "idempotency-key-reused",
             ApiError::KeyInFlight => "idempotency-key-in-flight",
             ApiError::NotFound => "not-found",
+            ApiError::Forbidden => "forbidden",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -178,6 +183,10 @@ impl ApiError {
             ApiError::NotFound => (
                 words(lang, "未找到", "Not found", "Не найдено"),
                 words(lang, "没有找到该编号，请核对后重试", "Nothing was found under this number; check it and try again", "По этому номеру ничего не найдено; проверьте его"),
+            ),
+            ApiError::Forbidden => (
+                words(lang, "无权访问", "Forbidden", "Доступ запрещён"),
+                words(lang, "链接无效或已过期，或缺少访问凭证", "The link is invalid or expired, or the credentials are missing", "Ссылка недействительна или устарела, либо нет учётных данных"),
             ),
             ApiError::RateLimited { retry_after } => (
                 words(lang, "提交过于频繁", "Too many reports", "Слишком много обращений"),

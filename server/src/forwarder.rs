@@ -11,6 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::ForwarderSettings;
 use crate::ids;
+use crate::photo_links::PhotoLinks;
 use crate::sink::{DeliveryError, Sink};
 use crate::store::Store;
 
@@ -43,12 +44,13 @@ pub struct Forwarder {
     sink: Sink,
     settings: ForwarderSettings,
     handle: ForwarderHandle,
+    photo_links: Arc<PhotoLinks>,
 }
 
 impl Forwarder {
     /// A forwarder draining `store` into `sink`.
-    pub fn new(store: Store, sink: Sink, settings: ForwarderSettings) -> Forwarder {
-        Forwarder { store, sink, settings, handle: ForwarderHandle::default() }
+    pub fn new(store: Store, sink: Sink, settings: ForwarderSettings, photo_links: Arc<PhotoLinks>) -> Forwarder {
+        Forwarder { store, sink, settings, handle: ForwarderHandle::default(), photo_links }
     }
 
     /// A handle to wake it and watch it.
@@ -93,7 +95,11 @@ impl Forwarder {
     }
 
     async fn deliver_one(&self, id: &str) -> anyhow::Result<()> {
-        let report = self.store.outbox_report(id).await?;
+        let mut report = self.store.outbox_report(id).await?;
+        let now_secs = (ids::now_ms() / 1000) as u64;
+        for photo in &mut report.photos {
+            photo.url = Some(self.photo_links.url(&photo.sha256, now_secs));
+        }
         let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
         let outcome = match tokio::time::timeout(timeout, self.sink.deliver(&report)).await {
             Ok(outcome) => outcome,

@@ -21,6 +21,8 @@ pub mod photos;
 pub mod privacy;
 /// The retention purge of contacts and photos.
 pub mod retention;
+/// Signed, expiring links to stored photos.
+pub mod photo_links;
 /// Prometheus counters and their text rendering.
 pub mod metrics;
 /// Report ids, tracking numbers and timestamps.
@@ -35,6 +37,8 @@ pub mod sink;
 pub mod serve;
 /// Builds and runs the whole application.
 pub mod app;
+/// The command line: serve, purge, outbox operations.
+pub mod commands;
 
 pub use app::Application;
 pub use config::Config;

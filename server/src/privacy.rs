@@ -79,6 +79,15 @@ impl ContactCipher {
         String::from_utf8(plain).ok()
     }
 
+    /// A separate key for another purpose (`label`), derived from the contact key so the
+    /// city has one secret to keep.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"lianxin derive v1\0");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The keyed hash of a normalised phone number, for linking repeat reports.
     pub fn phone_hash(&self, phone: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");

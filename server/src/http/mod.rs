@@ -18,6 +18,8 @@ pub mod rate_limit;
 pub mod metrics;
 /// `GET /api/v1/openapi.json`, generated from the handlers.
 pub mod openapi;
+/// `GET /api/v1/photos/{sha256}` behind signed links.
+pub mod photos;
 /// The built widget's static files.
 pub mod widget;
 
@@ -52,6 +54,8 @@ pub struct AppState {
     pub forwarder: ForwarderHandle,
     /// Idempotency keys whose request is being processed right now.
     pub in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Signs and checks photo links.
+    pub photo_links: Arc<crate::photo_links::PhotoLinks>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The served catalog, pre-rendered per language.
@@ -72,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .merge(openapi::router())
+        .merge(photos::router())
         .split_for_parts();
     let router = api
         .layer(axum::Extension(openapi::Document::new(&document)))

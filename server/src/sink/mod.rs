@@ -2,11 +2,14 @@
 //! forwarder calls a sink; handlers never do network I/O.
 
 mod file;
+pub mod webhook;
 
 pub use file::FileSink;
+pub use webhook::WebhookSink;
 
 use std::time::Duration;
 
+use crate::config::Config;
 use crate::store::OutboxReport;
 
 /// Why a delivery failed.
@@ -37,15 +40,20 @@ pub struct Delivered {
 pub enum Sink {
     /// Appends JSON lines to a local file.
     File(FileSink),
+    /// POSTs signed JSON to an HTTP(S) endpoint.
+    Webhook(WebhookSink),
 }
 
 impl Sink {
-    /// The sink for a pipeline URL.
-    pub fn from_url(url: &str) -> anyhow::Result<Sink> {
+    /// The sink for a pipeline URL, with the secrets from `config`.
+    pub fn from_url(url: &str, config: &Config) -> anyhow::Result<Sink> {
         if let Some(path) = url.strip_prefix("file://") {
             return Ok(Sink::File(FileSink::open(path.as_ref())?));
         }
-        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl")
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Ok(Sink::Webhook(WebhookSink::new(url, config.pipeline_secret.clone())?));
+        }
+        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl or https://… (webhook)")
     }
 
     /// Delivers one report. Every delivery carries the report id, so the pipeline can
@@ -53,6 +61,7 @@ impl Sink {
     pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
         match self {
             Sink::File(sink) => sink.deliver(report).await,
+            Sink::Webhook(sink) => sink.deliver(report).await,
         }
     }
 }

@@ -108,6 +108,9 @@ pub struct OutboxPhoto {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// A signed link to fetch it, filled in by the forwarder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// Outbox size for metrics and readiness.
@@ -119,6 +122,25 @@ pub struct OutboxStats {
     pub dead_letter: u64,
     /// Acceptance time of the oldest pending report (ms since the epoch).
     pub oldest_pending_ms: Option<i64>,
+}
+
+/// One outbox row, for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    /// Report id.
+    pub report_id: String,
+    /// Tracking number.
+    pub tracking_no: String,
+    /// `pending`, `delivered` or `dead_letter`.
+    pub state: String,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (pending rows).
+    pub next_attempt_at: String,
+    /// The last failure, without personal data.
+    pub last_error: Option<String>,
+    /// When the report was accepted.
+    pub created_at: String,
 }
 
 /// What a retention purge removed.
@@ -284,7 +306,7 @@ impl Store {
                 });
             let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
             let photos = statement
-                .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)? }))?
+                .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?
                 .collect::<Result<_, _>>()?;
             Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos })
         })
@@ -327,6 +349,51 @@ impl Store {
     pub async fn attempts(&self, id: &str) -> Result<u32, StoreError> {
         let id = id.to_owned();
         self.read(move |connection| Ok(connection.query_row("SELECT attempts FROM outbox WHERE report_id = ?1", [&id], |row| row.get(0))?)).await
+    }
+
+    /// Outbox rows in `state` (`pending` or `dead_letter`), oldest first, at most `limit`.
+    pub async fn outbox_entries(&self, state: &str, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let state = state.to_owned();
+        self.read(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT o.report_id, r.tracking_no, o.state, o.attempts, o.next_attempt_ms, o.last_error, r.created_ms
+                 FROM outbox o JOIN reports r ON r.id = o.report_id WHERE o.state = ?1 ORDER BY r.created_ms LIMIT ?2",
+            )?;
+            let entries = statement
+                .query_map(params![state, limit as i64], |row| {
+                    Ok(OutboxEntry {
+                        report_id: row.get(0)?,
+                        tracking_no: row.get(1)?,
+                        state: row.get(2)?,
+                        attempts: row.get(3)?,
+                        next_attempt_at: ids::rfc3339(row.get(4)?),
+                        last_error: row.get(5)?,
+                        created_at: ids::rfc3339(row.get(6)?),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(entries)
+        })
+        .await
+    }
+
+    /// Puts dead-lettered reports back in the queue, due now: the one with this report id or
+    /// tracking number, or all when `which` is `None`. Returns how many were requeued.
+    pub async fn requeue(&self, which: Option<String>) -> Result<usize, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let now = ids::now_ms();
+                let changed = match which {
+                    Some(which) => connection.execute(
+                        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2
+                         WHERE state = 'dead_letter' AND report_id IN (SELECT id FROM reports WHERE id = ?1 OR tracking_no = ?1)",
+                        params![which, now],
+                    )?,
+                    None => connection.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1 WHERE state = 'dead_letter'", [now])?,
+                };
+                Ok(changed)
+            })
+            .await
     }
 
     /// Outbox depth and age.

@@ -10,6 +10,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/catalog"),
     ("get", "/api/v1/districts/locate"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/photos/{sha256}"),
     ("post", "/api/v1/reports"),
     ("get", "/api/v1/reports/{tracking_no}"),
     ("get", "/healthz"),

@@ -1,0 +1,60 @@
+//! `GET /api/v1/photos/{sha256}?expires=&sig=[&size=thumb]`: a stored photo, for whoever
+//! holds a signed link from a forwarded report. Without a valid, unexpired signature the
+//! answer is 403; photos are never listed or public.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AppState, request_lang};
+use crate::error::{ApiError, Localized};
+
+/// The photo route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(photo))
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    expires: u64,
+    sig: String,
+    size: Option<String>,
+}
+
+/// A photo behind a signed link.
+#[utoipa::path(
+    get,
+    path = "/api/v1/photos/{sha256}",
+    tag = "reports",
+    params(
+        ("sha256" = String, Path, description = "The photo's content hash"),
+        ("expires" = u64, Query, description = "Expiry, Unix seconds"),
+        ("sig" = String, Query, description = "The link's signature"),
+        ("size" = Option<String>, Query, description = "`thumb` for the thumbnail"),
+    ),
+    responses(
+        (status = 200, description = "The JPEG", content_type = "image/jpeg"),
+        (status = 403, description = "Missing, wrong or expired signature", content_type = "application/problem+json"),
+        (status = 404, description = "No such photo (or purged)", content_type = "application/problem+json"),
+    )
+)]
+async fn photo(State(state): State<AppState>, Path(sha256): Path<String>, headers: HeaderMap, link: Result<Query<Link>, QueryRejection>) -> Response {
+    let lang = request_lang(&headers);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let valid_name = sha256.len() == 64 && sha256.bytes().all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase());
+    let Some(Query(link)) = link.ok().filter(|Query(link)| valid_name && state.photo_links.verify(&sha256, link.expires, &link.sig, now)) else {
+        return Localized(ApiError::Forbidden, lang).into_response();
+    };
+    let path = if link.size.as_deref() == Some("thumb") { state.photos.thumbnail_path(&sha256) } else { state.photos.path(&sha256) };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Localized(ApiError::NotFound, lang).into_response(),
+        Err(error) => Localized(ApiError::Internal(error.into()), lang).into_response(),
+    }
+}
