@@ -171,6 +171,9 @@ pub enum Status {
     InProgress,
     /// Resolved.
     Resolved,
+    /// The department declined it (not its responsibility, or not actionable); the message
+    /// says why.
+    Rejected,
 }
 
 /// One step of a report's timeline.
@@ -180,6 +183,9 @@ pub struct StatusEvent {
     pub status: Status,
     /// When, RFC 3339 in UTC.
     pub at: String,
+    /// What the department said, if anything (never personal data of the resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// `GET /api/v1/reports/{tracking_no}`: the public view of a report, without personal data.
@@ -195,4 +201,35 @@ pub struct ReportStatus {
     pub created_at: String,
     /// Every status reached so far, oldest first.
     pub timeline: Vec<StatusEvent>,
+}
+
+/// `POST /api/v1/pipeline/events`: the city's pipeline reporting progress on a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineEvent {
+    /// The report's id (the idempotency key of its delivery)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_id: Option<String>,
+    /// …or the pipeline's own ticket id, as it answered the delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<String>,
+    /// `accepted`, `in_progress`, `resolved` or `rejected`.
+    pub status: Status,
+    /// A message for the resident, shown on the status page (no personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it happened (RFC 3339); now when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// `GET /api/v1/reports/nearby`: how many open reports of a category are near a point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nearby {
+    /// Open reports of the category within `radius_m` in the last `days` days.
+    pub count: u32,
+    /// The radius in metres.
+    pub radius_m: u32,
+    /// How many days back.
+    pub days: u32,
 }

@@ -74,6 +74,17 @@ fn ring_contains(ring: &[[f64; 2]], x: f64, y: f64) -> bool {
     inside
 }
 
+/// Great-circle distance in metres between two WGS 84 points (haversine; ample for the
+/// 150 m "same place" rule).
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_000.0;
+    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
+    let d_phi = (lat2 - lat1).to_radians();
+    let d_lambda = (lon2 - lon1).to_radians();
+    let a = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * a.sqrt().asin()
+}
+
 /// The districts that have boundaries, in catalog order.
 #[derive(Clone, Debug, Default)]
 pub struct DistrictMap {
@@ -144,6 +155,14 @@ mod tests {
         let u = Geometry::Polygon { coordinates: vec![vec![[0.0, 0.0], [3.0, 0.0], [3.0, 3.0], [2.0, 3.0], [2.0, 1.0], [1.0, 1.0], [1.0, 3.0], [0.0, 3.0], [0.0, 0.0]]] };
         assert!(u.contains(0.5, 2.5) && u.contains(2.5, 2.5) && u.contains(1.5, 0.5));
         assert!(!u.contains(1.5, 2.0));
+    }
+
+    #[test]
+    fn distances_match_known_values() {
+        // One degree of latitude is about 111.2 km; 0.001° of longitude at Harbin's 45.75° N
+        // is about 77.7 m.
+        assert!((distance_m(45.0, 126.0, 46.0, 126.0) - 111_195.0).abs() < 50.0);
+        assert!((distance_m(45.75, 126.6, 45.75, 126.601) - 77.7).abs() < 0.5);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub mod metrics;
 pub mod openapi;
 /// `GET /api/v1/photos/{sha256}` behind signed links.
 pub mod photos;
+/// `POST /api/v1/pipeline/events`: status coming back.
+pub mod pipeline;
 /// The built widget's static files.
 pub mod widget;
 
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(openapi::router())
         .merge(photos::router())
+        .merge(pipeline::router())
         .split_for_parts();
     let router = api
         .layer(axum::Extension(openapi::Document::new(&document)))

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -21,7 +22,8 @@ use crate::config::Config;
 use crate::error::{ApiError, BadRequest, Localized};
 use crate::ids;
 use crate::intake;
-use crate::store::{Inserted, NewReport, StoreError};
+use crate::store::{Inserted, NewReport, RELATED_DAYS, SAME_PLACE_M, StoreError};
+use lianxin_contract::report::Nearby;
 
 /// The report routes, with the body limit from the configuration and the rate limit on
 /// submissions.
@@ -30,7 +32,7 @@ pub fn router(config: &Config, limiter: Arc<RateLimiter>) -> OpenApiRouter<AppSt
     let submit_route = submit_route
         .layer(DefaultBodyLimit::max(config.limits.body_bytes))
         .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit));
-    OpenApiRouter::new().routes((schemas, paths, submit_route)).routes(routes!(status))
+    OpenApiRouter::new().routes((schemas, paths, submit_route)).routes(routes!(status)).routes(routes!(nearby))
 }
 
 /// Holds an idempotency key as "in flight" until dropped, so a concurrent retry of the same
@@ -163,6 +165,43 @@ fn parse_report(json: &[u8]) -> Result<ReportSubmission, ApiError> {
         let field = if matches!(path.as_str(), "" | "." | "?") { "report".to_owned() } else { path };
         ApiError::Validation(vec![ValidationError::new(field, Rule::Malformed { detail: error.inner().to_string() })])
     })
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NearbyQuery {
+    lat: f64,
+    lon: f64,
+    category: String,
+}
+
+/// How many open reports of a category are near a point, so the widget can say "3
+/// neighbours reported this nearby" before the resident submits. No personal data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/nearby",
+    tag = "reports",
+    params(
+        ("lat" = f64, Query, description = "Latitude, WGS 84"),
+        ("lon" = f64, Query, description = "Longitude, WGS 84"),
+        ("category" = String, Query, description = "Category code"),
+    ),
+    responses(
+        (status = 200, description = "`{count, radius_m, days}`", content_type = "application/json"),
+        (status = 422, description = "Unknown category or not a position", content_type = "application/problem+json"),
+    )
+)]
+async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<NearbyQuery>, QueryRejection>) -> Response {
+    let lang = request_lang(&headers);
+    let Ok(Query(query)) = query.map_err(|_| ()).and_then(|query| if (-90.0..=90.0).contains(&query.lat) && (-180.0..=180.0).contains(&query.lon) { Ok(query) } else { Err(()) }) else {
+        return Localized(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]), lang).into_response();
+    };
+    if state.catalog.category(&query.category).is_none() {
+        return Localized(ApiError::Validation(vec![ValidationError::new("category", Rule::UnknownCategory)]), lang).into_response();
+    }
+    match state.store.nearby_open(&query.category, query.lat, query.lon).await {
+        Ok(count) => Json(Nearby { count: count as u32, radius_m: SAME_PLACE_M as u32, days: RELATED_DAYS as u32 }).into_response(),
+        Err(error) => Localized(store_error(error), lang).into_response(),
+    }
 }
 
 /// The district a report is routed to: the one containing its position when the catalog

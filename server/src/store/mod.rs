@@ -15,6 +15,7 @@ use lianxin_contract::{Contact, Receipt, ReportSubmission};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::geo;
 use crate::ids;
 use crate::photos::StoredPhoto;
 use crate::privacy::ContactCipher;
@@ -97,6 +98,11 @@ pub struct OutboxReport {
     pub report: ReportSubmission,
     /// Its photos.
     pub photos: Vec<OutboxPhoto>,
+    /// Ids of earlier open reports of the same problem (same contact, or within 150 m, in
+    /// the last 30 days).
+    pub related: Vec<String>,
+    /// The third (or later) report of the same problem: the hotline authority supervises it.
+    pub escalate: bool,
 }
 
 /// A photo reference in an [`OutboxReport`].
@@ -212,16 +218,25 @@ impl Store {
                 let mut report = new.report.clone();
                 let contact = report.contact.take();
                 let body = serde_json::to_string(&report)?;
+                let (lat, lon) = report.location.as_ref().map_or((None, None), |location| (location.lat, location.lon));
+                let phone_hash = contact.as_ref().filter(|contact| contact.consent).and_then(|contact| contact.phone.as_deref()).map(|phone| cipher.phone_hash(phone));
+                let related = related_reports(connection, &report.category, lat.zip(lon), phone_hash.as_deref(), now)?;
                 let mut tracking_no = ids::new_tracking_no();
                 // A collision of tracking numbers is rare; draw again until the index is happy.
                 while connection.query_row("SELECT 1 FROM reports WHERE tracking_no = ?1", [&tracking_no], |_| Ok(())).optional()?.is_some() {
                     tracking_no = ids::new_tracking_no();
                 }
                 connection.execute(
-                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10)",
-                    params![new.id, tracking_no, new.idempotency_key, new.request_hash, report.category, new.department, new.district, report.kind.code(), body, now],
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13)",
+                    params![
+                        new.id, tracking_no, new.idempotency_key, new.request_hash, report.category, new.department, new.district,
+                        report.kind.code(), body, now, lat, lon, related.len() >= ESCALATE_AFTER
+                    ],
                 )?;
+                for related_id in &related {
+                    connection.execute("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)", params![new.id, related_id])?;
+                }
                 for (position, photo) in new.photos.iter().enumerate() {
                     connection.execute(
                         "INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -235,7 +250,7 @@ impl Store {
                             new.id,
                             name.as_deref().map(|name| cipher.seal(name)),
                             phone.as_deref().map(|phone| cipher.seal(phone)),
-                            phone.as_deref().map(|phone| cipher.phone_hash(phone)),
+                            phone_hash,
                         ],
                     )?;
                 }
@@ -258,12 +273,12 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let mut statement = connection.prepare("SELECT status, at_ms FROM status_events WHERE report_id = ?1 ORDER BY at_ms, rowid")?;
+            let mut statement = connection.prepare("SELECT status, at_ms, message FROM status_events WHERE report_id = ?1 ORDER BY at_ms, rowid")?;
             let timeline = statement
-                .query_map([&id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+                .query_map([&id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<String>>(2)?)))?
                 .map(|row| {
-                    let (status, at) = row?;
-                    Ok(StatusEvent { status: parse_status(&status)?, at: ids::rfc3339(at) })
+                    let (status, at, message) = row?;
+                    Ok(StatusEvent { status: parse_status(&status)?, at: ids::rfc3339(at), message })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             Ok(Some(ReportStatus { tracking_no, category, status: parse_status(&status)?, created_at: ids::rfc3339(created_ms), timeline }))
@@ -288,11 +303,22 @@ impl Store {
         let id = id.to_owned();
         let cipher = self.cipher.clone();
         self.read(move |connection| {
-            let (tracking_no, department, district, body, created_ms) = connection.query_row(
-                "SELECT tracking_no, department, district, body, created_ms FROM reports WHERE id = ?1",
+            let (tracking_no, department, district, body, created_ms, escalate) = connection.query_row(
+                "SELECT tracking_no, department, district, body, created_ms, escalate FROM reports WHERE id = ?1",
                 [&id],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, String>(3)?, row.get::<_, i64>(4)?)),
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, bool>(5)?,
+                    ))
+                },
             )?;
+            let mut related = connection.prepare_cached("SELECT related_id FROM relations WHERE report_id = ?1 ORDER BY related_id")?;
+            let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
             let mut report: ReportSubmission = serde_json::from_str(&body)?;
             report.contact = connection
                 .query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| {
@@ -308,7 +334,7 @@ impl Store {
             let photos = statement
                 .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?
                 .collect::<Result<_, _>>()?;
-            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos })
+            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, escalate })
         })
         .await
     }
@@ -414,18 +440,21 @@ impl Store {
     /// Records that report `id` reached `status` at `at_ms` (status coming back from the
     /// pipeline). A status reached twice keeps its first time; the report's current status
     /// is the furthest reached.
-    pub async fn record_status(&self, id: &str, status: Status, at_ms: i64) -> Result<bool, StoreError> {
+    pub async fn record_status(&self, id: &str, status: Status, at_ms: i64, message: Option<String>) -> Result<bool, StoreError> {
         let id = id.to_owned();
         let code = serde_json::to_value(status)?.as_str().unwrap_or_default().to_owned();
         self.writer
             .write(move |connection| {
-                let inserted = connection.execute("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, ?2, ?3)", params![id, code, at_ms])?;
+                let inserted = connection.execute(
+                    "INSERT OR IGNORE INTO status_events (report_id, status, at_ms, message) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, code, at_ms, message],
+                )?;
                 // The current status is the furthest one reached, whatever order events arrive in.
                 connection.execute(
                     "UPDATE reports SET status = (
                         SELECT status FROM status_events WHERE report_id = ?1
                         ORDER BY CASE status WHEN 'received' THEN 0 WHEN 'forwarded' THEN 1 WHEN 'accepted' THEN 2
-                                             WHEN 'in_progress' THEN 3 WHEN 'resolved' THEN 4 END DESC LIMIT 1)
+                                             WHEN 'in_progress' THEN 3 WHEN 'resolved' THEN 4 WHEN 'rejected' THEN 4 END DESC, at_ms DESC LIMIT 1)
                      WHERE id = ?1",
                     [&id],
                 )?;
@@ -467,6 +496,25 @@ impl Store {
             .await
     }
 
+    /// The id of the report the pipeline knows under `ticket_id`.
+    pub async fn report_by_ticket(&self, ticket_id: &str) -> Result<Option<String>, StoreError> {
+        let ticket_id = ticket_id.to_owned();
+        self.read(move |connection| Ok(connection.query_row("SELECT report_id FROM outbox WHERE ticket_id = ?1", [&ticket_id], |row| row.get(0)).optional()?)).await
+    }
+
+    /// Whether a report with this id exists.
+    pub async fn report_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.read(move |connection| Ok(connection.query_row("SELECT EXISTS (SELECT 1 FROM reports WHERE id = ?1)", [&id], |row| row.get(0))?)).await
+    }
+
+    /// Open reports of `category` within [`SAME_PLACE_M`] of a point in the last
+    /// [`RELATED_DAYS`] days.
+    pub async fn nearby_open(&self, category: &str, lat: f64, lon: f64) -> Result<usize, StoreError> {
+        let category = category.to_owned();
+        self.read(move |connection| Ok(related_reports(connection, &category, Some((lat, lon)), None, ids::now_ms())?.len())).await
+    }
+
     /// The id of the report with this tracking number.
     pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
         let tracking_no = tracking_no.to_owned();
@@ -483,6 +531,45 @@ impl Store {
     pub async fn check_writable(&self) -> Result<(), StoreError> {
         self.writer.write(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ping (x); DELETE FROM ping;")?)).await
     }
+}
+
+/// Reports closer than this are "the same place".
+pub const SAME_PLACE_M: f64 = 150.0;
+/// How far back related reports are looked for.
+pub const RELATED_DAYS: i64 = 30;
+/// A report with this many related earlier reports (it is the third) is escalated.
+pub const ESCALATE_AFTER: usize = 2;
+
+/// Earlier open reports of `category` from the same phone (by keyed hash) or within
+/// [`SAME_PLACE_M`] of `position`, in the last [`RELATED_DAYS`] days, oldest first.
+fn related_reports(connection: &Connection, category: &str, position: Option<(f64, f64)>, phone_hash: Option<&str>, now_ms: i64) -> Result<Vec<String>, StoreError> {
+    if position.is_none() && phone_hash.is_none() {
+        return Ok(Vec::new());
+    }
+    // A bounding box narrows the candidates in SQL; the exact distance is checked below.
+    let (lat, lon) = position.unwrap_or((f64::NAN, f64::NAN));
+    let d_lat = SAME_PLACE_M / 111_000.0;
+    let d_lon = d_lat / lat.to_radians().cos().abs().max(0.01);
+    let mut statement = connection.prepare_cached(
+        "SELECT r.id, r.lat, r.lon, c.phone_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
+         WHERE r.category = ?1 AND r.created_ms >= ?2 AND r.status NOT IN ('resolved', 'rejected')
+           AND ((?3 IS NOT NULL AND c.phone_hash = ?3) OR (r.lat BETWEEN ?4 AND ?5 AND r.lon BETWEEN ?6 AND ?7))
+         ORDER BY r.created_ms",
+    )?;
+    let since = now_ms - RELATED_DAYS * 86_400_000;
+    let rows = statement.query_map(params![category, since, phone_hash, lat - d_lat, lat + d_lat, lon - d_lon, lon + d_lon], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, Option<f64>>(1)?, row.get::<_, Option<f64>>(2)?, row.get::<_, Option<String>>(3)?))
+    })?;
+    let mut related = Vec::new();
+    for row in rows {
+        let (id, other_lat, other_lon, other_phone) = row?;
+        let same_person = phone_hash.is_some() && other_phone.as_deref() == phone_hash;
+        let same_place = matches!((position, other_lat, other_lon), (Some((lat, lon)), Some(other_lat), Some(other_lon)) if geo::distance_m(lat, lon, other_lat, other_lon) <= SAME_PLACE_M);
+        if same_person || same_place {
+            related.push(id);
+        }
+    }
+    Ok(related)
 }
 
 fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, String)>, StoreError> {

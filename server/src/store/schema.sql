@@ -13,6 +13,11 @@ CREATE TABLE reports (
     body            TEXT NOT NULL,
     status          TEXT NOT NULL,
     created_ms      INTEGER NOT NULL,
+    -- The reported position, for relating reports near each other.
+    lat             REAL,
+    lon             REAL,
+    -- Third (or later) report of the same problem: the hotline authority supervises it.
+    escalate        INTEGER NOT NULL DEFAULT 0,
     -- When the retention purge removed its contact and photos.
     purged_ms       INTEGER
 );
@@ -48,9 +53,19 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox(next_attempt_ms) WHERE state = 'pending';
 
+CREATE INDEX reports_recent_by_category ON reports(category, created_ms);
+
+-- Earlier open reports of the same problem (same contact, or within about 150 m).
+CREATE TABLE relations (
+    report_id  TEXT NOT NULL REFERENCES reports(id),
+    related_id TEXT NOT NULL REFERENCES reports(id),
+    PRIMARY KEY (report_id, related_id)
+);
+
 CREATE TABLE status_events (
     report_id TEXT NOT NULL REFERENCES reports(id),
     status    TEXT NOT NULL,
     at_ms     INTEGER NOT NULL,
+    message   TEXT,
     PRIMARY KEY (report_id, status)
 );

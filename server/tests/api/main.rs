@@ -14,4 +14,5 @@ mod photos;
 mod privacy;
 mod receiver;
 mod reports;
+mod routing;
 mod security;

@@ -54,8 +54,8 @@ async fn resolved_reports_lose_contact_and_photos_after_the_retention_period() {
     let store = &app.state.store;
     let day = 86_400_000;
     let now = lianxin_server::ids::now_ms();
-    store.record_status(old_receipt["id"].as_str().unwrap(), Status::Resolved, now - 31 * day).await.unwrap();
-    store.record_status(recent_receipt["id"].as_str().unwrap(), Status::Resolved, now - 29 * day).await.unwrap();
+    store.record_status(old_receipt["id"].as_str().unwrap(), Status::Resolved, now - 31 * day, None).await.unwrap();
+    store.record_status(recent_receipt["id"].as_str().unwrap(), Status::Resolved, now - 29 * day, None).await.unwrap();
 
     let purged = lianxin_server::retention::purge_once(store, &app.state.photos, &app.state.config.privacy).await.unwrap();
 
