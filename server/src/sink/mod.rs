@@ -2,9 +2,11 @@
 //! forwarder calls a sink; handlers never do network I/O.
 
 mod file;
+pub mod nats;
 pub mod webhook;
 
 pub use file::FileSink;
+pub use nats::NatsSink;
 pub use webhook::WebhookSink;
 
 use std::time::Duration;
@@ -42,6 +44,8 @@ pub enum Sink {
     File(FileSink),
     /// POSTs signed JSON to an HTTP(S) endpoint.
     Webhook(WebhookSink),
+    /// Publishes to NATS JetStream.
+    Nats(NatsSink),
 }
 
 impl Sink {
@@ -53,7 +57,10 @@ impl Sink {
         if url.starts_with("http://") || url.starts_with("https://") {
             return Ok(Sink::Webhook(WebhookSink::new(url, config.pipeline_secret.clone())?));
         }
-        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl or https://… (webhook)")
+        if url.starts_with("nats://") {
+            return Ok(Sink::Nats(NatsSink::new(url)?));
+        }
+        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl, https://… (webhook) or nats://…")
     }
 
     /// Delivers one report. Every delivery carries the report id, so the pipeline can
@@ -62,6 +69,7 @@ impl Sink {
         match self {
             Sink::File(sink) => sink.deliver(report).await,
             Sink::Webhook(sink) => sink.deliver(report).await,
+            Sink::Nats(sink) => sink.deliver(report).await,
         }
     }
 }

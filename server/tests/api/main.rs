@@ -9,6 +9,7 @@ mod validation;
 mod webhook;
 mod health;
 mod limits;
+mod nats;
 mod openapi;
 mod photos;
 mod privacy;
