@@ -4,6 +4,7 @@
 
 mod helpers;
 mod catalog;
+mod crash;
 mod districts;
 mod validation;
 mod webhook;

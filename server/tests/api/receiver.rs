@@ -21,6 +21,8 @@ pub enum Behaviour {
     RetryAfter(u64),
     /// Never answer.
     Hang,
+    /// Keep the ticket, then never answer (the sender dies before it hears back).
+    AcceptThenHang,
 }
 
 /// One delivery attempt as received.
@@ -138,21 +140,26 @@ async fn receive(State((inner, secret)): State<(Arc<Mutex<Inner>>, String)>, hea
         Some(Behaviour::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
-        None => {}
+        Some(Behaviour::AcceptThenHang) | None => {}
     }
     if !signature_ok {
         return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
     }
-    let mut inner = inner.lock().unwrap();
-    let next = inner.tickets.len() + 1;
-    let ticket = match inner.tickets.get(&key) {
-        Some((ticket, _)) => ticket.clone(),
-        None => {
-            let ticket = format!("T-{next}");
-            inner.tickets.insert(key.clone(), (ticket.clone(), serde_json::from_slice(&body).unwrap_or(Value::Null)));
-            *inner.accepted_per_key.entry(key).or_default() += 1;
-            ticket
+    let ticket = {
+        let mut inner = inner.lock().unwrap();
+        let next = inner.tickets.len() + 1;
+        match inner.tickets.get(&key) {
+            Some((ticket, _)) => ticket.clone(),
+            None => {
+                let ticket = format!("T-{next}");
+                inner.tickets.insert(key.clone(), (ticket.clone(), serde_json::from_slice(&body).unwrap_or(Value::Null)));
+                *inner.accepted_per_key.entry(key).or_default() += 1;
+                ticket
+            }
         }
     };
+    if matches!(behaviour, Some(Behaviour::AcceptThenHang)) {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
     axum::Json(json!({ "ticket_id": ticket })).into_response()
 }
