@@ -27,6 +27,7 @@ const PHOTO_LINK_TTL_SECS: u64 = 7 * 24 * 3600;
 /// A built, bound application, ready to run.
 #[derive(Debug)]
 pub struct Application {
+    sink: Arc<Sink>,
     listener: TcpListener,
     address: SocketAddr,
     router: axum::Router,
@@ -48,11 +49,12 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let address = listener.local_addr()?;
         let photo_links = Arc::new(PhotoLinks::new(config.public_base_url(address), cipher.derive_key("photo links"), PHOTO_LINK_TTL_SECS));
-        let sink = Sink::from_url(&config.pipeline_url(), &config)?;
-        let forwarder = Forwarder::new(store.clone(), sink, config.forwarder, photo_links.clone());
+        let catalog = Arc::new(catalog);
+        let sink = Arc::new(Sink::from_url(&config.pipeline_url(), &config, catalog.clone())?);
+        let forwarder = Forwarder::new(store.clone(), sink.clone(), config.forwarder, photo_links.clone());
         let state = AppState {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
-            catalog: Arc::new(catalog),
+            catalog,
             districts: Arc::new(districts),
             store,
             photos,
@@ -63,7 +65,7 @@ impl Application {
             config: Arc::new(config),
         };
         let router = http::router(state.clone());
-        Ok(Application { listener, address, router, forwarder, state })
+        Ok(Application { sink, listener, address, router, forwarder, state })
     }
 
     /// Runs the retention purge once (the `lianxin purge` command).
@@ -91,6 +93,7 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let forwarder = tokio::spawn(self.forwarder.run(shutdown_rx.clone()));
+        let status_poll = tokio::spawn(crate::status_poll::run(self.state.store.clone(), self.sink.clone(), self.state.config.forwarder, shutdown_rx.clone()));
         let retention = tokio::spawn(crate::retention::run(self.state.store.clone(), self.state.photos.clone(), self.state.config.privacy, shutdown_rx.clone()));
         let server = tokio::spawn(serve::serve(self.listener, self.router, self.state.config.security.clone(), shutdown_rx));
         stop.await;
@@ -99,6 +102,7 @@ impl Application {
         server.await.context("server task")?;
         forwarder.await.context("forwarder task")??;
         retention.await.context("retention task")?;
+        status_poll.await.context("status poll task")?;
         Ok(())
     }
 }

@@ -152,6 +152,8 @@ pub struct ForwarderSettings {
     pub retry_max_ms: u64,
     /// Attempts before a report goes to the dead letter state (default 20).
     pub max_attempts: u32,
+    /// Seconds between status polls of pipelines that are polled (Open311; default 300).
+    pub status_poll_secs: u64,
 }
 
 impl Default for ForwarderSettings {
@@ -162,6 +164,7 @@ impl Default for ForwarderSettings {
             retry_base_ms: 1000,
             retry_max_ms: 300_000,
             max_attempts: 20,
+            status_poll_secs: 300,
         }
     }
 }

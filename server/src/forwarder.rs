@@ -41,7 +41,7 @@ impl ForwarderHandle {
 #[derive(Debug)]
 pub struct Forwarder {
     store: Store,
-    sink: Sink,
+    sink: Arc<Sink>,
     settings: ForwarderSettings,
     handle: ForwarderHandle,
     photo_links: Arc<PhotoLinks>,
@@ -49,7 +49,7 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// A forwarder draining `store` into `sink`.
-    pub fn new(store: Store, sink: Sink, settings: ForwarderSettings, photo_links: Arc<PhotoLinks>) -> Forwarder {
+    pub fn new(store: Store, sink: Arc<Sink>, settings: ForwarderSettings, photo_links: Arc<PhotoLinks>) -> Forwarder {
         Forwarder { store, sink, settings, handle: ForwarderHandle::default(), photo_links }
     }
 

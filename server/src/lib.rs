@@ -33,6 +33,8 @@ pub mod store;
 pub mod forwarder;
 /// The pipeline sinks a forwarder can deliver to.
 pub mod sink;
+/// Polls pipelines that do not call back (Open311) for status.
+pub mod status_poll;
 /// The HTTP accept loop with slow-loris protection and graceful shutdown.
 pub mod serve;
 /// Builds and runs the whole application.

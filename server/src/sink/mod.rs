@@ -3,13 +3,17 @@
 
 mod file;
 pub mod nats;
+pub mod open311;
 pub mod webhook;
 
 pub use file::FileSink;
 pub use nats::NatsSink;
 pub use webhook::WebhookSink;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use lianxin_contract::Catalog;
 
 use crate::config::Config;
 use crate::store::OutboxReport;
@@ -46,11 +50,17 @@ pub enum Sink {
     Webhook(WebhookSink),
     /// Publishes to NATS JetStream.
     Nats(NatsSink),
+    /// Creates Open311 GeoReport v2 service requests.
+    Open311(open311::Open311Sink),
 }
 
 impl Sink {
-    /// The sink for a pipeline URL, with the secrets from `config`.
-    pub fn from_url(url: &str, config: &Config) -> anyhow::Result<Sink> {
+    /// The sink for a pipeline URL, with the secrets from `config` (the catalog maps
+    /// categories to Open311 service codes).
+    pub fn from_url(url: &str, config: &Config, catalog: Arc<Catalog>) -> anyhow::Result<Sink> {
+        if url.starts_with("open311+http") {
+            return Ok(Sink::Open311(open311::Open311Sink::new(url, config.pipeline_secret.clone(), catalog)?));
+        }
         if let Some(path) = url.strip_prefix("file://") {
             return Ok(Sink::File(FileSink::open(path.as_ref())?));
         }
@@ -60,7 +70,7 @@ impl Sink {
         if url.starts_with("nats://") {
             return Ok(Sink::Nats(NatsSink::new(url)?));
         }
-        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl, https://… (webhook) or nats://…")
+        anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl, https://… (webhook), nats://… or open311+https://…")
     }
 
     /// Delivers one report. Every delivery carries the report id, so the pipeline can
@@ -70,6 +80,7 @@ impl Sink {
             Sink::File(sink) => sink.deliver(report).await,
             Sink::Webhook(sink) => sink.deliver(report).await,
             Sink::Nats(sink) => sink.deliver(report).await,
+            Sink::Open311(sink) => sink.deliver(report).await,
         }
     }
 }

@@ -502,6 +502,27 @@ impl Store {
         self.read(move |connection| Ok(connection.query_row("SELECT report_id FROM outbox WHERE ticket_id = ?1", [&ticket_id], |row| row.get(0)).optional()?)).await
     }
 
+    /// Delivered reports that are not finished (neither resolved nor rejected), with the
+    /// pipeline's ticket id, oldest first: what a status poll asks about.
+    pub async fn open_tickets(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT o.report_id, o.ticket_id FROM outbox o JOIN reports r ON r.id = o.report_id
+                 WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status NOT IN ('resolved', 'rejected')
+                 ORDER BY r.created_ms LIMIT ?1",
+            )?;
+            let rows = statement.query_map([limit as i64], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Replaces a report's ticket id (an Open311 token resolved to its request id).
+    pub async fn set_ticket(&self, report_id: &str, ticket_id: &str) -> Result<(), StoreError> {
+        let (report_id, ticket_id) = (report_id.to_owned(), ticket_id.to_owned());
+        self.writer.write(move |connection| Ok(connection.execute("UPDATE outbox SET ticket_id = ?2 WHERE report_id = ?1", params![report_id, ticket_id]).map(|_| ())?)).await
+    }
+
     /// Whether a report with this id exists.
     pub async fn report_exists(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();

@@ -11,6 +11,7 @@ mod webhook;
 mod health;
 mod limits;
 mod nats;
+mod open311;
 mod openapi;
 mod photos;
 mod privacy;
