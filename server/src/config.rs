@@ -152,6 +152,8 @@ pub struct ForwarderSettings {
     pub retry_max_ms: u64,
     /// Attempts before a report goes to the dead letter state (default 20).
     pub max_attempts: u32,
+    /// Hours after which a report still failing goes to the dead letter state (default 72).
+    pub max_age_hours: u64,
     /// Seconds between status polls of pipelines that are polled (Open311; default 300).
     pub status_poll_secs: u64,
 }
@@ -164,6 +166,7 @@ impl Default for ForwarderSettings {
             retry_base_ms: 1000,
             retry_max_ms: 300_000,
             max_attempts: 20,
+            max_age_hours: 72,
             status_poll_secs: 300,
         }
     }

@@ -116,7 +116,8 @@ impl Forwarder {
             }
             Err(DeliveryError::Retry { reason, after }) => {
                 let attempts = self.store.attempts(id).await? + 1;
-                let dead = attempts >= self.settings.max_attempts;
+                let too_old = ids::now_ms() - report.created_ms > self.settings.max_age_hours as i64 * 3_600_000;
+                let dead = attempts >= self.settings.max_attempts || too_old;
                 let delay = after.unwrap_or_else(|| backoff(&self.settings, attempts));
                 self.store.mark_failed(id, reason.clone(), ids::now_ms() + delay.as_millis() as i64, dead).await?;
                 tracing::warn!(report = id, attempts, %reason, ?delay, dead_letter = dead, "delivery failed");

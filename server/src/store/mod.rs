@@ -103,6 +103,9 @@ pub struct OutboxReport {
     pub related: Vec<String>,
     /// The third (or later) report of the same problem: the hotline authority supervises it.
     pub escalate: bool,
+    /// When it was accepted (ms since the epoch), for the forwarder's age limit.
+    #[serde(skip)]
+    pub created_ms: i64,
 }
 
 /// A photo reference in an [`OutboxReport`].
@@ -334,7 +337,7 @@ impl Store {
             let photos = statement
                 .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?
                 .collect::<Result<_, _>>()?;
-            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, escalate })
+            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, escalate, created_ms })
         })
         .await
     }

@@ -123,3 +123,24 @@ async fn photo_links_without_a_valid_signature_are_refused() {
     }
     assert_eq!(app.client.get(format!("{url}&size=thumb")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn a_report_failing_past_the_age_limit_goes_to_dead_letter() {
+    let receiver = Receiver::start(SECRET, vec![Behaviour::Status(503); 50]).await;
+    let app = spawn_app_with(|config| {
+        fast_retries(config, &receiver.url);
+        config.forwarder.max_age_hours = 0;
+    })
+    .await;
+    submit(&app, "old").await;
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        dead = app.state.store.outbox_entries("dead_letter", 10).await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(dead.len(), 1, "dead-lettered for its age");
+    assert!(dead[0].last_error.as_deref().unwrap().contains("503"));
+}
