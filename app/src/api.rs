@@ -2,7 +2,7 @@
 //! Errors come back as values: a problem-details body from the server, or a network
 //! failure the resident can retry.
 
-use lianxin_contract::{Catalog, Lang, Problem, Receipt, ReportSubmission};
+use lianxin_contract::{Catalog, Problem, Receipt, ReportSubmission};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, FormData, Request, RequestInit, Response};
@@ -31,14 +31,9 @@ async fn body_text(response: &Response) -> Result<String, String> {
     text.as_string().ok_or_else(|| "the answer is not text".into())
 }
 
-/// Loads the catalog in `lang` only.
-pub async fn fetch_catalog(lang: Lang) -> Result<Catalog, String> {
-    let request = Request::new_with_str(&format!("/api/v1/catalog?lang={}", lang.tag())).map_err(js_error)?;
-    let response = send(request).await?;
-    if !response.ok() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    serde_json::from_str(&body_text(&response).await?).map_err(|error| error.to_string())
+/// Loads the catalog in all three languages, so switching language never reloads the form.
+pub async fn fetch_catalog() -> Result<Catalog, String> {
+    get_json("/api/v1/catalog").await
 }
 
 /// A random idempotency key for one report.
@@ -47,7 +42,7 @@ pub fn new_idempotency_key() -> String {
 }
 
 /// Posts one report with its photos as multipart, under `idempotency_key`.
-pub async fn submit_report(report: &ReportSubmission, photos: &[web_sys::File], idempotency_key: &str) -> Result<Receipt, SubmitError> {
+pub async fn submit_report(report: &ReportSubmission, photos: &[Blob], idempotency_key: &str) -> Result<Receipt, SubmitError> {
     let network = |error: String| SubmitError::Network(error);
     let form = FormData::new().map_err(|error| network(js_error(error)))?;
     let json = serde_json::to_string(report).map_err(|error| network(error.to_string()))?;
@@ -56,8 +51,8 @@ pub async fn submit_report(report: &ReportSubmission, photos: &[web_sys::File], 
     let parts = js_sys::Array::of1(&JsValue::from_str(&json));
     let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|error| network(js_error(error)))?;
     form.append_with_blob_and_filename("report", &blob, "report.json").map_err(|error| network(js_error(error)))?;
-    for photo in photos {
-        form.append_with_blob_and_filename("photo", photo, &photo.name()).map_err(|error| network(js_error(error)))?;
+    for (index, photo) in photos.iter().enumerate() {
+        form.append_with_blob_and_filename("photo", photo, &format!("photo-{}.jpg", index + 1)).map_err(|error| network(js_error(error)))?;
     }
     let init = RequestInit::new();
     init.set_method("POST");
@@ -75,5 +70,37 @@ pub async fn submit_report(report: &ReportSubmission, photos: &[web_sys::File], 
             Ok(problem) => Err(SubmitError::Refused(problem)),
             Err(_) => Err(network(format!("HTTP {}", response.status()))),
         }
+    }
+}
+
+/// GETs `path` and parses the JSON answer.
+async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
+    let request = Request::new_with_str(path).map_err(js_error)?;
+    let response = send(request).await?;
+    if !response.ok() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    serde_json::from_str(&body_text(&response).await?).map_err(|error| error.to_string())
+}
+
+/// The district containing a point, when the city has boundaries.
+pub async fn locate_district(lat: f64, lon: f64) -> Result<lianxin_contract::catalog::LocatedDistrict, String> {
+    get_json(&format!("/api/v1/districts/locate?lat={lat}&lon={lon}")).await
+}
+
+/// How many open reports of `category` are near a point.
+pub async fn nearby(category: &str, lat: f64, lon: f64) -> Result<lianxin_contract::report::Nearby, String> {
+    get_json(&format!("/api/v1/reports/nearby?lat={lat}&lon={lon}&category={category}")).await
+}
+
+/// A report's public status.
+pub async fn report_status(tracking_no: &str) -> Result<Option<lianxin_contract::report::ReportStatus>, String> {
+    let path = format!("/api/v1/reports/{}", js_sys::encode_uri_component(tracking_no.trim()));
+    let request = Request::new_with_str(&path).map_err(js_error)?;
+    let response = send(request).await?;
+    match response.status() {
+        200 => serde_json::from_str(&body_text(&response).await?).map(Some).map_err(|error| error.to_string()),
+        404 => Ok(None),
+        status => Err(format!("HTTP {status}")),
     }
 }

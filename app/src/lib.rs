@@ -10,6 +10,14 @@ pub mod api;
 pub mod text;
 /// The report form.
 pub mod report_form;
+/// Searching and choosing a category.
+pub mod category_picker;
+/// Preparing photos in the browser.
+pub mod photo;
+/// Choosing and showing photos.
+pub mod photo_picker;
+/// Position, district and address.
+pub mod location_picker;
 /// The receipt shown after a report was accepted.
 pub mod receipt;
 
@@ -23,7 +31,7 @@ use crate::text::{Text, t};
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
-    let catalog = LocalResource::new(move || api::fetch_catalog(lang.get()));
+    let catalog = LocalResource::new(api::fetch_catalog);
     Effect::new(move |_| {
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", lang.get().tag());

@@ -1,6 +1,7 @@
 //! The report form: category, request kind, the category's own fields, description,
-//! location, photo and contact, checked with the shared validation before sending, then
-//! posted once with an idempotency key that stays the same across retries.
+//! location, photos and contact, checked with the shared validation before sending, then
+//! posted once with an idempotency key that stays the same across retries. Every label
+//! follows the chosen language, so switching language keeps what was typed.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,10 @@ use lianxin_contract::{Catalog, Category, Contact, FieldDef, FieldKind, Lang, Lo
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, SubmitError};
+use crate::category_picker::CategoryPicker;
+use crate::location_picker::{LocationPicker, Position};
+use crate::photo::PreparedPhoto;
+use crate::photo_picker::PhotoPicker;
 use crate::receipt::ReceiptView;
 use crate::text::{Text, t};
 
@@ -24,6 +29,12 @@ enum Phase {
     Done(Receipt),
 }
 
+/// The message for the first error at `field`, in the current language.
+fn error_signal(errors: RwSignal<Vec<ValidationError>>, lang: RwSignal<Lang>, field: impl Into<String>) -> Signal<Option<String>> {
+    let field = field.into();
+    Signal::derive(move || errors.with(|errors| errors.iter().find(|error| error.field == field).map(|error| error.message(lang.get()))))
+}
+
 /// The form for one report.
 #[component]
 pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
@@ -32,47 +43,51 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
     let kind = RwSignal::new(None::<RequestKind>);
     let description = RwSignal::new(String::new());
     let fields = RwSignal::new(BTreeMap::<String, String>::new());
+    let position = RwSignal::new(None::<Position>);
     let district = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
     let contact_name = RwSignal::new(String::new());
     let contact_phone = RwSignal::new(String::new());
     let consent = RwSignal::new(false);
-    let photo_input = NodeRef::<leptos::html::Input>::new();
+    let photos = RwSignal::new(Vec::<PreparedPhoto>::new());
+    let preparing = RwSignal::new(0u32);
     let errors = RwSignal::new(Vec::<ValidationError>::new());
     let failure = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Editing);
     let idempotency_key = RwSignal::new(api::new_idempotency_key());
 
     let category = Memo::new(move |_| catalog.with_value(|catalog| catalog.category(&category_code.get()).cloned()));
-    let error_for = move |field: &'static str| {
-        move || errors.with(|errors| errors.iter().find(|error| error.field == field).map(|error| error.message(lang.get())))
-    };
-
-    let on_category = move |code: String| {
+    let on_category = Callback::new(move |code: String| {
         category_code.set(code);
         fields.set(BTreeMap::new());
         kind.set(category.get_untracked().and_then(|category| category.kinds.first().copied()));
         errors.set(Vec::new());
-    };
+    });
 
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
+        if preparing.get_untracked() > 0 {
+            return;
+        }
         failure.set(None);
-        let photos = selected_photos(photo_input);
+        let blobs: Vec<web_sys::Blob> = photos.with_untracked(|photos| photos.iter().map(|photo| photo.blob.clone()).collect());
+        let located = position.get_untracked();
         let report = ReportSubmission {
             category: category_code.get_untracked(),
             kind: kind.get_untracked().unwrap_or(RequestKind::Complaint),
             description: description.get_untracked(),
             fields: field_values(category.get_untracked().as_ref(), &fields.get_untracked()),
             location: Some(Location {
+                lat: located.map(|found| found.lat),
+                lon: located.map(|found| found.lon),
+                accuracy_m: located.map(|found| found.accuracy_m),
                 address: Some(address.get_untracked()),
                 district: Some(district.get_untracked()),
-                ..Location::default()
             }),
             contact: Some(Contact { name: Some(contact_name.get_untracked()), phone: Some(contact_phone.get_untracked()), consent: consent.get_untracked() }),
             lang: lang.get_untracked(),
         };
-        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photos.len()));
+        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, blobs.len()));
         let report = match checked {
             Ok(report) => report,
             Err(found) => {
@@ -85,12 +100,13 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
         phase.set(Phase::Sending);
         let key = idempotency_key.get_untracked();
         spawn_local(async move {
-            match api::submit_report(&report, &photos, &key).await {
+            match api::submit_report(&report, &blobs, &key).await {
                 Ok(receipt) => phase.set(Phase::Done(receipt)),
                 Err(SubmitError::Refused(problem)) => {
                     errors.set(problem.errors.into_iter().map(|each| each.error).collect());
                     failure.set(Some(problem.detail));
                     phase.set(Phase::Editing);
+                    focus_first_error();
                 }
                 Err(SubmitError::Network(error)) => {
                     failure.set(Some(error));
@@ -105,10 +121,20 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
         description.set(String::new());
         fields.set(BTreeMap::new());
         address.set(String::new());
+        position.set(None);
+        photos.update(|photos| {
+            for photo in photos.drain(..) {
+                let _ = web_sys::Url::revoke_object_url(&photo.preview_url);
+            }
+        });
         errors.set(Vec::new());
         idempotency_key.set(api::new_idempotency_key());
         phase.set(Phase::Editing);
     };
+
+    let category_invalid = Signal::derive(move || errors.with(|errors| errors.iter().any(|error| error.field == "category")));
+    let description_error = error_signal(errors, lang, "description");
+    let max_photos = Signal::derive(move || category.get().map_or(3, |category| if category.photos.need == Need::None { 0 } else { category.photos.max }));
 
     view! {
         <Show
@@ -126,34 +152,11 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
                     </div>
                 </Show>
 
-                <label for="category">{move || t(lang.get(), Text::Category)}</label>
-                <select
-                    id="category"
-                    name="category"
-                    required
-                    aria-invalid=move || error_for("category")().is_some().to_string()
-                    on:change=move |event| on_category(event_target_value(&event))
-                    prop:value=move || category_code.get()
-                >
-                    <option value="">{move || t(lang.get(), Text::ChooseCategory)}</option>
-                    {catalog.with_value(|catalog| category_options(catalog, lang.get_untracked()))}
-                </select>
-                <ErrorText id="category-error" message=Signal::derive(error_for("category")) />
+                <CategoryPicker catalog=catalog lang=lang selected=category_code on_change=on_category invalid=category_invalid />
+                <p id="category-error" class="field-error" aria-live="polite">{move || error_signal(errors, lang, "category").get()}</p>
 
                 {move || category.get().map(|category| view! {
-                    <CategoryDetails
-                        category=category
-                        catalog=catalog
-                        lang=lang
-                        kind=kind
-                        fields=fields
-                        district=district
-                        address=address
-                        contact_name=contact_name
-                        contact_phone=contact_phone
-                        consent=consent
-                        errors=errors
-                    />
+                    <CategoryDetails category=category catalog=catalog lang=lang kind=kind fields=fields position=position district=district address=address errors=errors />
                 })}
 
                 <label for="description">{move || t(lang.get(), Text::Description)}</label>
@@ -164,20 +167,24 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
                     required
                     placeholder=move || t(lang.get(), Text::DescriptionHelp)
                     aria-describedby="description-count description-error"
-                    aria-invalid=move || error_for("description")().is_some().to_string()
+                    aria-invalid=move || description_error.get().is_some().to_string()
                     prop:value=move || description.get()
                     on:input=move |event| description.set(event_target_value(&event))
                 ></textarea>
                 <p id="description-count" class="hint" aria-live="polite">
                     {move || format!("{} / {}", description.with(|text| text.chars().count()), catalog.with_value(|catalog| catalog.limits.description_max))}
                 </p>
-                <ErrorText id="description-error" message=Signal::derive(error_for("description")) />
+                <p id="description-error" class="field-error" aria-live="polite">{move || description_error.get()}</p>
 
-                <label for="photo">{move || t(lang.get(), Text::Photo)}</label>
-                <input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp,image/*" node_ref=photo_input aria-describedby="photos-error" />
-                <ErrorText id="photos-error" message=Signal::derive(error_for("photos")) />
+                <Show when=move || { max_photos.get() > 0 }>
+                    <PhotoPicker lang=lang photos=photos preparing=preparing max=max_photos error=error_signal(errors, lang, "photos") />
+                </Show>
 
-                <button type="submit" class="submit" disabled=move || phase.get() == Phase::Sending>
+                {move || category.get().map(|category| view! {
+                    <ContactFields category=category lang=lang name=contact_name phone=contact_phone consent=consent errors=errors />
+                })}
+
+                <button type="submit" class="submit" disabled=move || { phase.get() == Phase::Sending || preparing.get() > 0 }>
                     {move || if phase.get() == Phase::Sending { t(lang.get(), Text::Sending) } else { t(lang.get(), Text::Submit) }}
                 </button>
             </form>
@@ -185,65 +192,98 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
     }
 }
 
-/// The parts of the form that depend on the chosen category.
+/// The request kind, the category's own fields and its location inputs.
 #[component]
-#[allow(clippy::too_many_arguments)]
 fn CategoryDetails(
     category: Category,
     catalog: StoredValue<Catalog>,
     lang: RwSignal<Lang>,
     kind: RwSignal<Option<RequestKind>>,
     fields: RwSignal<BTreeMap<String, String>>,
+    position: RwSignal<Option<Position>>,
     district: RwSignal<String>,
     address: RwSignal<String>,
-    contact_name: RwSignal<String>,
-    contact_phone: RwSignal<String>,
-    consent: RwSignal<bool>,
     errors: RwSignal<Vec<ValidationError>>,
 ) -> impl IntoView {
-    let error_for = move |field: String| {
-        Signal::derive(move || errors.with(|errors| errors.iter().find(|error| error.field == field).map(|error| error.message(lang.get()))))
-    };
     let kinds = category.kinds.clone();
     let show_location = category.location != Need::None;
-    let field_views = category.fields.into_iter().map(|field| view! { <FieldInput field=field lang=lang fields=fields message=error_for.clone() /> }).collect_view();
+    let description = category.description.clone();
+    let code = category.code.clone();
+    let field_views = category
+        .fields
+        .into_iter()
+        .map(|field| {
+            let message = error_signal(errors, lang, format!("fields.{}", field.code));
+            view! { <FieldInput field=field lang=lang fields=fields message=message /> }
+        })
+        .collect_view();
     view! {
-        <p class="hint">{category.description.get(lang.get_untracked()).to_owned()}</p>
+        <p class="hint">{move || description.get(lang.get()).to_owned()}</p>
         <label for="kind">{move || t(lang.get(), Text::Kind)}</label>
         <select id="kind" name="kind" on:change=move |event| kind.set(RequestKind::ALL.into_iter().find(|each| each.code() == event_target_value(&event)))>
             {kinds.into_iter().map(|each| view! { <option value=each.code() selected=move || kind.get() == Some(each)>{move || each.label(lang.get())}</option> }).collect_view()}
         </select>
         {field_views}
         <Show when=move || show_location>
-            <label for="district">{move || t(lang.get(), Text::District)}</label>
-            <select id="district" name="district" aria-describedby="district-error" on:change=move |event| district.set(event_target_value(&event)) prop:value=move || district.get()>
-                <option value="">{move || t(lang.get(), Text::ChooseDistrict)}</option>
-                {catalog.with_value(|catalog| catalog.districts.iter().map(|each| view! { <option value=each.code.clone()>{each.name.get(lang.get_untracked()).to_owned()}</option> }).collect_view())}
-            </select>
-            <ErrorText id="district-error" message=error_for("location.district".into()) />
-            <label for="address">{move || t(lang.get(), Text::Address)}</label>
-            <input id="address" name="address" type="text" autocomplete="street-address" aria-describedby="location-error" prop:value=move || address.get() on:input=move |event| address.set(event_target_value(&event)) />
-            <ErrorText id="location-error" message=error_for("location".into()) />
+            <LocationPicker
+                catalog=catalog
+                lang=lang
+                category=Signal::derive({
+                    let code = code.clone();
+                    move || code.clone()
+                })
+                position=position
+                district=district
+                address=address
+                location_error=error_signal(errors, lang, "location")
+                district_error=error_signal(errors, lang, "location.district")
+            />
         </Show>
+    }
+}
+
+/// Name, phone and the explicit consent; required only where the department must call back.
+#[component]
+fn ContactFields(category: Category, lang: RwSignal<Lang>, name: RwSignal<String>, phone: RwSignal<String>, consent: RwSignal<bool>, errors: RwSignal<Vec<ValidationError>>) -> impl IntoView {
+    let required = category.contact == Need::Required;
+    let phone_error = error_signal(errors, lang, "contact.phone");
+    let consent_error = error_signal(errors, lang, "contact.consent");
+    view! {
         <fieldset class="contact">
-            <legend>{move || contact_legend(lang.get())}</legend>
-            <label for="contact-name">{move || contact_label(lang.get(), false)}</label>
-            <input id="contact-name" type="text" autocomplete="name" prop:value=move || contact_name.get() on:input=move |event| contact_name.set(event_target_value(&event)) />
-            <label for="contact-phone">{move || contact_label(lang.get(), true)}</label>
-            <input id="contact-phone" type="tel" autocomplete="tel" inputmode="tel" aria-describedby="contact-phone-error" prop:value=move || contact_phone.get() on:input=move |event| contact_phone.set(event_target_value(&event)) />
-            <ErrorText id="contact-phone-error" message=error_for("contact.phone".into()) />
+            <legend>{move || t(lang.get(), if required { Text::ContactLegendRequired } else { Text::ContactLegend })}</legend>
+            <label for="contact-name">{move || t(lang.get(), Text::Name)}</label>
+            <input id="contact-name" type="text" autocomplete="name" prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event)) />
+            <label for="contact-phone">{move || t(lang.get(), Text::Phone)} {required.then_some(" *")}</label>
+            <input
+                id="contact-phone"
+                type="tel"
+                autocomplete="tel"
+                inputmode="tel"
+                aria-describedby="contact-phone-error"
+                aria-invalid=move || phone_error.get().is_some().to_string()
+                prop:value=move || phone.get()
+                on:input=move |event| phone.set(event_target_value(&event))
+            />
+            <p id="contact-phone-error" class="field-error" aria-live="polite">{move || phone_error.get()}</p>
             <label class="consent">
-                <input id="contact-consent" type="checkbox" aria-describedby="contact-consent-error" prop:checked=move || consent.get() on:change=move |event| consent.set(event_target_checked(&event)) />
-                {move || consent_text(lang.get())}
+                <input
+                    id="contact-consent"
+                    type="checkbox"
+                    aria-describedby="contact-consent-error"
+                    aria-invalid=move || consent_error.get().is_some().to_string()
+                    prop:checked=move || consent.get()
+                    on:change=move |event| consent.set(event_target_checked(&event))
+                />
+                <span>{move || t(lang.get(), Text::Consent)}</span>
             </label>
-            <ErrorText id="contact-consent-error" message=error_for("contact.consent".into()) />
+            <p id="contact-consent-error" class="field-error" aria-live="polite">{move || consent_error.get()}</p>
         </fieldset>
     }
 }
 
 /// One of the category's own fields.
 #[component]
-fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<String, String>>, message: impl Fn(String) -> Signal<Option<String>> + 'static) -> impl IntoView {
+fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<String, String>>, message: Signal<Option<String>>) -> impl IntoView {
     let id = format!("field-{}", field.code);
     let error_id = format!("{id}-error");
     let code = StoredValue::new(field.code.clone());
@@ -254,63 +294,47 @@ fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<S
             fields.insert(code.get_value(), text);
         });
     };
-    let label = field.label.clone();
-    let placeholder = field.placeholder.as_ref().map(|text| text.get(lang.get_untracked()).to_owned()).unwrap_or_default();
+    let invalid = move || message.get().is_some().to_string();
+    let placeholder = field.placeholder.clone();
+    let placeholder = move || placeholder.as_ref().map(|text| text.get(lang.get()).to_owned()).unwrap_or_default();
     let input = match &field.kind {
         FieldKind::Choice { options } | FieldKind::MultiChoice { options } => {
             let options = options.clone();
             view! {
-                <select id=id.clone() aria-describedby=error_id.clone() on:change=set prop:value=value>
+                <select id=id.clone() aria-describedby=error_id.clone() aria-invalid=invalid on:change=set prop:value=value>
                     <option value="">{move || t(lang.get(), Text::ChooseCategory)}</option>
-                    {options.into_iter().map(|option| view! { <option value=option.code.clone()>{option.label.get(lang.get_untracked()).to_owned()}</option> }).collect_view()}
+                    {options.into_iter().map(|option| {
+                        let label = option.label.clone();
+                        view! { <option value=option.code.clone()>{move || label.get(lang.get()).to_owned()}</option> }
+                    }).collect_view()}
                 </select>
             }
             .into_any()
         }
-        FieldKind::LongText { .. } => view! { <textarea id=id.clone() rows="3" aria-describedby=error_id.clone() prop:value=value on:input=set></textarea> }.into_any(),
+        FieldKind::LongText { .. } => view! { <textarea id=id.clone() rows="3" aria-describedby=error_id.clone() aria-invalid=invalid prop:value=value on:input=set></textarea> }.into_any(),
         kind => {
             let (input_type, mode) = match kind {
-                FieldKind::Number { .. } => ("text", "decimal"),
-                FieldKind::Money => ("text", "decimal"),
+                FieldKind::Number { .. } | FieldKind::Money => ("text", "decimal"),
                 FieldKind::DateTime => ("datetime-local", "text"),
                 FieldKind::Phone => ("tel", "tel"),
                 _ => ("text", "text"),
             };
-            view! { <input id=id.clone() type=input_type inputmode=mode placeholder=placeholder aria-describedby=error_id.clone() prop:value=value on:input=set /> }.into_any()
+            view! { <input id=id.clone() type=input_type inputmode=mode placeholder=placeholder aria-describedby=error_id.clone() aria-invalid=invalid prop:value=value on:input=set /> }.into_any()
         }
     };
     let unit = match &field.kind {
-        FieldKind::Number { unit, .. } => Some(unit.get(lang.get_untracked()).to_owned()),
+        FieldKind::Number { unit, .. } => Some(unit.clone()),
         _ => None,
     };
+    let label = field.label.clone();
+    let help = field.help.clone();
     let required = field.required;
     view! {
         <label for=id.clone()>{move || label.get(lang.get()).to_owned()} {required.then_some(" *")}</label>
-        <div class="field-input">{input} {unit.map(|unit| view! { <span class="unit">{unit}</span> })}</div>
-        <ErrorText id=error_id message=message(format!("fields.{}", field.code)) />
+        <div class="field-input">{input} {unit.map(|unit| view! { <span class="unit">{move || unit.get(lang.get()).to_owned()}</span> })}</div>
+        {help.map(|help| view! { <p class="hint">{move || help.get(lang.get()).to_owned()}</p> })}
+        <p id=error_id class="field-error" aria-live="polite">{move || message.get()}</p>
     }
-}
-
-/// An inline error under an input, announced by screen readers when it appears.
-#[component]
-fn ErrorText(#[prop(into)] id: String, message: Signal<Option<String>>) -> impl IntoView {
-    view! { <p id=id class="field-error" aria-live="polite">{move || message.get()}</p> }
-}
-
-fn category_options(catalog: &Catalog, lang: Lang) -> impl IntoView + use<> {
-    catalog
-        .groups
-        .iter()
-        .map(|group| {
-            let options = catalog
-                .categories
-                .iter()
-                .filter(|category| category.group == group.code)
-                .map(|category| view! { <option value=category.code.clone()>{format!("{} {}", category.icon, category.name.get(lang))}</option> })
-                .collect_view();
-            view! { <optgroup label=group.name.get(lang).to_owned()>{options}</optgroup> }
-        })
-        .collect_view()
 }
 
 fn field_values(category: Option<&Category>, values: &BTreeMap<String, String>) -> BTreeMap<String, FieldValue> {
@@ -333,48 +357,18 @@ fn field_values(category: Option<&Category>, values: &BTreeMap<String, String>) 
         .collect()
 }
 
-fn selected_photos(input: NodeRef<leptos::html::Input>) -> Vec<web_sys::File> {
-    let Some(input) = input.get_untracked() else { return Vec::new() };
-    let Some(files) = input.files() else { return Vec::new() };
-    (0..files.length()).filter_map(|index| files.get(index)).collect()
-}
-
-/// Moves keyboard focus to the first invalid input after the errors render.
+/// Moves keyboard focus to the first invalid input after the errors render, so screen
+/// reader users land on it.
 fn focus_first_error() {
     request_animation_frame(|| {
         let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
-        if let Ok(Some(element)) = document.query_selector("[aria-invalid=true], .field-error:not(:empty)") {
-            let target = element.previous_element_sibling().filter(|_| element.class_name() == "field-error").unwrap_or(element);
-            if let Ok(element) = target.dyn_into::<web_sys::HtmlElement>() {
-                let _ = element.focus();
-            }
+        let target = document.query_selector("[aria-invalid=true]").ok().flatten().or_else(|| {
+            let error = document.query_selector(".field-error:not(:empty)").ok().flatten()?;
+            let id = error.id();
+            document.query_selector(&format!("[aria-describedby~='{id}']")).ok().flatten()
+        });
+        if let Some(element) = target.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
         }
     });
-}
-
-fn contact_legend(lang: Lang) -> &'static str {
-    match lang {
-        Lang::ZhCn => "联系方式（可选，便于回访）",
-        Lang::En => "Contact details (optional, for a call back)",
-        Lang::Ru => "Контакты (необязательно, для обратной связи)",
-    }
-}
-
-fn contact_label(lang: Lang, phone: bool) -> &'static str {
-    match (lang, phone) {
-        (Lang::ZhCn, false) => "称呼",
-        (Lang::ZhCn, true) => "手机号",
-        (Lang::En, false) => "Name",
-        (Lang::En, true) => "Phone",
-        (Lang::Ru, false) => "Имя",
-        (Lang::Ru, true) => "Телефон",
-    }
-}
-
-fn consent_text(lang: Lang) -> &'static str {
-    match lang {
-        Lang::ZhCn => "我同意将联系方式提供给承办部门，仅用于回访本次反映，办结后按规定期限删除。",
-        Lang::En => "I agree that the department handling this report may use my contact details only to reply about it; they are deleted after the retention period.",
-        Lang::Ru => "Я согласен(на), что ведомство использует мои контакты только для ответа по этому обращению; они удаляются по истечении срока хранения.",
-    }
 }

@@ -69,6 +69,7 @@ impl Server {
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
+    driver_port: u16,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -96,7 +97,7 @@ impl Browser {
             .spawn()
             .with_context(|| format!("starting {chromedriver}; `cargo xtask test` installs it"))?;
         let profile = tempfile::tempdir()?;
-        let browser = Browser { client: connect(port, &profile, lang).await?, driver, _profile: profile };
+        let browser = Browser { client: connect(port, &profile, lang).await?, driver_port: port, driver, _profile: profile };
         browser.client.set_window_size(390, 844).await?;
         Ok(browser)
     }
@@ -164,6 +165,78 @@ impl Browser {
         Ok(())
     }
 
+    /// Sends a DevTools protocol command through ChromeDriver (`goog/cdp/execute`): how a
+    /// test grants geolocation, places the phone, or takes the network away.
+    pub async fn cdp(&self, command: &str, params: Value) -> anyhow::Result<Value> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let session = self.client.session_id().await?.context("no WebDriver session")?;
+        let body = json!({ "cmd": command, "params": params }).to_string();
+        let request = format!(
+            "POST /session/{session}/goog/cdp/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.driver_port)).await?;
+            stream.write_all(request.as_bytes()).await?;
+            // Read the head, then exactly Content-Length bytes: chromedriver may keep the
+            // connection open whatever the request said.
+            let mut received = Vec::new();
+            let mut buffer = [0u8; 4096];
+            loop {
+                let read = stream.read(&mut buffer).await?;
+                if read == 0 {
+                    break;
+                }
+                received.extend_from_slice(&buffer[..read]);
+                if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&received[..end]).to_lowercase();
+                    let length: usize = head.lines().find_map(|line| line.strip_prefix("content-length:")).and_then(|value| value.trim().parse().ok()).unwrap_or(0);
+                    if received.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            anyhow::Ok(String::from_utf8_lossy(&received).into_owned())
+        };
+        let answer = tokio::time::timeout(PATIENCE, exchange).await.context("chromedriver did not answer a DevTools command")??;
+        let (head, body) = answer.split_once("\r\n\r\n").context("no HTTP answer from chromedriver")?;
+        if !head.starts_with("HTTP/1.1 200") {
+            bail!("{command} failed: {head} {body}");
+        }
+        Ok(serde_json::from_str::<Value>(body.trim()).unwrap_or(Value::Null))
+    }
+
+    /// The value of the element matching `css`.
+    pub async fn value_of(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self.wait_for(css).await?.prop("value").await?.unwrap_or_default())
+    }
+
+    /// Waits until the element matching `css` has text containing `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> anyhow::Result<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                let text = element.text().await.unwrap_or_default();
+                if text.contains(expected) {
+                    return Ok(text);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("{css} never showed {expected:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The `value`s of the options of the select matching `css`.
+    pub async fn option_values(&self, css: &str) -> anyhow::Result<Vec<String>> {
+        let mut values = Vec::new();
+        for option in self.wait_for(css).await?.find_all(Locator::Css("option")).await? {
+            values.push(option.attr("value").await?.unwrap_or_default());
+        }
+        Ok(values)
+    }
+
     /// Ends the browser session.
     pub async fn close(self) -> anyhow::Result<()> {
         self.client.clone().close().await?;
@@ -196,6 +269,41 @@ async fn connect(port: u16, profile: &tempfile::TempDir, lang: &str) -> anyhow::
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+}
+
+/// A camera-like JPEG of `width` × `height` pixels (left half red, right half blue, with
+/// noise so it weighs what a phone photo weighs) carrying an EXIF block with orientation 6
+/// ("rotate 90° clockwise to display") and a GPS tag, written into `dir`.
+pub fn camera_photo(dir: &std::path::Path, width: u32, height: u32) -> anyhow::Result<PathBuf> {
+    let mut seed = 0x2545_f491_u32;
+    let image = image::RgbImage::from_fn(width, height, |x, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 24) as u8;
+        if x < width / 2 { image::Rgb([230 + noise, noise, noise]) } else { image::Rgb([noise, noise, 230 + noise]) }
+    });
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 92).encode_image(&image)?;
+    let mut tiff = b"II\x2A\x00".to_vec();
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    tiff.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x01, 0x00, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut photo = plain[..2].to_vec();
+    photo.extend_from_slice(&[0xFF, 0xE1]);
+    photo.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    photo.extend_from_slice(&app1);
+    photo.extend_from_slice(&plain[2..]);
+    let path = dir.join("camera.jpg");
+    std::fs::write(&path, photo)?;
+    Ok(path)
 }
 
 /// Writes a real JPEG photo of `width` × `height` pixels into `dir` and returns its path.

@@ -1,0 +1,131 @@
+//! Where the problem is: "use my location" (with its accuracy), the district (filled in by
+//! the server's district lookup when the city has boundaries) and an address. When the
+//! browser refuses or cannot locate — common in in-app webviews — the resident is told and
+//! continues with the address and district. Once located, the widget says how many open
+//! reports of the same kind are already nearby.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use lianxin_contract::{Catalog, Lang};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::api;
+use crate::text::{Text, t};
+
+/// A position from the browser.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Position {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Accuracy radius in metres.
+    pub accuracy_m: f64,
+}
+
+/// What locating came to.
+#[derive(Clone, Debug, PartialEq)]
+enum Locating {
+    Idle,
+    Busy,
+    Found(Position),
+    Failed,
+}
+
+fn number(object: &JsValue, key: &str) -> Option<f64> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).ok()?.as_f64()
+}
+
+/// Asks the browser for the current position.
+async fn current_position() -> Result<Position, ()> {
+    let geolocation = web_sys::window().and_then(|window| window.navigator().geolocation().ok()).ok_or(())?;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let options = web_sys::PositionOptions::new();
+        options.set_enable_high_accuracy(true);
+        options.set_timeout(15_000);
+        options.set_maximum_age(60_000);
+        let found = Closure::once_into_js(move |position: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &position);
+        });
+        let on_error = reject.clone();
+        let failed = Closure::once_into_js(move |error: JsValue| {
+            let _ = on_error.call1(&JsValue::NULL, &error);
+        });
+        if geolocation.get_current_position_with_error_callback_and_options(found.unchecked_ref(), Some(failed.unchecked_ref()), &options).is_err() {
+            let _ = reject.call0(&JsValue::NULL);
+        }
+    });
+    let position = JsFuture::from(promise).await.map_err(|_| ())?;
+    let coords = js_sys::Reflect::get(&position, &JsValue::from_str("coords")).map_err(|_| ())?;
+    Ok(Position { lat: number(&coords, "latitude").ok_or(())?, lon: number(&coords, "longitude").ok_or(())?, accuracy_m: number(&coords, "accuracy").unwrap_or(0.0) })
+}
+
+/// Location inputs for a category that asks for a location.
+#[component]
+pub fn LocationPicker(
+    catalog: StoredValue<Catalog>,
+    lang: RwSignal<Lang>,
+    category: Signal<String>,
+    position: RwSignal<Option<Position>>,
+    district: RwSignal<String>,
+    address: RwSignal<String>,
+    location_error: Signal<Option<String>>,
+    district_error: Signal<Option<String>>,
+) -> impl IntoView {
+    let state = RwSignal::new(if position.get_untracked().is_some() { Locating::Found(position.get_untracked().unwrap()) } else { Locating::Idle });
+    let nearby = RwSignal::new(None::<u32>);
+    let locate = move |_| {
+        state.set(Locating::Busy);
+        spawn_local(async move {
+            match current_position().await {
+                Ok(found) => {
+                    position.set(Some(found));
+                    state.set(Locating::Found(found));
+                    if let Ok(located) = api::locate_district(found.lat, found.lon).await {
+                        if let Some(code) = located.district {
+                            district.set(code);
+                        }
+                    }
+                    if let Ok(answer) = api::nearby(&category.get_untracked(), found.lat, found.lon).await {
+                        nearby.set(Some(answer.count));
+                    }
+                }
+                Err(()) => state.set(Locating::Failed),
+            }
+        });
+    };
+    let status = move || match state.get() {
+        Locating::Idle => String::new(),
+        Locating::Busy => t(lang.get(), Text::Locating).to_owned(),
+        Locating::Found(found) => format!("{} {}", t(lang.get(), Text::Located), (found.accuracy_m.round() as i64).max(1)),
+        Locating::Failed => t(lang.get(), Text::LocateFailed).to_owned(),
+    };
+    view! {
+        <fieldset class="location">
+            <legend>{move || t(lang.get(), Text::Where)}</legend>
+            <button type="button" id="use-location" class="secondary" on:click=locate disabled=move || state.get() == Locating::Busy>
+                {move || t(lang.get(), Text::UseMyLocation)}
+            </button>
+            <p id="location-status" class="hint" role="status" aria-live="polite">{status}</p>
+            <p id="nearby" class="hint" aria-live="polite">
+                {move || nearby.get().filter(|count| *count > 0).map(|count| format!("{} {count}", t(lang.get(), Text::NearbyReports)))}
+            </p>
+            <label for="district">{move || t(lang.get(), Text::District)}</label>
+            <select id="district" name="district" aria-describedby="district-error" on:change=move |event| district.set(event_target_value(&event)) prop:value=move || district.get()>
+                <option value="">{move || t(lang.get(), Text::ChooseDistrict)}</option>
+                {move || {
+                    let lang = lang.get();
+                    catalog.with_value(|catalog| {
+                        catalog.districts.iter().map(|each| view! { <option value=each.code.clone()>{each.name.get(lang).to_owned()}</option> }).collect_view()
+                    })
+                }}
+            </select>
+            <p id="district-error" class="field-error" aria-live="polite">{move || district_error.get()}</p>
+            <label for="address">{move || t(lang.get(), Text::Address)}</label>
+            <input id="address" name="address" type="text" autocomplete="street-address" aria-describedby="location-error" prop:value=move || address.get() on:input=move |event| address.set(event_target_value(&event)) />
+            <p id="location-error" class="field-error" aria-live="polite">{move || location_error.get()}</p>
+        </fieldset>
+    }
+}

@@ -1,0 +1,161 @@
+//! The widget as a resident uses it on a phone: finding the category in any language,
+//! photos prepared in the browser, location granted or refused, switching language
+//! mid-form, and checking progress after sending.
+
+use std::time::{Duration, Instant};
+
+use lianxin_e2e::{Browser, Server, camera_photo};
+use serde_json::{Value, json};
+
+async fn pipeline_line(server: &Server, tracking_no: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(line) = server.pipeline_lines().into_iter().find(|line| line["tracking_no"] == tracking_no) {
+            return line;
+        }
+        assert!(Instant::now() < deadline, "report {tracking_no} never reached the pipeline");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_12_megapixel_photo_arrives_upright_small_and_without_metadata() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("zh-CN").await?;
+    let dir = tempfile::tempdir()?;
+    let photo = camera_photo(dir.path(), 4000, 3000)?;
+    let original = std::fs::metadata(&photo)?.len();
+
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "road_damage").await?;
+    browser.choose("#district", "daowai").await?;
+    browser.type_into("#description", "人行道塌陷，有一个大坑").await?;
+    browser.attach("#photo", &photo).await?;
+    browser.wait_for(".photo img").await?;
+    let shown_size = browser.text_of(".photo-size").await?;
+    browser.click("button[type=submit]").await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+
+    let line = pipeline_line(&server, &tracking_no).await;
+    let photo = &line["photos"][0];
+    assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(1200), Some(1600)), "downscaled to 1600 px and turned upright");
+    let sha256 = photo["sha256"].as_str().unwrap();
+    let stored = std::fs::read(server.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.jpg")))?;
+    assert!(!stored.windows(4).any(|window| window == b"Exif"));
+    let upright = image::load_from_memory(&stored)?.to_rgb8();
+    assert!(upright.get_pixel(600, 100)[0] > 180 && upright.get_pixel(600, 100)[2] < 90, "the left (red) half is on top");
+    assert!(upright.get_pixel(600, 1500)[2] > 180 && upright.get_pixel(600, 1500)[0] < 90, "the right (blue) half is below");
+    let metrics = reqwest_metrics(&server).await?;
+    let uploaded: u64 = metrics.lines().find_map(|line| line.strip_prefix("lianxin_photo_bytes_in_total ")).unwrap().parse()?;
+    assert!(uploaded < 500 * 1024, "a {original}-byte photo travelled as {uploaded} bytes");
+    assert!(original > 1024 * 1024, "the test photo weighs like a phone photo ({original} bytes)");
+    assert!(shown_size.ends_with("KB"), "the size is shown: {shown_size}");
+    Ok(())
+}
+
+async fn reqwest_metrics(server: &Server) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = server.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    stream.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_taxi_in_any_language_finds_the_taxi_categories() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("ru").await?;
+    browser.open_widget(&format!("{}/?lang=ru", server.url)).await?;
+    for query in ["такси", "出租", "taxi"] {
+        let search = browser.wait_for("#category-search").await?;
+        search.clear().await?;
+        search.send_keys(query).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let values = browser.option_values("#category").await?;
+        assert!(values.contains(&"taxi_overcharge".to_owned()) && values.contains(&"taxi_refusal".to_owned()), "{query}: {values:?}");
+        assert!(!values.contains(&"manhole_cover".to_owned()), "{query}: {values:?}");
+    }
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_language_mid_form_keeps_what_was_typed() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("zh-CN").await?;
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "street_light").await?;
+    browser.type_into("#description", "路灯一直不亮").await?;
+    browser.type_into("#field-pole_number", "HL-0421").await?;
+
+    browser.click("button[lang=en]").await?;
+    browser.wait_for_text("label[for=description]", "Describe the problem").await?;
+    browser.click("button[lang=ru]").await?;
+    browser.wait_for_text("label[for=description]", "Опишите проблему").await?;
+
+    assert_eq!(browser.value_of("#description").await?, "路灯一直不亮");
+    assert_eq!(browser.value_of("#field-pole_number").await?, "HL-0421");
+    assert_eq!(browser.value_of("#category").await?, "street_light");
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_geolocation_leaves_a_clear_path_by_address() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.cdp("Browser.setPermission", json!({ "permission": { "name": "geolocation" }, "setting": "denied" })).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.click("#use-location").await?;
+    browser.wait_for_text("#location-status", "Your location is not available").await?;
+    browser.choose("#district", "songbei").await?;
+    browser.type_into("#address", "Songbei, Century Avenue 1").await?;
+    browser.type_into("#description", "Open manhole on the pavement").await?;
+    browser.click("button[type=submit]").await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+    let line = pipeline_line(&server, &tracking_no).await;
+    assert_eq!(line["district"], "songbei");
+    assert_eq!(line["report"]["location"]["address"], "Songbei, Century Avenue 1");
+    assert!(line["report"]["location"].get("lat").is_none());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_position_travels_with_the_report_and_neighbours_reports_are_counted() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("zh-CN").await?;
+    browser.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"] })).await?;
+    browser.cdp("Emulation.setGeolocationOverride", json!({ "latitude": 45.7731, "longitude": 126.6176, "accuracy": 12 })).await?;
+
+    let mut first_tracking = String::new();
+    for round in 0..2 {
+        browser.open_widget(&server.url).await?;
+        browser.choose("#category", "manhole_cover").await?;
+        browser.click("#use-location").await?;
+        browser.wait_for_text("#location-status", "12").await?;
+        if round == 1 {
+            browser.wait_for_text("#nearby", "1").await?;
+        }
+        browser.choose("#district", "daoli").await?;
+        browser.type_into("#description", "中央大街井盖缺失").await?;
+        browser.click("button[type=submit]").await?;
+        let tracking_no = browser.text_of("#tracking-no").await?;
+        if round == 0 {
+            first_tracking = tracking_no;
+        }
+    }
+    let line = pipeline_line(&server, &first_tracking).await;
+    assert_eq!(line["report"]["location"]["lat"], 45.7731);
+    assert_eq!(line["report"]["location"]["accuracy_m"], 12.0);
+
+    browser.click("#check-status").await?;
+    let status = browser.text_of("#current-status").await?;
+    browser.close().await?;
+    assert!(["已受理", "已转交承办部门"].contains(&status.as_str()), "{status}");
+    Ok(())
+}
