@@ -34,6 +34,15 @@ pub fn status_label(status: Status, lang: Lang) -> &'static str {
     }
 }
 
+/// An RFC 3339 time in the phone's time zone, written the way `lang` writes dates.
+fn local_time(at: &str, lang: Lang) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(at));
+    if date.get_time().is_nan() {
+        return at.to_owned();
+    }
+    date.to_locale_string(lang.tag(), &wasm_bindgen::JsValue::UNDEFINED).into()
+}
+
 /// Shows the tracking number of an accepted report and lets the resident check progress.
 #[component]
 pub fn ReceiptView(receipt: Receipt, lang: RwSignal<Lang>, on_new: impl Fn() + 'static) -> impl IntoView {
@@ -73,7 +82,7 @@ pub fn StatusView(tracking_no: String, lang: RwSignal<Lang>) -> impl IntoView {
                         {report.timeline.into_iter().map(|event| view! {
                             <li>
                                 <strong>{status_label(event.status, lang.get())}</strong>
-                                " · " <time datetime=event.at.clone()>{event.at.replace('T', " ").chars().take(16).collect::<String>()}</time>
+                                " · " <time datetime=event.at.clone()>{local_time(&event.at, lang.get())}</time>
                                 {event.message.map(|message| view! { <p>{message}</p> })}
                             </li>
                         }).collect_view()}

@@ -206,6 +206,33 @@ impl Browser {
         Ok(serde_json::from_str::<Value>(body.trim()).unwrap_or(Value::Null))
     }
 
+    /// Runs axe-core (WCAG 2 A and AA rules) on the current page and returns the serious
+    /// and critical violations, each as "rule: help (target)".
+    pub async fn accessibility_violations(&self) -> anyhow::Result<Vec<String>> {
+        let path = std::env::var("LIANXIN_AXE").context("LIANXIN_AXE is not set; run the browser tests through `cargo xtask test`, which installs axe-core")?;
+        let axe = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        self.client.execute(&axe, Vec::new()).await?;
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+               .then(result => done(result.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')')))
+               .catch(error => done(['axe failed: ' + error]));
+        "#;
+        let found = self.client.execute_async(script, Vec::new()).await?;
+        serde_json::from_value(found.clone()).with_context(|| format!("axe answered {found}"))
+    }
+
+    /// Saves a screenshot of the page as `<name>.png` under `target/e2e-screenshots`.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/e2e-screenshots"));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
     /// The value of the element matching `css`.
     pub async fn value_of(&self, css: &str) -> anyhow::Result<String> {
         Ok(self.wait_for(css).await?.prop("value").await?.unwrap_or_default())

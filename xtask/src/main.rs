@@ -75,6 +75,7 @@ fn test(cargo_args: &[String]) -> Result {
     let root = root();
     tools::ensure_browser()?;
     let tools = tools::ensure_build_tools(&root)?;
+    let axe = tools::ensure_axe(&root)?;
     build_widget(&tools)?;
     // Native: unit, integration and browser end-to-end tests.
     status(
@@ -83,6 +84,7 @@ fn test(cargo_args: &[String]) -> Result {
             .args(["test", "--workspace", "--exclude", "lianxin-app"])
             .args(cargo_args)
             .env("LIANXIN_E2E_DIST", root.join("dist"))
+            .env("LIANXIN_AXE", axe)
             .env("CHROMEDRIVER", tools::CHROMEDRIVER),
     )?;
     // The contract compiled to wasm32 and run in headless Chromium: the widget's side of

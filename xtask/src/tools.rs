@@ -13,6 +13,8 @@ use crate::{Result, status};
 const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's binaryen (108) silently breaks the module; npm's 132 works.
 const BINARYEN_VERSION: &str = "132.0.0";
+/// The accessibility checker the browser tests run on every screen.
+const AXE_VERSION: &str = "4.14.1";
 /// Where Debian installs ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -101,12 +103,27 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
     Ok(BuildTools { trunk, wasm_opt_dir, cargo_bin: bin })
 }
 
-/// Installs Debian's Chromium and ChromeDriver when absent.
+/// Installs axe-core from npm (for the browser tests) and returns the path of `axe.min.js`.
+pub fn ensure_axe(root: &Path) -> Result<PathBuf> {
+    let tools_dir = target_dir(root).join("xtask-tools");
+    let package = tools_dir.join("node_modules").join("axe-core");
+    let installed = std::fs::read_to_string(package.join("package.json")).unwrap_or_default();
+    if !installed.contains(&format!("\"version\": \"{AXE_VERSION}\"")) {
+        std::fs::create_dir_all(&tools_dir).map_err(|error| format!("creating {}: {error}", tools_dir.display()))?;
+        status(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&tools_dir).arg(format!("axe-core@{AXE_VERSION}")))?;
+    }
+    Ok(package.join("axe.min.js"))
+}
+
+/// Installs Debian's Chromium and ChromeDriver when absent, with Chinese and emoji fonts
+/// so screenshots show what a phone shows.
 pub fn ensure_browser() -> Result {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+    let fonts = output("fc-list", &[":lang=zh"]).is_some_and(|list| !list.trim().is_empty())
+        && output("fc-list", &[":charset=1f6a7"]).is_some_and(|list| !list.trim().is_empty());
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() && fonts {
         return Ok(());
     }
-    eprintln!("xtask: installing chromium and chromium-driver from Debian");
+    eprintln!("xtask: installing chromium, chromium-driver and fonts from Debian");
     let root_user = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| {
         let mut command = if root_user { Command::new("apt-get") } else { let mut sudo = Command::new("sudo"); sudo.arg("apt-get"); sudo };
@@ -114,5 +131,5 @@ pub fn ensure_browser() -> Result {
         status(&mut command)
     };
     apt(&["update"])?;
-    apt(&["install", "-y", "chromium", "chromium-driver"])
+    apt(&["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei", "fonts-noto-color-emoji"])
 }
