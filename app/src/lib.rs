@@ -10,6 +10,8 @@ pub mod api;
 pub mod text;
 /// The report form.
 pub mod report_form;
+/// Keeping the unsent report's text across reloads.
+pub mod draft;
 /// Searching and choosing a category.
 pub mod category_picker;
 /// Preparing photos in the browser.

@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, SubmitError};
 use crate::category_picker::CategoryPicker;
+use crate::draft;
 use crate::location_picker::{LocationPicker, Position};
 use crate::photo::PreparedPhoto;
 use crate::photo_picker::PhotoPicker;
@@ -55,6 +56,35 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Editing);
     let idempotency_key = RwSignal::new(api::new_idempotency_key());
+    if let Some(saved) = draft::load() {
+        category_code.set(saved.category);
+        kind.set(saved.kind.and_then(|code| RequestKind::ALL.into_iter().find(|each| each.code() == code)));
+        description.set(saved.description);
+        fields.set(saved.fields);
+        district.set(saved.district);
+        address.set(saved.address);
+        contact_name.set(saved.name);
+        contact_phone.set(saved.phone);
+        if !saved.idempotency_key.is_empty() {
+            idempotency_key.set(saved.idempotency_key);
+        }
+    }
+    Effect::new(move |_| {
+        if matches!(phase.get(), Phase::Done(_)) {
+            return;
+        }
+        draft::save(&draft::Draft {
+            category: category_code.get(),
+            kind: kind.get().map(|each| each.code().to_owned()),
+            description: description.get(),
+            fields: fields.get(),
+            district: district.get(),
+            address: address.get(),
+            name: contact_name.get(),
+            phone: contact_phone.get(),
+            idempotency_key: idempotency_key.get(),
+        });
+    });
 
     let category = Memo::new(move |_| catalog.with_value(|catalog| catalog.category(&category_code.get()).cloned()));
     let on_category = Callback::new(move |code: String| {
@@ -101,7 +131,10 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
         let key = idempotency_key.get_untracked();
         spawn_local(async move {
             match api::submit_report(&report, &blobs, &key).await {
-                Ok(receipt) => phase.set(Phase::Done(receipt)),
+                Ok(receipt) => {
+                    draft::clear();
+                    phase.set(Phase::Done(receipt));
+                }
                 Err(SubmitError::Refused(problem)) => {
                     errors.set(problem.errors.into_iter().map(|each| each.error).collect());
                     failure.set(Some(problem.detail));

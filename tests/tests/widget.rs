@@ -159,3 +159,34 @@ async fn a_granted_position_travels_with_the_report_and_neighbours_reports_are_c
     assert!(["已受理", "已转交承办部门"].contains(&status.as_str()), "{status}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsent_report_survives_a_reload_and_is_forgotten_once_sent() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("zh-CN").await?;
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "heating_too_cold").await?;
+    browser.type_into("#field-indoor_temperature", "14").await?;
+    browser.type_into("#description", "暖气不热，屋里只有14度").await?;
+    browser.choose("#district", "xiangfang").await?;
+
+    browser.client.refresh().await?;
+    browser.wait_for("#field-indoor_temperature").await?;
+
+    assert_eq!(browser.value_of("#category").await?, "heating_too_cold");
+    assert_eq!(browser.value_of("#field-indoor_temperature").await?, "14");
+    assert_eq!(browser.value_of("#description").await?, "暖气不热，屋里只有14度");
+    assert_eq!(browser.value_of("#district").await?, "xiangfang");
+
+    browser.type_into("#contact-phone", "13904512345").await?;
+    browser.click("#contact-consent").await?;
+    browser.click("button[type=submit]").await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.client.refresh().await?;
+    browser.wait_for("#description").await?;
+    assert_eq!(browser.value_of("#description").await?, "", "the sent report's draft is gone");
+    browser.close().await?;
+    let line = pipeline_line(&server, &tracking_no).await;
+    assert_eq!(line["report"]["fields"]["indoor_temperature"], 14.0);
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The report being written survives a reload or a closed tab: its text is kept in the
+//! browser's localStorage on the resident's own phone (nothing leaves it before sending)
+//! and cleared once the report is accepted. Photos are not kept: the resident re-attaches
+//! them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+const KEY: &str = "lianxin-draft-v1";
+
+/// The text of an unsent report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Category code.
+    pub category: String,
+    /// Request kind code.
+    pub kind: Option<String>,
+    /// Description.
+    pub description: String,
+    /// The category's fields, as typed.
+    pub fields: BTreeMap<String, String>,
+    /// District code.
+    pub district: String,
+    /// Address.
+    pub address: String,
+    /// Contact name.
+    pub name: String,
+    /// Contact phone.
+    pub phone: String,
+    /// The idempotency key of this report, so a resend after a reload is still one report.
+    pub idempotency_key: String,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The saved draft, if any.
+pub fn load() -> Option<Draft> {
+    serde_json::from_str(&storage()?.get_item(KEY).ok()??).ok()
+}
+
+/// Saves `draft` (private browsing may refuse; the form works without it).
+pub fn save(draft: &Draft) {
+    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(draft)) {
+        let _ = storage.set_item(KEY, &text);
+    }
+}
+
+/// Forgets the draft after the report was accepted.
+pub fn clear() {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(KEY);
+    }
+}
