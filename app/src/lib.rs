@@ -12,6 +12,8 @@ pub mod text;
 pub mod report_form;
 /// Keeping the unsent report's text across reloads.
 pub mod draft;
+/// URL presets and talking to the host page when embedded.
+pub mod embed;
 /// Searching and choosing a category.
 pub mod category_picker;
 /// Preparing photos in the browser.
@@ -34,6 +36,10 @@ use crate::text::{Text, t};
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
     let catalog = LocalResource::new(api::fetch_catalog);
+    let preset = embed::preset();
+    if let Some(host) = preset.host_origin.clone() {
+        embed::report_height(host);
+    }
     Effect::new(move |_| {
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", lang.get().tag());
@@ -48,7 +54,7 @@ pub fn App() -> impl IntoView {
             <Transition fallback=move || view! { <p class="loading" role="status">{t(lang.get(), Text::Loading)}</p> }>
                 {move || {
                     catalog.get().map(|result| match result {
-                        Ok(catalog) => view! { <ReportForm catalog=catalog lang=lang /> }.into_any(),
+                        Ok(catalog) => view! { <ReportForm catalog=catalog lang=lang preset=preset.clone() /> }.into_any(),
                         Err(error) => view! { <p class="error" role="alert">{t(lang.get(), Text::CatalogFailed)} " " {error}</p> }.into_any(),
                     })
                 }}

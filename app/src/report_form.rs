@@ -16,6 +16,7 @@ use wasm_bindgen::JsCast;
 use crate::api::{self, SubmitError};
 use crate::category_picker::CategoryPicker;
 use crate::draft;
+use crate::embed::{self, Preset};
 use crate::location_picker::{LocationPicker, Position};
 use crate::photo::PreparedPhoto;
 use crate::photo_picker::PhotoPicker;
@@ -38,7 +39,16 @@ fn error_signal(errors: RwSignal<Vec<ValidationError>>, lang: RwSignal<Lang>, fi
 
 /// The form for one report.
 #[component]
-pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
+pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> impl IntoView {
+    // A department page offers only its own categories.
+    let catalog = match &preset.department {
+        Some(department) if catalog.categories.iter().any(|category| &category.department == department) => {
+            Catalog { categories: catalog.categories.iter().filter(|category| &category.department == department).cloned().collect(), ..catalog }
+        }
+        _ => catalog,
+    };
+    let preset_category = preset.category.clone().filter(|code| catalog.category(code).is_some());
+    let host_origin = StoredValue::new(preset.host_origin.clone());
     let catalog = StoredValue::new(catalog);
     let category_code = RwSignal::new(String::new());
     let kind = RwSignal::new(None::<RequestKind>);
@@ -56,7 +66,11 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Editing);
     let idempotency_key = RwSignal::new(api::new_idempotency_key());
-    if let Some(saved) = draft::load() {
+    if let Some(code) = preset_category {
+        kind.set(catalog.with_value(|catalog| catalog.category(&code).and_then(|category| category.kinds.first().copied())));
+        category_code.set(code);
+    }
+    if let Some(saved) = draft::load().filter(|saved| !saved.category.is_empty() || !saved.description.is_empty()) {
         category_code.set(saved.category);
         kind.set(saved.kind.and_then(|code| RequestKind::ALL.into_iter().find(|each| each.code() == code)));
         description.set(saved.description);
@@ -133,6 +147,9 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>) -> impl IntoView {
             match api::submit_report(&report, &blobs, &key).await {
                 Ok(receipt) => {
                     draft::clear();
+                    if let Some(host) = host_origin.get_value() {
+                        embed::report_submitted(&host, &receipt.tracking_no);
+                    }
                     phase.set(Phase::Done(receipt));
                 }
                 Err(SubmitError::Refused(problem)) => {

@@ -43,9 +43,15 @@ impl Drop for Server {
 impl Server {
     /// Starts the server on a random port, serving the built widget.
     pub async fn start() -> anyhow::Result<Server> {
+        Server::start_with(|_| {}).await
+    }
+
+    /// Starts the server after `adjust` changed its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Server> {
         let data_dir = tempfile::tempdir()?;
         let mut config = Config { addr: "127.0.0.1:0".parse()?, data_dir: data_dir.path().to_owned(), widget_dir: widget_dir(), ..Config::default() };
         config.forwarder.poll_ms = 100;
+        adjust(&mut config);
         let application = Application::build(config).await?;
         let url = format!("http://{}", application.address());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
