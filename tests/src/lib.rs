@@ -108,10 +108,14 @@ impl Browser {
         Ok(browser)
     }
 
-    /// Opens `url` and waits until the widget has rendered its form.
+    /// Opens `url` and waits until the widget has rendered its form (and removed its
+    /// "call 12345" fallback).
     pub async fn open_widget(&self, url: &str) -> anyhow::Result<()> {
         self.client.goto(url).await?;
         self.wait_for("#category").await?;
+        if self.client.find(Locator::Css("#boot-fallback")).await.is_ok() {
+            bail!("the widget runs but its fallback message is still shown");
+        }
         Ok(())
     }
 

@@ -57,3 +57,19 @@ async fn missing_description_is_flagged_before_anything_is_sent() -> anyhow::Res
     assert!(server.pipeline_lines().is_empty());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_cannot_run_the_widget_is_told_to_call_12345() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    // An old webview without WebAssembly, as far as the page can tell.
+    browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": "delete window.WebAssembly;" })).await?;
+    browser.client.goto(&server.url).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let text = browser.text_of("#boot-fallback").await?;
+    let has_form = browser.client.find(fantoccini::Locator::Css("#category")).await.is_ok();
+    browser.close().await?;
+    assert!(text.contains("12345") && text.contains("call"), "{text}");
+    assert!(!has_form);
+    Ok(())
+}
