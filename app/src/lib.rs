@@ -14,6 +14,8 @@ pub mod report_form;
 pub mod draft;
 /// URL presets and talking to the host page when embedded.
 pub mod embed;
+/// Reports waiting on the phone for the network.
+pub mod outbox;
 /// Searching and choosing a category.
 pub mod category_picker;
 /// Preparing photos in the browser.
@@ -37,6 +39,8 @@ pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
     let catalog = LocalResource::new(api::fetch_catalog);
     let preset = embed::preset();
+    let sent_later = RwSignal::new(Vec::<lianxin_contract::Receipt>::new());
+    outbox::watch(move |receipts| sent_later.update(|sent| sent.extend(receipts)));
     if let Some(host) = preset.host_origin.clone() {
         embed::report_height(host);
     }
@@ -51,6 +55,14 @@ pub fn App() -> impl IntoView {
                 <h1>{move || t(lang.get(), Text::Title)}</h1>
                 <LanguagePicker lang=lang />
             </header>
+            <Show when=move || !sent_later.with(Vec::is_empty)>
+                <section class="sent-later" role="status" aria-live="polite">
+                    <p>{move || t(lang.get(), Text::SentLater)}</p>
+                    <ul>
+                        {move || sent_later.get().into_iter().map(|receipt| view! { <li class="sent-tracking-no">{receipt.tracking_no}</li> }).collect_view()}
+                    </ul>
+                </section>
+            </Show>
             <Transition fallback=move || view! { <p class="loading" role="status">{t(lang.get(), Text::Loading)}</p> }>
                 {move || {
                     catalog.get().map(|result| match result {

@@ -16,6 +16,7 @@ use wasm_bindgen::JsCast;
 use crate::api::{self, SubmitError};
 use crate::category_picker::CategoryPicker;
 use crate::draft;
+use crate::outbox;
 use crate::embed::{self, Preset};
 use crate::location_picker::{LocationPicker, Position};
 use crate::photo::PreparedPhoto;
@@ -29,6 +30,8 @@ enum Phase {
     Editing,
     Sending,
     Done(Receipt),
+    /// Saved on the phone until the network is back.
+    Waiting,
 }
 
 /// The message for the first error at `field`, in the current language.
@@ -84,7 +87,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         }
     }
     Effect::new(move |_| {
-        if matches!(phase.get(), Phase::Done(_)) {
+        if matches!(phase.get(), Phase::Done(_) | Phase::Waiting) {
             return;
         }
         draft::save(&draft::Draft {
@@ -159,8 +162,17 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     focus_first_error();
                 }
                 Err(SubmitError::Network(error)) => {
-                    failure.set(Some(error));
-                    phase.set(Phase::Editing);
+                    let pending = outbox::PendingReport { key: key.clone(), report, photos: blobs };
+                    match outbox::keep(&pending).await {
+                        Ok(()) => {
+                            draft::clear();
+                            phase.set(Phase::Waiting);
+                        }
+                        Err(_) => {
+                            failure.set(Some(error));
+                            phase.set(Phase::Editing);
+                        }
+                    }
                 }
             }
         });
@@ -188,9 +200,16 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
 
     view! {
         <Show
-            when=move || !matches!(phase.get(), Phase::Done(_))
+            when=move || !matches!(phase.get(), Phase::Done(_) | Phase::Waiting)
             fallback=move || match phase.get() {
                 Phase::Done(receipt) => view! { <ReceiptView receipt=receipt lang=lang on_new=start_over /> }.into_any(),
+                Phase::Waiting => view! {
+                    <section id="waiting" class="receipt" role="status" aria-live="polite">
+                        <h2>{move || t(lang.get(), Text::Waiting)}</h2>
+                        <p>{move || t(lang.get(), Text::WaitingHelp)}</p>
+                        <button type="button" on:click=move |_| start_over()>{move || t(lang.get(), Text::NewReport)}</button>
+                    </section>
+                }.into_any(),
                 _ => ().into_any(),
             }
         >

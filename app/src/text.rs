@@ -48,6 +48,9 @@ pub enum Text {
     StatusOf,
     NotFoundNumber,
     Status,
+    SentLater,
+    Waiting,
+    WaitingHelp,
 }
 
 /// `text` in `lang`.
@@ -183,5 +186,14 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Status, Lang::ZhCn) => "状态",
         (Status, Lang::En) => "Status",
         (Status, Lang::Ru) => "Статус",
+        (SentLater, Lang::ZhCn) => "离线时保存的反映已送达，受理编号：",
+        (SentLater, Lang::En) => "Reports saved while offline have been received. Tracking numbers:",
+        (SentLater, Lang::Ru) => "Обращения, сохранённые без сети, получены. Номера:",
+        (Waiting, Lang::ZhCn) => "暂时无法连接网络，反映已保存在本机",
+        (Waiting, Lang::En) => "No connection right now: your report is saved on this phone",
+        (Waiting, Lang::Ru) => "Сейчас нет связи: обращение сохранено на телефоне",
+        (WaitingHelp, Lang::ZhCn) => "联网后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
+        (WaitingHelp, Lang::En) => "It will be sent automatically, once, when you are back online, or when you open this page again.",
+        (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда появится связь или вы снова откроете страницу.",
     }
 }

@@ -190,3 +190,35 @@ async fn an_unsent_report_survives_a_reload_and_is_forgotten_once_sent() -> anyh
     assert_eq!(line["report"]["fields"]["indoor_temperature"], 14.0);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_sent_offline_waits_on_the_phone_and_is_stored_once_when_back_online() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.choose("#category", "street_light").await?;
+    browser.choose("#district", "pingfang").await?;
+    browser.type_into("#description", "Street light out since Monday").await?;
+    let offline = json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 });
+    browser.cdp("Network.enable", json!({})).await?;
+    browser.cdp("Network.emulateNetworkConditions", offline).await?;
+
+    browser.click("button[type=submit]").await?;
+    browser.wait_for_text("#waiting", "saved on this phone").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(server.pipeline_lines().is_empty(), "nothing reached the server while offline");
+
+    let online = json!({ "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 });
+    browser.cdp("Network.emulateNetworkConditions", online).await?;
+    let tracking_no = browser.text_of(".sent-tracking-no").await?;
+    browser.client.refresh().await?;
+    browser.wait_for("#category").await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    browser.close().await?;
+
+    let line = pipeline_line(&server, &tracking_no).await;
+    assert_eq!(line["report"]["description"], "Street light out since Monday");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.pipeline_lines().len(), 1, "stored and forwarded once");
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Reports that could not be sent wait on the phone, in IndexedDB (photos included), and
+//! are sent when the browser is back online or the widget is opened again — each with the
+//! idempotency key it was first sent with, so the server stores it once whatever happened
+//! to earlier attempts. No service worker is needed (in-app webviews often have none).
+
+use js_sys::{Array, Object, Promise, Reflect};
+use lianxin_contract::{Receipt, ReportSubmission};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+
+use crate::api::{self, SubmitError};
+
+const DATABASE: &str = "lianxin";
+const STORE: &str = "pending";
+
+/// A report waiting to be sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingReport {
+    /// Its idempotency key, also the record's key.
+    pub key: String,
+    /// The validated report.
+    pub report: ReportSubmission,
+    /// Its prepared photos.
+    pub photos: Vec<Blob>,
+}
+
+fn text(error: JsValue) -> String {
+    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// Resolves when `request` succeeds, with its result.
+async fn done(request: &IdbRequest) -> Result<JsValue, String> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let target = request.clone();
+        let on_success = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &target.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let on_error = Closure::once_into_js(move || {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("IndexedDB request failed"));
+        });
+        request.set_onsuccess(Some(on_success.unchecked_ref()));
+        request.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map_err(text)
+}
+
+async fn open() -> Result<IdbDatabase, String> {
+    let factory = web_sys::window().and_then(|window| window.indexed_db().ok().flatten()).ok_or("no IndexedDB")?;
+    let request: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1).map_err(text)?;
+    let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(request) = event.target().and_then(|target| target.dyn_into::<IdbOpenDbRequest>().ok()) else { return };
+        if let Some(database) = request.result().ok().and_then(|result| result.dyn_into::<IdbDatabase>().ok()) {
+            let parameters = IdbObjectStoreParameters::new();
+            parameters.set_key_path(&JsValue::from_str("key"));
+            let _ = database.create_object_store_with_optional_parameters(STORE, &parameters);
+        }
+    });
+    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let database = done(&request).await?;
+    drop(upgrade);
+    database.dyn_into().map_err(|_| "not a database".into())
+}
+
+fn store(database: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, String> {
+    database.transaction_with_str_and_mode(STORE, mode).and_then(|transaction| transaction.object_store(STORE)).map_err(text)
+}
+
+/// Keeps `pending` until it is sent.
+pub async fn keep(pending: &PendingReport) -> Result<(), String> {
+    let record = Object::new();
+    let set = |key: &str, value: &JsValue| Reflect::set(&record, &JsValue::from_str(key), value).map(|_| ()).map_err(text);
+    set("key", &JsValue::from_str(&pending.key))?;
+    set("report", &JsValue::from_str(&serde_json::to_string(&pending.report).map_err(|error| error.to_string())?))?;
+    set("photos", &pending.photos.iter().collect::<Array>())?;
+    let database = open().await?;
+    done(&store(&database, IdbTransactionMode::Readwrite)?.put(&record).map_err(text)?).await?;
+    Ok(())
+}
+
+/// Every waiting report.
+pub async fn waiting() -> Result<Vec<PendingReport>, String> {
+    let database = open().await?;
+    let records: Array = done(&store(&database, IdbTransactionMode::Readonly)?.get_all().map_err(text)?).await?.dyn_into().map_err(|_| "not a list")?;
+    let mut pending = Vec::new();
+    for record in records.iter() {
+        let get = |key: &str| Reflect::get(&record, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+        let (Some(key), Some(report)) = (get("key").as_string(), get("report").as_string()) else { continue };
+        let Ok(report) = serde_json::from_str(&report) else { continue };
+        let photos = get("photos").dyn_into::<Array>().map(|photos| photos.iter().filter_map(|photo| photo.dyn_into::<Blob>().ok()).collect()).unwrap_or_default();
+        pending.push(PendingReport { key, report, photos });
+    }
+    Ok(pending)
+}
+
+async fn forget(key: &str) -> Result<(), String> {
+    let database = open().await?;
+    done(&store(&database, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(text)?).await?;
+    Ok(())
+}
+
+/// Sends waiting reports now, whenever the browser comes back online, and every 20 s
+/// (online events are unreliable in some webviews); `on_sent` gets each batch of receipts.
+pub fn watch(on_sent: impl Fn(Vec<Receipt>) + Clone + 'static) {
+    let flush = move || {
+        let on_sent = on_sent.clone();
+        leptos::task::spawn_local(async move {
+            let receipts = send_waiting().await;
+            if !receipts.is_empty() {
+                on_sent(receipts);
+            }
+        });
+    };
+    flush();
+    let Some(window) = web_sys::window() else { return };
+    let on_online = Closure::<dyn FnMut()>::new(flush.clone());
+    let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+    on_online.forget();
+    let every = Closure::<dyn FnMut()>::new(flush);
+    let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(every.as_ref().unchecked_ref(), 20_000);
+    every.forget();
+}
+
+/// Sends every waiting report; returns the receipts of those the server took. A report
+/// the server refused for good (a 4xx other than "in flight" or "too many") is dropped: it
+/// was validated before it was queued, so only a changed catalog can refuse it, and
+/// retrying would never succeed. One that still cannot reach the server stays.
+pub async fn send_waiting() -> Vec<Receipt> {
+    let mut receipts = Vec::new();
+    for pending in waiting().await.unwrap_or_default() {
+        match api::submit_report(&pending.report, &pending.photos, &pending.key).await {
+            Ok(receipt) => {
+                let _ = forget(&pending.key).await;
+                receipts.push(receipt);
+            }
+            Err(SubmitError::Refused(problem)) if !matches!(problem.status, 409 | 429) && problem.status < 500 => {
+                let _ = forget(&pending.key).await;
+            }
+            Err(_) => {}
+        }
+    }
+    receipts
+}
