@@ -69,6 +69,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
     let failure = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Editing);
     let idempotency_key = RwSignal::new(api::new_idempotency_key());
+    let uploaded = RwSignal::new(0.0f64);
     if let Some(code) = preset_category {
         kind.set(catalog.with_value(|catalog| catalog.category(&code).and_then(|category| category.kinds.first().copied())));
         category_code.set(code);
@@ -145,9 +146,10 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         };
         errors.set(Vec::new());
         phase.set(Phase::Sending);
+        uploaded.set(0.0);
         let key = idempotency_key.get_untracked();
         spawn_local(async move {
-            match api::submit_report(&report, &blobs, &key).await {
+            match api::submit_report_with_progress(&report, &blobs, &key, move |share| uploaded.set(share)).await {
                 Ok(receipt) => {
                     draft::clear();
                     if let Some(host) = host_origin.get_value() {
@@ -253,6 +255,9 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     <ContactFields category=category lang=lang name=contact_name phone=contact_phone consent=consent errors=errors />
                 })}
 
+                <Show when=move || phase.get() == Phase::Sending>
+                    <progress id="upload-progress" max="100" value=move || (uploaded.get() * 100.0).round().to_string() aria-label=move || t(lang.get(), Text::Sending)></progress>
+                </Show>
                 <button type="submit" class="submit" disabled=move || { phase.get() == Phase::Sending || preparing.get() > 0 }>
                     {move || if phase.get() == Phase::Sending { t(lang.get(), Text::Sending) } else { t(lang.get(), Text::Submit) }}
                 </button>

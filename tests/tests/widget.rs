@@ -222,3 +222,36 @@ async fn a_report_sent_offline_waits_on_the_phone_and_is_stored_once_when_back_o
     assert_eq!(server.pipeline_lines().len(), 1, "stored and forwarded once");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_slow_network_the_upload_shows_its_progress() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("zh-CN").await?;
+    let dir = tempfile::tempdir()?;
+    let photo = camera_photo(dir.path(), 3000, 2000)?;
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "road_damage").await?;
+    browser.choose("#district", "hulan").await?;
+    browser.type_into("#description", "路面塌陷").await?;
+    browser.attach("#photo", &photo).await?;
+    browser.wait_for(".photo img").await?;
+    browser.cdp("Network.enable", json!({})).await?;
+    browser.cdp("Network.emulateNetworkConditions", json!({ "offline": false, "latency": 50, "downloadThroughput": 200_000, "uploadThroughput": 40_000 })).await?;
+
+    browser.click("button[type=submit]").await?;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match browser.client.find(fantoccini::Locator::Css("#upload-progress")).await {
+            Ok(bar) => seen.push(bar.attr("value").await?.unwrap_or_default().parse::<f64>().unwrap_or(0.0)),
+            Err(_) if !seen.is_empty() => break,
+            Err(_) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+    assert!(seen.iter().any(|value| *value > 0.0 && *value < 100.0), "the bar moved between 0 and 100: {seen:?}");
+    pipeline_line(&server, &tracking_no).await;
+    Ok(())
+}
