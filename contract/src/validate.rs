@@ -168,6 +168,11 @@ impl ValidationError {
     }
 }
 
+/// Whether `lat`/`lon` is a position on Earth (WGS 84 degrees).
+pub fn is_on_earth(lat: f64, lon: f64) -> bool {
+    (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
+}
+
 /// Checks `report` (with `photo_count` photos attached) against `catalog` and returns it
 /// normalised, or every problem found, in form order.
 pub fn validate_report(
@@ -240,7 +245,7 @@ fn check_location(
     clean.address = clean.address.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
     clean.district = clean.district.filter(|code| !code.trim().is_empty());
     match (clean.lat, clean.lon) {
-        (Some(lat), Some(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => {}
+        (Some(lat), Some(lon)) if is_on_earth(lat, lon) => {}
         (None, None) => clean.accuracy_m = None,
         _ => errors.push(ValidationError::new("location", Rule::InvalidCoordinates)),
     }

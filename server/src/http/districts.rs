@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{AppState, request_lang};
 use crate::error::{ApiError, Localized};
+use lianxin_contract::validate::is_on_earth;
 use lianxin_contract::{Rule, ValidationError};
 
 /// The district lookup route.
@@ -41,7 +42,7 @@ struct Point {
 async fn locate(State(state): State<AppState>, headers: HeaderMap, point: Result<Query<Point>, QueryRejection>) -> Response {
     let invalid = || Localized(ApiError::Validation(vec![ValidationError { field: "location".into(), rule: Rule::InvalidCoordinates }]), request_lang(&headers)).into_response();
     let Ok(Query(Point { lat, lon })) = point else { return invalid() };
-    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+    if !is_on_earth(lat, lon) {
         return invalid();
     }
     Json(LocatedDistrict { district: state.districts.locate(lat, lon).map(str::to_owned), boundaries_known: !state.districts.is_empty() }).into_response()

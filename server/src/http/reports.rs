@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use lianxin_contract::validate::validate_report;
+use lianxin_contract::validate::{is_on_earth, validate_report};
 use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
 
 use super::rate_limit::{self, RateLimiter};
@@ -192,7 +192,7 @@ struct NearbyQuery {
 )]
 async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<NearbyQuery>, QueryRejection>) -> Response {
     let lang = request_lang(&headers);
-    let Ok(Query(query)) = query.map_err(|_| ()).and_then(|query| if (-90.0..=90.0).contains(&query.lat) && (-180.0..=180.0).contains(&query.lon) { Ok(query) } else { Err(()) }) else {
+    let Some(Query(query)) = query.ok().filter(|Query(query)| is_on_earth(query.lat, query.lon)) else {
         return Localized(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]), lang).into_response();
     };
     if state.catalog.category(&query.category).is_none() {

@@ -83,6 +83,18 @@ impl TestApp {
         request.send().await.expect("the server answers")
     }
 
+    /// Waits until at least one report is in dead letter (or fails after 10 s).
+    pub async fn wait_for_dead_letters(&self) -> Vec<lianxin_server::store::OutboxEntry> {
+        for _ in 0..200 {
+            let dead = self.state.store.outbox_entries("dead_letter", 10).await.unwrap();
+            if !dead.is_empty() {
+                return dead;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no report reached dead letter");
+    }
+
     /// The pipeline file's lines, as JSON.
     pub fn pipeline_lines(&self) -> Vec<Value> {
         let path: PathBuf = self.data_dir.path().join("pipeline.jsonl");

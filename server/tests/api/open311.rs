@@ -191,14 +191,6 @@ async fn open311_errors_are_permanent_and_named_in_the_dead_letter() {
     let app = app_for(&url, "wrong-key").await;
     let report = json!({ "category": "manhole_cover", "kind": "complaint", "description": "井盖", "location": { "district": "daoli" } });
     app.post_report(Some("k"), &report, vec![]).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let dead = loop {
-        let dead = app.state.store.outbox_entries("dead_letter", 10).await.unwrap();
-        if !dead.is_empty() {
-            break dead;
-        }
-        assert!(Instant::now() < deadline, "never dead-lettered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let dead = app.wait_for_dead_letters().await;
     assert!(dead[0].last_error.as_deref().unwrap().contains("403 Invalid api_key"), "{:?}", dead[0].last_error);
 }

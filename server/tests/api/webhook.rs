@@ -84,14 +84,7 @@ async fn a_permanent_refusal_goes_to_dead_letter_with_the_reason_and_requeue_del
     let app = spawn_app_with(|config| fast_retries(config, &receiver.url)).await;
     let receipt = submit(&app, "refused").await;
 
-    let mut dead = Vec::new();
-    for _ in 0..100 {
-        dead = app.state.store.outbox_entries("dead_letter", 10).await.unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    let dead = app.wait_for_dead_letters().await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].tracking_no, receipt["tracking_no"].as_str().unwrap());
     assert!(dead[0].last_error.as_deref().unwrap().contains("400"), "{:?}", dead[0].last_error);
@@ -133,14 +126,7 @@ async fn a_report_failing_past_the_age_limit_goes_to_dead_letter() {
     })
     .await;
     submit(&app, "old").await;
-    let mut dead = Vec::new();
-    for _ in 0..100 {
-        dead = app.state.store.outbox_entries("dead_letter", 10).await.unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    let dead = app.wait_for_dead_letters().await;
     assert_eq!(dead.len(), 1, "dead-lettered for its age");
     assert!(dead[0].last_error.as_deref().unwrap().contains("503"));
 }
