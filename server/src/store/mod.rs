@@ -36,6 +36,14 @@ pub enum StoreError {
     /// The writer thread is gone or could not start a transaction.
     #[error("the store's writer is not available")]
     WriterGone,
+    /// The database was written by a newer server.
+    #[error("the database has schema version {found}, newer than this server knows ({known}); upgrade the server")]
+    SchemaTooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest this server knows.
+        known: usize,
+    },
     /// A blocking read task failed.
     #[error("read task: {0}")]
     Task(String),
@@ -184,10 +192,7 @@ impl Store {
     pub fn open(data_dir: &Path, cipher: ContactCipher) -> Result<Store, StoreError> {
         let path = data_dir.join("lianxin.sqlite3");
         let connection = open_connection(&path)?;
-        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if version == 0 {
-            connection.execute_batch(&format!("BEGIN; {} PRAGMA user_version = 1; COMMIT;", include_str!("schema.sql")))?;
-        }
+        migrate(&connection)?;
         let reader = open_connection(&path)?;
         Ok(Store { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher })
     }
@@ -557,6 +562,22 @@ impl Store {
     }
 }
 
+/// The schema's migrations, in order; `PRAGMA user_version` records how many are applied.
+/// Never edit a released migration: append a new one.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// Applies the migrations the database has not seen yet, each in its own transaction.
+fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    let applied: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if applied as usize > MIGRATIONS.len() {
+        return Err(StoreError::SchemaTooNew { found: applied, known: MIGRATIONS.len() });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        connection.execute_batch(&format!("BEGIN; {migration} PRAGMA user_version = {}; COMMIT;", index + 1))?;
+    }
+    Ok(())
+}
+
 /// Reports closer than this are "the same place".
 pub const SAME_PLACE_M: f64 = 150.0;
 /// How far back related reports are looked for.
@@ -635,6 +656,20 @@ mod tests {
             },
             photos: Vec::new(),
         }
+    }
+
+    #[test]
+    fn reopening_applies_no_migration_twice_and_a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), ContactCipher::new([1; 32])).unwrap());
+        drop(Store::open(dir.path(), ContactCipher::new([1; 32])).unwrap());
+        let connection = Connection::open(dir.path().join("lianxin.sqlite3")).unwrap();
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        connection.pragma_update(None, "user_version", 99).unwrap();
+        drop(connection);
+        let error = Store::open(dir.path(), ContactCipher::new([1; 32])).unwrap_err().to_string();
+        assert!(error.contains("newer than this server knows"), "{error}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
--- Lianxin's SQLite schema, version 1. Applied at start-up when `user_version` is 0.
+-- Lianxin's SQLite schema, migration 1. Applied at start-up when `user_version` is 0; later
+-- changes go into new migrations (see MIGRATIONS in store/mod.rs), never into this file.
 
 CREATE TABLE reports (
     id              TEXT PRIMARY KEY,
