@@ -230,6 +230,14 @@ fn bad_request_words(reason: BadRequest, lang: Lang) -> String {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    /// A full disk is the one store failure the client should hear about as such (503,
+    /// "try later"); everything else is ours.
+    fn from(error: crate::store::StoreError) -> ApiError {
+        if error.is_disk_full() { ApiError::Unavailable("disk full".into()) } else { ApiError::Internal(error.into()) }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.into_response_in(Lang::default())

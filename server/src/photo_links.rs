@@ -8,6 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::intake::hex;
+use crate::privacy::constant_time_eq;
 
 /// Signs and checks photo links.
 #[derive(Clone)]
@@ -46,9 +47,7 @@ impl PhotoLinks {
     /// Whether `sig` is this server's signature for `sha256` and `expires` is still ahead.
     pub fn verify(&self, sha256: &str, expires: u64, sig: &str, now_secs: u64) -> bool {
         let expected = self.signature(sha256, expires);
-        // Constant-time comparison: the attacker controls `sig`.
-        let same = expected.len() == sig.len() && expected.bytes().zip(sig.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0;
-        same && expires >= now_secs
+        constant_time_eq(expected.as_bytes(), sig.as_bytes()) && expires >= now_secs
     }
 }
 

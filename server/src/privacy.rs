@@ -97,6 +97,12 @@ impl ContactCipher {
     }
 }
 
+/// Compares a secret with what a caller presented without leaking, through timing, how
+/// many leading bytes matched.
+pub fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
+    expected.len() == presented.len() && expected.iter().zip(presented).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();

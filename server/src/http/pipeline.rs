@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use crate::error::{ApiError, Localized};
 use crate::ids;
+use crate::privacy::constant_time_eq;
 
 /// Longest message a department can attach, in characters.
 const MESSAGE_MAX: usize = 500;
@@ -29,8 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 fn authorised(state: &AppState, headers: &HeaderMap) -> bool {
     let expected = state.config.pipeline_token.expose();
     let presented = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer ")).unwrap_or_default();
-    // Constant time: the caller controls `presented`.
-    !expected.is_empty() && expected.len() == presented.len() && expected.bytes().zip(presented.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+    !expected.is_empty() && constant_time_eq(expected.as_bytes(), presented.as_bytes())
 }
 
 fn invalid(field: &str, detail: &str) -> ApiError {
@@ -77,12 +77,11 @@ async fn record(state: &AppState, headers: &HeaderMap, body: Result<Json<Pipelin
         }
         None => ids::now_ms(),
     };
-    let store_error = |error: crate::store::StoreError| ApiError::Internal(error.into());
     let report_id = match (&event.report_id, &event.ticket_id) {
-        (Some(id), _) if state.store.report_exists(id).await.map_err(store_error)? => id.clone(),
-        (None, Some(ticket)) => state.store.report_by_ticket(ticket).await.map_err(store_error)?.ok_or(ApiError::NotFound)?,
+        (Some(id), _) if state.store.report_exists(id).await? => id.clone(),
+        (None, Some(ticket)) => state.store.report_by_ticket(ticket).await?.ok_or(ApiError::NotFound)?,
         (None, None) => return Err(invalid("report_id", "give report_id or ticket_id")),
         _ => return Err(ApiError::NotFound),
     };
-    state.store.record_status(&report_id, event.status, at_ms, message).await.map_err(store_error)
+    Ok(state.store.record_status(&report_id, event.status, at_ms, message).await?)
 }

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::error::{ApiError, BadRequest, Localized};
 use crate::ids;
 use crate::intake;
-use crate::store::{Inserted, NewReport, RELATED_DAYS, SAME_PLACE_M, StoreError};
+use crate::store::{Inserted, NewReport, RELATED_DAYS, SAME_PLACE_M};
 use lianxin_contract::report::Nearby;
 
 /// The report routes, with the body limit from the configuration and the rate limit on
@@ -64,14 +64,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         return Err(ApiError::BadRequest(BadRequest::InvalidIdempotencyKey));
     }
     Ok(key.to_owned())
-}
-
-fn store_error(error: StoreError) -> ApiError {
-    if error.is_disk_full() {
-        ApiError::Unavailable("disk full".into())
-    } else {
-        ApiError::Internal(error.into())
-    }
 }
 
 /// Submit a report: one `report` part (JSON) and up to the configured number of `photo`
@@ -116,7 +108,7 @@ async fn accept(
     let _in_flight = InFlight::claim(&state.in_flight, &key).ok_or(ApiError::KeyInFlight)?;
     let intake = intake::read(multipart, &state.config.limits).await?;
 
-    if let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await.map_err(store_error)? {
+    if let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await? {
         return if hash == intake.request_hash { Ok((StatusCode::OK, receipt)) } else { Err(ApiError::KeyReused) };
     }
 
@@ -145,7 +137,7 @@ async fn accept(
         report,
         photos,
     };
-    match state.store.insert_report(new).await.map_err(store_error)? {
+    match state.store.insert_report(new).await? {
         Inserted::Created(receipt) => {
             state.forwarder.wake();
             state.metrics.accepted(photo_bytes_in, photo_bytes_out);
@@ -200,7 +192,7 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result
     }
     match state.store.nearby_open(&query.category, query.lat, query.lon).await {
         Ok(count) => Json(Nearby { count: count as u32, radius_m: SAME_PLACE_M as u32, days: RELATED_DAYS as u32 }).into_response(),
-        Err(error) => Localized(store_error(error), lang).into_response(),
+        Err(error) => Localized(error.into(), lang).into_response(),
     }
 }
 
@@ -232,6 +224,6 @@ async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, 
     match state.store.status(&tracking_no).await {
         Ok(Some(status)) => Json(status).into_response(),
         Ok(None) => Localized(ApiError::NotFound, lang).into_response(),
-        Err(error) => Localized(store_error(error), lang).into_response(),
+        Err(error) => Localized(error.into(), lang).into_response(),
     }
 }

@@ -544,12 +544,6 @@ impl Store {
         self.read(move |connection| Ok(related_reports(connection, &category, Some((lat, lon)), None, ids::now_ms())?.len())).await
     }
 
-    /// The id of the report with this tracking number.
-    pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
-        let tracking_no = tracking_no.to_owned();
-        self.read(move |connection| Ok(connection.query_row("SELECT id FROM reports WHERE tracking_no = ?1", [&tracking_no], |row| row.get(0)).optional()?)).await
-    }
-
     /// Write transactions committed since start (group commit makes this smaller than the
     /// number of writes under load).
     pub fn commits(&self) -> u64 {
