@@ -139,7 +139,8 @@ impl Browser {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(element) = self.client.find(Locator::Css(css)).await {
-                let text = element.text().await?;
+                // The element can be re-rendered between finding and reading it: try again.
+                let text = element.text().await.unwrap_or_default();
                 if !text.trim().is_empty() {
                     return Ok(text.trim().to_owned());
                 }

@@ -242,10 +242,13 @@ async fn on_a_slow_network_the_upload_shows_its_progress() -> anyhow::Result<()>
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        match browser.client.find(fantoccini::Locator::Css("#upload-progress")).await {
-            Ok(bar) => seen.push(bar.attr("value").await?.unwrap_or_default().parse::<f64>().unwrap_or(0.0)),
-            Err(_) if !seen.is_empty() => break,
-            Err(_) => {}
+        // Read the bar in one script call: it disappears when the upload ends, and a
+        // WebDriver element found a moment earlier would then be stale.
+        let value = browser.client.execute("const bar = document.getElementById('upload-progress'); return bar ? bar.value : null;", Vec::new()).await?;
+        match value.as_f64() {
+            Some(value) => seen.push(value),
+            None if !seen.is_empty() => break,
+            None => {}
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
