@@ -15,7 +15,8 @@ use crate::forwarder::Forwarder;
 use crate::http::{self, AppState};
 use crate::photos::PhotoProcessor;
 use crate::sink::Sink;
-use crate::store::Store;
+use crate::photo_store::PhotoStore;
+use crate::store::{self, Store};
 use crate::catalog;
 use crate::serve;
 use crate::photo_links::PhotoLinks;
@@ -44,8 +45,17 @@ impl Application {
         let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
-        let store = Store::open(&config.data_dir, cipher.clone()).context("opening the database")?;
-        let photos = PhotoProcessor::new(&config.data_dir, config.photos, &config.limits).context("creating the photo directory")?;
+        config.check()?;
+        let location = match config.storage.database_url.expose() {
+            "" => store::Location::Sqlite(&config.data_dir),
+            url => store::Location::Postgres { url, pool_size: config.storage.pool_size },
+        };
+        let store = Store::open(location, cipher.clone()).await.context("opening the database")?;
+        let photo_store = match config.storage.photo_store.as_str() {
+            "" => PhotoStore::local(config.data_dir.join("photos")).context("creating the photo directory")?,
+            url => PhotoStore::from_url(url).context("opening the photo store")?,
+        };
+        let photos = PhotoProcessor::new(photo_store, config.photos, &config.limits);
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let address = listener.local_addr()?;
         let photo_links = Arc::new(PhotoLinks::new(config.public_base_url(address), cipher.derive_key("photo links"), PHOTO_LINK_TTL_SECS));

@@ -8,11 +8,14 @@
 //! lianxin outbox pending|dead [flags]     list waiting or dead-lettered reports
 //! lianxin outbox requeue <id|tracking-no> [flags]
 //! lianxin outbox requeue-all [flags]      put dead letters back in the queue
+//! lianxin migrate-to-postgres --database-url postgres://… [--photo-store s3://…] [flags]
+//!                                         copy the data dir's SQLite reports (and photos)
 //! ```
 
 use anyhow::{Context, bail};
 
 use crate::config::Config;
+use crate::photo_store::{PhotoStore, Variant};
 use crate::{Application, ids};
 
 /// Runs the command in `args` (the arguments after the program name).
@@ -21,6 +24,9 @@ pub async fn run(mut args: Vec<String>) -> anyhow::Result<()> {
     args.drain(..command.len());
     let mut config = Config::load(args).context("reading configuration")?;
     let words: Vec<&str> = command.iter().map(String::as_str).collect();
+    if words == ["migrate-to-postgres"] {
+        return migrate_to_postgres(&config).await;
+    }
     if words.is_empty() {
         let application = Application::build(config).await.context("starting lianxin")?;
         tracing::info!(address = %application.address(), "lianxin is listening");
@@ -61,7 +67,39 @@ pub async fn run(mut args: Vec<String>) -> anyhow::Result<()> {
             println!("requeued {count} report");
         }
         ["outbox", "requeue-all"] => println!("requeued {} reports", store.requeue(None).await?),
-        _ => bail!("unknown command {:?}; see `lianxin` commands: purge, outbox stats|pending|dead|requeue <id>|requeue-all", words.join(" ")),
+        _ => bail!("unknown command {:?}; see `lianxin` commands: purge, outbox stats|pending|dead|requeue <id>|requeue-all, migrate-to-postgres", words.join(" ")),
     }
+    Ok(())
+}
+
+/// Copies the SQLite database of `config.data_dir` into the PostgreSQL database of
+/// `config.storage.database_url`, and its photos into the configured photo store. Safe to
+/// run again: what is already there is kept.
+async fn migrate_to_postgres(config: &Config) -> anyhow::Result<()> {
+    let url = config.storage.database_url.expose();
+    if url.is_empty() {
+        bail!("migrate-to-postgres needs the target: --database-url postgres://…");
+    }
+    config.check()?;
+    let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
+    let target = crate::store::PostgresStore::open(url, config.storage.pool_size, cipher).await.context("opening the PostgreSQL database")?;
+    let copied = crate::store::copy::sqlite_to_postgres(&config.data_dir, &target).await.context("copying the reports")?;
+    for (table, read, written) in &copied.tables {
+        println!("{table:<14} {read:>9} rows read, {written:>9} newly written");
+    }
+    if !config.storage.photo_store.is_empty() {
+        let source = PhotoStore::local(config.data_dir.join("photos"))?;
+        let target = PhotoStore::from_url(&config.storage.photo_store)?;
+        let mut moved = 0;
+        for hash in &copied.photo_hashes {
+            let (Some(photo), Some(thumbnail)) = (source.get(hash, Variant::Full).await?, source.get(hash, Variant::Thumbnail).await?) else {
+                continue; // purged by retention: the record stays, the bytes are gone
+            };
+            target.put(hash, photo.to_vec(), thumbnail.to_vec()).await?;
+            moved += 1;
+        }
+        println!("photos         {moved:>9} copied to {}", config.storage.photo_store);
+    }
+    println!("done; start the servers with the same contact key (LIANXIN_CONTACT_KEY or {}/contact.key)", config.data_dir.display());
     Ok(())
 }

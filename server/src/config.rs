@@ -40,6 +40,8 @@ pub struct Config {
     pub limits: IntakeLimits,
     /// Photo processing settings.
     pub photos: PhotoSettings,
+    /// Where reports and photos are kept.
+    pub storage: StorageSettings,
     /// Outbox forwarder settings.
     pub forwarder: ForwarderSettings,
     /// Exposure to the internet: origins, rate limits, timeouts.
@@ -61,6 +63,7 @@ impl Default for Config {
             widget_dir: PathBuf::from("dist"),
             limits: IntakeLimits::default(),
             photos: PhotoSettings::default(),
+            storage: StorageSettings::default(),
             forwarder: ForwarderSettings::default(),
             security: SecuritySettings::default(),
             privacy: PrivacySettings::default(),
@@ -138,6 +141,27 @@ impl Default for PhotoSettings {
     }
 }
 
+/// Where reports and photos are kept: by default all in the data directory; for several
+/// server instances, a shared PostgreSQL database and S3-compatible object storage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Empty for SQLite in the data directory, or a `postgres://` URL shared by every
+    /// instance (`LIANXIN_DATABASE_URL`, `--database-url`). Secret: it may hold a password.
+    pub database_url: Secret,
+    /// PostgreSQL connections each instance keeps at most (default 16).
+    pub pool_size: usize,
+    /// Empty for `<data dir>/photos`, or `s3://bucket[/prefix]` (`LIANXIN_PHOTO_STORE`,
+    /// `--photo-store`); endpoint, region and keys come from the usual `AWS_*` variables.
+    pub photo_store: String,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings { database_url: Secret::default(), pool_size: 16, photo_store: String::new() }
+    }
+}
+
 /// How the outbox is drained.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -156,6 +180,9 @@ pub struct ForwarderSettings {
     pub max_age_hours: u64,
     /// Seconds between status polls of pipelines that are polled (Open311; default 300).
     pub status_poll_secs: u64,
+    /// Milliseconds a forwarder holds the outbox rows it claimed; a crashed instance's rows
+    /// go to another after this (default 60000; at least twice the delivery timeout).
+    pub lease_ms: u64,
 }
 
 impl Default for ForwarderSettings {
@@ -168,6 +195,7 @@ impl Default for ForwarderSettings {
             max_attempts: 20,
             max_age_hours: 72,
             status_poll_secs: 300,
+            lease_ms: 60_000,
         }
     }
 }
@@ -285,6 +313,8 @@ impl Config {
             ("LIANXIN_PIPELINE_SECRET", "pipeline-secret"),
             ("LIANXIN_PIPELINE_TOKEN", "pipeline-token"),
             ("LIANXIN_PUBLIC_URL", "public-url"),
+            ("LIANXIN_DATABASE_URL", "database-url"),
+            ("LIANXIN_PHOTO_STORE", "photo-store"),
         ] {
             if let Some(value) = env(name) {
                 config.set(key, &value).with_context(|| format!("environment variable {name}"))?;
@@ -312,10 +342,31 @@ impl Config {
             "pipeline-secret" => self.pipeline_secret = Secret(value.to_owned()),
             "pipeline-token" => self.pipeline_token = Secret(value.to_owned()),
             "public-url" => self.public_url = value.trim_end_matches('/').to_owned(),
+            "database-url" => self.storage.database_url = Secret(value.to_owned()),
+            "photo-store" => self.storage.photo_store = value.to_owned(),
             "allowed-origins" => {
                 self.security.allowed_origins = value.split(',').map(|origin| origin.trim().trim_end_matches('/').to_owned()).filter(|origin| !origin.is_empty()).collect();
             }
-            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --public-url"),
+            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --public-url --database-url --photo-store"),
+        }
+        Ok(())
+    }
+
+    /// Refuses settings that contradict each other, naming them.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.forwarder.lease_ms < 2 * self.forwarder.delivery_timeout_ms {
+            bail!(
+                "forwarder.lease_ms ({}) must be at least twice forwarder.delivery_timeout_ms ({}): a delivery must finish well within its lease",
+                self.forwarder.lease_ms,
+                self.forwarder.delivery_timeout_ms
+            );
+        }
+        let url = self.storage.database_url.expose();
+        if !url.is_empty() && !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("storage.database_url must be empty (SQLite in the data dir) or a postgres:// URL");
+        }
+        if !self.storage.photo_store.is_empty() && !self.storage.photo_store.starts_with("s3://") {
+            bail!("storage.photo_store must be empty (files in the data dir) or s3://bucket[/prefix], not {:?}", self.storage.photo_store);
         }
         Ok(())
     }

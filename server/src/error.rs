@@ -231,10 +231,16 @@ fn bad_request_words(reason: BadRequest, lang: Lang) -> String {
 }
 
 impl From<crate::store::StoreError> for ApiError {
-    /// A full disk is the one store failure the client should hear about as such (503,
-    /// "try later"); everything else is ours.
+    /// A full disk and an unreachable database are the store failures the client should
+    /// hear about as such (503, "try later"); everything else is ours.
     fn from(error: crate::store::StoreError) -> ApiError {
-        if error.is_disk_full() { ApiError::Unavailable("disk full".into()) } else { ApiError::Internal(error.into()) }
+        if error.is_disk_full() {
+            ApiError::Unavailable("disk full".into())
+        } else if error.is_unavailable() {
+            ApiError::Unavailable("database unavailable".into())
+        } else {
+            ApiError::Internal(error.into())
+        }
     }
 }
 

@@ -2,6 +2,11 @@
 //! with the report id as idempotency key so the pipeline can make it exactly-once. A
 //! failure is retried with exponential backoff and jitter, up to a limit after which the
 //! report waits in the dead-letter state for an operator.
+//!
+//! Several server instances may share one database: each forwarder leases the rows it
+//! takes for `lease_ms`, delivers only while its lease has room for a whole delivery, and
+//! gives back what it did not deliver. A crashed instance's leases run out and another
+//! forwarder takes the rows; the pipeline's idempotency key absorbs the rare redelivery.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -45,12 +50,15 @@ pub struct Forwarder {
     settings: ForwarderSettings,
     handle: ForwarderHandle,
     photo_links: Arc<PhotoLinks>,
+    /// This instance's name on its leases.
+    owner: String,
 }
 
 impl Forwarder {
     /// A forwarder draining `store` into `sink`.
     pub fn new(store: Store, sink: Arc<Sink>, settings: ForwarderSettings, photo_links: Arc<PhotoLinks>) -> Forwarder {
-        Forwarder { store, sink, settings, handle: ForwarderHandle::default(), photo_links }
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Forwarder { store, sink, settings, handle: ForwarderHandle::default(), photo_links, owner }
     }
 
     /// A handle to wake it and watch it.
@@ -60,6 +68,7 @@ impl Forwarder {
 
     /// Runs until `shutdown` turns true, finishing the delivery under way first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        self.store.forwarder_started().await?;
         loop {
             self.handle.heartbeat_ms.store(ids::now_ms(), Ordering::Relaxed);
             let delivered_any = match self.round(&shutdown).await {
@@ -82,14 +91,26 @@ impl Forwarder {
         }
     }
 
-    /// Delivers the due reports; returns how many were attempted.
+    /// Leases the due reports and delivers them; returns how many were leased.
     async fn round(&self, shutdown: &watch::Receiver<bool>) -> anyhow::Result<usize> {
-        let due = self.store.due_outbox(ids::now_ms(), BATCH).await?;
+        let now = ids::now_ms();
+        let lease_until = now + self.settings.lease_ms as i64;
+        let due = self.store.claim_due(&self.owner, now, lease_until, BATCH).await?;
+        let mut delivered = 0;
         for id in &due {
-            if *shutdown.borrow() {
+            let room = lease_until - ids::now_ms();
+            if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
                 break;
             }
-            self.deliver_one(id).await?;
+            let outcome = self.deliver_one(id).await;
+            delivered += 1;
+            if let Err(error) = outcome {
+                self.store.release_leases(&self.owner).await?;
+                return Err(error);
+            }
+        }
+        if delivered < due.len() {
+            self.store.release_leases(&self.owner).await?;
         }
         Ok(due.len())
     }

@@ -17,6 +17,8 @@ pub mod error;
 pub mod intake;
 /// Makes photos safe: sniff, decode with limits, orient, downscale, re-encode, store.
 pub mod photos;
+/// Where photo bytes live: local files or S3-compatible object storage.
+pub mod photo_store;
 /// Sealing contact details at rest, keyed phone hashes.
 pub mod privacy;
 /// The retention purge of contacts and photos.
@@ -27,7 +29,8 @@ pub mod photo_links;
 pub mod metrics;
 /// Report ids, tracking numbers and timestamps.
 pub mod ids;
-/// Durable storage: reports, photos' records, outbox and status timeline (SQLite).
+/// Durable storage: reports, photos' records, outbox and status timeline (SQLite or
+/// PostgreSQL).
 pub mod store;
 /// Drains the outbox into the pipeline sink, retrying with backoff.
 pub mod forwarder;

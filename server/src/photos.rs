@@ -2,12 +2,11 @@
 //! format is sniffed from the content (never the file name or declared type), decoding runs
 //! under `image::Limits` so a decompression bomb cannot exhaust memory, EXIF orientation is
 //! applied, large photos are downscaled, and the result is re-encoded as a fresh JPEG —
-//! which drops EXIF, GPS and anything appended to the file. Photos are stored by content
-//! hash, written to a temporary file, fsynced and renamed, so a stored record never points
-//! at a half-written file.
+//! which drops EXIF, GPS and anything appended to the file. The result goes to the
+//! [`PhotoStore`], by content hash, durably before the report refers to it.
 
 use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
@@ -17,6 +16,7 @@ use tokio::sync::Semaphore;
 use crate::config::{IntakeLimits, PhotoSettings};
 use crate::error::{ApiError, PhotoProblem};
 use crate::intake::hex;
+use crate::photo_store::{PhotoStore, PhotoStoreError};
 
 /// A photo made safe and written to disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,28 +35,21 @@ pub struct StoredPhoto {
 /// runtime, so a flood of photos cannot starve the API.
 #[derive(Clone, Debug)]
 pub struct PhotoProcessor {
-    dir: PathBuf,
+    store: PhotoStore,
     settings: PhotoSettings,
     max_pixels: u64,
     permits: Arc<Semaphore>,
 }
 
 impl PhotoProcessor {
-    /// A processor storing under `<data_dir>/photos`.
-    pub fn new(data_dir: &Path, settings: PhotoSettings, limits: &IntakeLimits) -> std::io::Result<Self> {
-        let dir = data_dir.join("photos");
-        std::fs::create_dir_all(&dir)?;
-        Ok(PhotoProcessor { dir, settings, max_pixels: limits.photo_pixels, permits: Arc::new(Semaphore::new(settings.concurrent_decodes.max(1))) })
+    /// A processor storing into `store`.
+    pub fn new(store: PhotoStore, settings: PhotoSettings, limits: &IntakeLimits) -> Self {
+        PhotoProcessor { store, settings, max_pixels: limits.photo_pixels, permits: Arc::new(Semaphore::new(settings.concurrent_decodes.max(1))) }
     }
 
-    /// Where the photo with this hash lives.
-    pub fn path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(&sha256[..2]).join(format!("{sha256}.jpg"))
-    }
-
-    /// Where its thumbnail lives.
-    pub fn thumbnail_path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(&sha256[..2]).join(format!("{sha256}.thumb.jpg"))
+    /// Where the photos are kept.
+    pub fn store(&self) -> &PhotoStore {
+        &self.store
     }
 
     /// Makes `upload` safe in memory: nothing touches the disk until every photo of the
@@ -72,30 +65,8 @@ impl PhotoProcessor {
 
     /// Writes a prepared photo and its thumbnail durably, named by content hash.
     pub async fn persist(&self, photo: PreparedPhoto) -> Result<StoredPhoto, ApiError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let path = this.path(&photo.stored.sha256);
-            if !path.exists() {
-                write_durably(&this.thumbnail_path(&photo.stored.sha256), &photo.thumbnail).map_err(storage_error)?;
-                write_durably(&path, &photo.jpeg).map_err(storage_error)?;
-            }
-            Ok(photo.stored)
-        })
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))?
-    }
-}
-
-impl PhotoProcessor {
-    /// Deletes a photo and its thumbnail (retention purge); a missing file is not an error.
-    pub fn remove(&self, sha256: &str) -> std::io::Result<()> {
-        for path in [self.path(sha256), self.thumbnail_path(sha256)] {
-            match std::fs::remove_file(&path) {
-                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
-                _ => {}
-            }
-        }
-        Ok(())
+        self.store.put(&photo.stored.sha256, photo.jpeg, photo.thumbnail).await.map_err(storage_error)?;
+        Ok(photo.stored)
     }
 }
 
@@ -118,8 +89,8 @@ fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> 
     Ok(PreparedPhoto { jpeg, thumbnail, stored })
 }
 
-fn storage_error(error: std::io::Error) -> ApiError {
-    if error.kind() == std::io::ErrorKind::StorageFull {
+fn storage_error(error: PhotoStoreError) -> ApiError {
+    if error.is_full() {
         ApiError::Unavailable("photo storage is full".into())
     } else {
         ApiError::Internal(error.into())

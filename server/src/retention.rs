@@ -17,7 +17,7 @@ pub async fn purge_once(store: &Store, photos: &PhotoProcessor, settings: &Priva
     let cutoff = ids::now_ms() - i64::from(settings.retention_days) * 86_400_000;
     let purged = store.purge_resolved(cutoff).await?;
     for hash in &purged.unused_photos {
-        photos.remove(hash)?;
+        photos.store().remove(hash).await?;
     }
     Ok(purged)
 }

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::{AppState, request_lang};
 use crate::error::{ApiError, Localized};
+use crate::photo_store::Variant;
 
 /// The photo route.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -51,10 +52,10 @@ async fn photo(State(state): State<AppState>, Path(sha256): Path<String>, header
     let Some(Query(link)) = link.ok().filter(|Query(link)| valid_name && state.photo_links.verify(&sha256, link.expires, &link.sig, now)) else {
         return Localized(ApiError::Forbidden, lang).into_response();
     };
-    let path = if link.size.as_deref() == Some("thumb") { state.photos.thumbnail_path(&sha256) } else { state.photos.path(&sha256) };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response(),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Localized(ApiError::NotFound, lang).into_response(),
+    let variant = if link.size.as_deref() == Some("thumb") { Variant::Thumbnail } else { Variant::Full };
+    match state.photos.store().get(&sha256, variant).await {
+        Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response(),
+        Ok(None) => Localized(ApiError::NotFound, lang).into_response(),
         Err(error) => Localized(ApiError::Internal(error.into()), lang).into_response(),
     }
 }

@@ -8,17 +8,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::manhole_report;
+use crate::helpers::{database_flags, manhole_report};
 use crate::receiver::{Behaviour, Receiver};
 
 const SECRET: &str = "crash-test-secret";
 
-fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
+async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
     let config = data_dir.join("lianxin.toml");
-    std::fs::write(&config, "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\ndelivery_timeout_ms = 30000\n").unwrap();
+    std::fs::write(&config, "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\ndelivery_timeout_ms = 3000\nlease_ms = 6000\n").unwrap();
     Command::new(env!("CARGO_BIN_EXE_lianxin"))
         .args(["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
         .args(["--pipeline", pipeline, "--pipeline-secret", SECRET, "--widget-dir", data_dir.to_str().unwrap()])
+        .args(database_flags(data_dir).await)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -40,7 +41,7 @@ async fn a_server_killed_between_delivery_and_recording_delivers_again_and_the_p
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut server = start_server(data_dir.path(), port, &receiver.url);
+    let mut server = start_server(data_dir.path(), port, &receiver.url).await;
     wait_until_up(&client, &base).await;
 
     let form = reqwest::multipart::Form::new().part("report", reqwest::multipart::Part::bytes(serde_json::to_vec(&manhole_report()).unwrap()));
@@ -51,7 +52,7 @@ async fn a_server_killed_between_delivery_and_recording_delivers_again_and_the_p
 
     server.kill().expect("SIGKILL");
     server.wait().unwrap();
-    let mut restarted = start_server(data_dir.path(), port, &receiver.url);
+    let mut restarted = start_server(data_dir.path(), port, &receiver.url).await;
     wait_until_up(&client, &base).await;
 
     let id = receipt["id"].as_str().unwrap();

@@ -36,9 +36,51 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_in(tempfile::tempdir().expect("a temporary data dir"), adjust).await
 }
 
+/// The PostgreSQL database the suite runs against instead of SQLite, when
+/// `LIANXIN_TEST_DATABASE` names one (`cargo xtask test` runs the suite both ways).
+pub fn postgres_under_test() -> Option<String> {
+    std::env::var("LIANXIN_TEST_DATABASE").ok().filter(|url| !url.is_empty())
+}
+
+/// The database URL of the server using `data_dir`: SQLite (`None`), or its own schema in
+/// the PostgreSQL under test, created on first use and remembered in the data dir so a
+/// restarted server finds its reports again.
+pub async fn database_url_for(data_dir: &std::path::Path) -> Option<String> {
+    let base = postgres_under_test()?;
+    let remembered = data_dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return Some(url);
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let schema = format!("lxt_{now}_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("the PostgreSQL under test is reachable");
+    tokio::spawn(connection);
+    // Schemas of runs older than a day are leftovers of interrupted runs.
+    for row in client.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'lxt\\_%'", &[]).await.unwrap() {
+        let name: String = row.get(0);
+        let created: u64 = name.split('_').nth(1).and_then(|secs| secs.parse().ok()).unwrap_or(now);
+        if created + 86_400 < now {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
+        }
+    }
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    std::fs::write(&remembered, &url).unwrap();
+    Some(url)
+}
+
+/// Command-line flags giving the real binary the same database as [`database_url_for`].
+pub async fn database_flags(data_dir: &std::path::Path) -> Vec<String> {
+    database_url_for(data_dir).await.map(|url| vec!["--database-url".to_owned(), url]).unwrap_or_default()
+}
+
 /// Starts the server on an existing data dir (a restart).
 pub async fn spawn_app_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), data_dir: data_dir.path().to_owned(), widget_dir: data_dir.path().join("no-widget"), ..Config::default() };
+    if let Some(url) = database_url_for(data_dir.path()).await {
+        config.storage.database_url = url.as_str().into();
+    }
     config.forwarder.poll_ms = 100;
     adjust(&mut config);
     let application = Application::build(config).await.expect("the application builds");
@@ -59,6 +101,49 @@ impl TestApp {
         self.running.take().unwrap().await.expect("the server task ends").expect("the server shuts down cleanly");
         let data_dir = tempfile::tempdir().unwrap();
         std::mem::replace(&mut self.data_dir, data_dir)
+    }
+
+    /// Every value stored in the database's tables, as bytes (the SQLite files, or each
+    /// PostgreSQL row as text): for checking what is kept at rest.
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        match database_url_for(self.data_dir.path()).await {
+            None => {
+                for name in ["lianxin.sqlite3", "lianxin.sqlite3-wal"] {
+                    bytes.extend(std::fs::read(self.data_dir.path().join(name)).unwrap_or_default());
+                }
+            }
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                for table in ["reports", "photos", "contacts", "outbox", "relations", "status_events"] {
+                    for row in client.query(&format!("SELECT t::text FROM {table} t"), &[]).await.unwrap() {
+                        bytes.extend(row.get::<_, String>(0).into_bytes());
+                    }
+                }
+                // Binary columns as they are, not as hex text.
+                for row in client.query("SELECT coalesce(name_sealed, ''), coalesce(phone_sealed, '') FROM contacts", &[]).await.unwrap() {
+                    bytes.extend(row.get::<_, Vec<u8>>(0));
+                    bytes.extend(row.get::<_, Vec<u8>>(1));
+                }
+            }
+        }
+        bytes
+    }
+
+    /// How many reports the database holds, counted in the database itself.
+    pub async fn stored_reports(&self) -> i64 {
+        match database_url_for(self.data_dir.path()).await {
+            None => {
+                let connection = rusqlite::Connection::open(self.data_dir.path().join("lianxin.sqlite3")).unwrap();
+                connection.query_row("SELECT count(*) FROM reports", [], |row| row.get(0)).unwrap()
+            }
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                client.query_one("SELECT count(*) FROM reports", &[]).await.unwrap().get(0)
+            }
+        }
     }
 
     /// The server's `host:port`.

@@ -5,11 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, jpeg, manhole_report, spawn_app, spawn_app_with};
 
-fn stored_reports(app: &TestApp) -> i64 {
-    let connection = rusqlite::Connection::open(app.data_dir.path().join("lianxin.sqlite3")).unwrap();
-    connection.query_row("SELECT count(*) FROM reports", [], |row| row.get(0)).unwrap()
-}
-
 fn photo_files(app: &TestApp) -> usize {
     walk(&app.data_dir.path().join("photos"))
 }
@@ -23,7 +18,7 @@ async fn expect_limit(app: &TestApp, report: &Value, photos: Vec<Vec<u8>>, statu
     assert_eq!(response.status().as_u16(), status, "{limit}");
     let problem: Value = response.json().await.unwrap();
     assert!(problem.to_string().contains(limit), "the problem names {limit}: {problem}");
-    assert_eq!(stored_reports(app), 0, "{limit}: nothing stored");
+    assert_eq!(app.stored_reports().await, 0, "{limit}: nothing stored");
     assert_eq!(photo_files(app), 0, "{limit}: no photo file left");
 }
 
@@ -104,7 +99,7 @@ async fn malformed_values_are_refused_with_422_naming_the_field() {
         .unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(response.json::<Value>().await.unwrap()["errors"][0]["field"], "report");
-    assert_eq!(stored_reports(&app), 0);
+    assert_eq!(app.stored_reports().await, 0);
 }
 
 #[tokio::test]

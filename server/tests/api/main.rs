@@ -19,3 +19,4 @@ mod receiver;
 mod reports;
 mod routing;
 mod security;
+mod store;

@@ -7,14 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{jpeg, manhole_report, spawn_app, spawn_app_with};
 
-fn database_bytes(app: &crate::helpers::TestApp) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for name in ["lianxin.sqlite3", "lianxin.sqlite3-wal"] {
-        bytes.extend(std::fs::read(app.data_dir.path().join(name)).unwrap_or_default());
-    }
-    bytes
-}
-
 #[tokio::test]
 async fn contact_details_are_sealed_in_the_database_but_reach_the_department() {
     let app = spawn_app().await;
@@ -25,7 +17,7 @@ async fn contact_details_are_sealed_in_the_database_but_reach_the_department() {
 
     let line = &app.wait_for_pipeline(1).await[0];
     assert_eq!(line["report"]["contact"], json!({ "name": "王秀英", "phone": "13904512345", "consent": true }));
-    let stored = database_bytes(&app);
+    let stored = app.database_bytes().await;
     assert!(!stored.windows(11).any(|window| window == b"13904512345"), "the phone number is not in the database in clear");
     assert!(!stored.windows("王秀英".len()).any(|window| window == "王秀英".as_bytes()), "the name is not in the database in clear");
 }
@@ -60,8 +52,8 @@ async fn resolved_reports_lose_contact_and_photos_after_the_retention_period() {
     let purged = lianxin_server::retention::purge_once(store, &app.state.photos, &app.state.config.privacy).await.unwrap();
 
     assert_eq!(purged.reports, 1);
-    assert!(!app.state.photos.path(&old_photo).exists(), "the old photo file is gone");
-    assert!(app.state.photos.path(&recent_photo).exists(), "the recent one stays");
+    assert!(!app.state.photos.store().exists(&old_photo).await.unwrap(), "the old photo is gone");
+    assert!(app.state.photos.store().exists(&recent_photo).await.unwrap(), "the recent one stays");
     let old_report = store.outbox_report(old_receipt["id"].as_str().unwrap()).await.unwrap();
     assert_eq!(old_report.report.contact, None);
     let recent_report = store.outbox_report(recent_receipt["id"].as_str().unwrap()).await.unwrap();

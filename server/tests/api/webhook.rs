@@ -93,6 +93,7 @@ async fn a_permanent_refusal_goes_to_dead_letter_with_the_reason_and_requeue_del
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_lianxin"))
         .args(["outbox", "requeue", receipt["tracking_no"].as_str().unwrap()])
         .args(["--data-dir", app.data_dir.path().to_str().unwrap(), "--pipeline", &receiver.url, "--pipeline-secret", SECRET])
+        .args(crate::helpers::database_flags(app.data_dir.path()).await)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -1,5 +1,5 @@
 -- Lianxin's SQLite schema, migration 1. Applied at start-up when `user_version` is 0; later
--- changes go into new migrations (see MIGRATIONS in store/mod.rs), never into this file.
+-- changes go into new migrations (see MIGRATIONS in store/sqlite.rs), never into this file.
 
 CREATE TABLE reports (
     id              TEXT PRIMARY KEY,

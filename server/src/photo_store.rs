@@ -1,0 +1,167 @@
+//! Where photo bytes live, behind one interface: files under `<data dir>/photos` (the
+//! default) or S3-compatible object storage (`s3://bucket[/prefix]`, through the
+//! `object_store` crate), so several server instances can share them. Photos are named by
+//! content hash; a photo is written before the report that refers to it is committed, and
+//! `put` returns only once the bytes are durable (fsync and rename, or the object store's
+//! acknowledgement).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+
+use crate::photos::write_durably;
+
+/// The full photo or its thumbnail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// The stored JPEG.
+    Full,
+    /// The small preview.
+    Thumbnail,
+}
+
+impl Variant {
+    fn suffix(self) -> &'static str {
+        match self {
+            Variant::Full => "jpg",
+            Variant::Thumbnail => "thumb.jpg",
+        }
+    }
+}
+
+/// Photo storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoStoreError {
+    /// A local file operation failed.
+    #[error("photo file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Object(#[from] object_store::Error),
+    /// The `photo_store` setting cannot be used.
+    #[error("photo store setting: {0}")]
+    Setting(String),
+}
+
+impl PhotoStoreError {
+    /// Whether storage is full (the server then answers 503).
+    pub fn is_full(&self) -> bool {
+        matches!(self, PhotoStoreError::Io(error) if error.kind() == std::io::ErrorKind::StorageFull)
+    }
+}
+
+/// Handle to the photo storage; cheap to clone.
+#[derive(Clone, Debug)]
+pub enum PhotoStore {
+    /// Files under this directory, in subdirectories by the hash's first two characters.
+    Local(PathBuf),
+    /// Objects under `prefix` in a bucket.
+    Object {
+        /// The bucket.
+        store: Arc<dyn ObjectStore>,
+        /// Key prefix (may be empty).
+        prefix: String,
+    },
+}
+
+impl PhotoStore {
+    /// Files under `dir`, created if missing.
+    pub fn local(dir: PathBuf) -> Result<PhotoStore, PhotoStoreError> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(PhotoStore::Local(dir))
+    }
+
+    /// The store a `photo_store` setting names: `s3://bucket[/prefix]`, with endpoint,
+    /// region and credentials from `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` (and `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
+    pub fn from_url(url: &str) -> Result<PhotoStore, PhotoStoreError> {
+        let Some(rest) = url.strip_prefix("s3://") else { return Err(PhotoStoreError::Setting(format!("{url:?} is not s3://bucket[/prefix]"))) };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(PhotoStoreError::Setting("the s3:// URL names no bucket".into()));
+        }
+        let store = AmazonS3Builder::from_env().with_bucket_name(bucket).build()?;
+        Ok(PhotoStore::Object { store: Arc::new(store), prefix: prefix.trim_matches('/').to_owned() })
+    }
+
+    fn file(dir: &std::path::Path, sha256: &str, variant: Variant) -> PathBuf {
+        dir.join(&sha256[..2]).join(format!("{sha256}.{}", variant.suffix()))
+    }
+
+    fn key(prefix: &str, sha256: &str, variant: Variant) -> object_store::path::Path {
+        let name = format!("{}/{sha256}.{}", &sha256[..2], variant.suffix());
+        object_store::path::Path::from(if prefix.is_empty() { name } else { format!("{prefix}/{name}") })
+    }
+
+    /// Whether the photo is stored.
+    pub async fn exists(&self, sha256: &str) -> Result<bool, PhotoStoreError> {
+        match self {
+            PhotoStore::Local(dir) => Ok(tokio::fs::try_exists(Self::file(dir, sha256, Variant::Full)).await?),
+            PhotoStore::Object { store, prefix } => match store.head(&Self::key(prefix, sha256, Variant::Full)).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(error) => Err(error.into()),
+            },
+        }
+    }
+
+    /// Stores a photo and its thumbnail durably (the thumbnail first: a stored photo always
+    /// has one). Storing a photo that is already there does nothing.
+    pub async fn put(&self, sha256: &str, photo: Vec<u8>, thumbnail: Vec<u8>) -> Result<(), PhotoStoreError> {
+        if self.exists(sha256).await? {
+            return Ok(());
+        }
+        match self {
+            PhotoStore::Local(dir) => {
+                let (full, thumb) = (Self::file(dir, sha256, Variant::Full), Self::file(dir, sha256, Variant::Thumbnail));
+                tokio::task::spawn_blocking(move || {
+                    write_durably(&thumb, &thumbnail)?;
+                    write_durably(&full, &photo)
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+            }
+            PhotoStore::Object { store, prefix } => {
+                store.put(&Self::key(prefix, sha256, Variant::Thumbnail), Bytes::from(thumbnail).into()).await?;
+                store.put(&Self::key(prefix, sha256, Variant::Full), Bytes::from(photo).into()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored bytes, or `None` when there is no such photo (or it was purged).
+    pub async fn get(&self, sha256: &str, variant: Variant) -> Result<Option<Bytes>, PhotoStoreError> {
+        match self {
+            PhotoStore::Local(dir) => match tokio::fs::read(Self::file(dir, sha256, variant)).await {
+                Ok(bytes) => Ok(Some(bytes.into())),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(error.into()),
+            },
+            PhotoStore::Object { store, prefix } => match store.get(&Self::key(prefix, sha256, variant)).await {
+                Ok(result) => Ok(Some(result.bytes().await?)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error.into()),
+            },
+        }
+    }
+
+    /// Deletes a photo and its thumbnail (retention purge); a missing one is not an error.
+    pub async fn remove(&self, sha256: &str) -> Result<(), PhotoStoreError> {
+        for variant in [Variant::Full, Variant::Thumbnail] {
+            match self {
+                PhotoStore::Local(dir) => match tokio::fs::remove_file(Self::file(dir, sha256, variant)).await {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+                    _ => {}
+                },
+                PhotoStore::Object { store, prefix } => match store.delete(&Self::key(prefix, sha256, variant)).await {
+                    Err(object_store::Error::NotFound { .. }) | Ok(()) => {}
+                    Err(error) => return Err(error.into()),
+                },
+            }
+        }
+        Ok(())
+    }
+}

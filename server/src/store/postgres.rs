@@ -1,0 +1,434 @@
+//! The PostgreSQL engine, for cities that run several server instances against one
+//! database. Every instance takes pooled connections (deadpool + tokio-postgres); a report
+//! is one transaction; the outbox is shared, with rows leased to one forwarder at a time
+//! (`FOR UPDATE SKIP LOCKED`). Migrations are numbered in the `lianxin_schema` table and
+//! applied under an advisory lock, so instances starting together apply each once.
+//!
+//! The connection URL is libpq's (`postgres://user:pass@host:port/db?options=...`); the
+//! schema can be chosen with `options=-csearch_path%3D<schema>`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use lianxin_contract::Receipt;
+use lianxin_contract::report::{ReportStatus, StatusEvent};
+use tokio_postgres::{GenericClient, NoTls};
+
+use super::{
+    Candidate, ESCALATE_AFTER, Inserted, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, outbox_body,
+    parse_status, receipt,
+};
+use crate::ids;
+use crate::privacy::ContactCipher;
+
+/// The schema's migrations, in order; `lianxin_schema` records which are applied. Never
+/// edit a released migration: append a new one.
+const MIGRATIONS: &[&str] = &[include_str!("postgres/001_schema.sql")];
+
+/// Any number, the same in every instance: the advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x4c69_616e_7869_6e00;
+
+/// Handle to the PostgreSQL store; cheap to clone.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    cipher: ContactCipher,
+    commits: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password; the pool's status is what an operator wants.
+        formatter.debug_struct("PostgresStore").field("pool", &self.pool.status()).finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` with at most `pool_size` connections and applies the migrations.
+    pub async fn open(url: &str, pool_size: usize, cipher: ContactCipher) -> Result<PostgresStore, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|error: tokio_postgres::Error| StoreError::Url(error.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.application_name("lianxin");
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|error| StoreError::Pool(error.to_string()))?;
+        let store = PostgresStore { pool, cipher, commits: Arc::default() };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(|error| match error {
+            deadpool_postgres::PoolError::Backend(error) => StoreError::Postgres(error),
+            other => StoreError::Pool(other.to_string()),
+        })
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        transaction.batch_execute("CREATE TABLE IF NOT EXISTS lianxin_schema (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)").await?;
+        let applied: i32 = transaction.query_one("SELECT coalesce(max(version), 0) FROM lianxin_schema", &[]).await?.get(0);
+        if applied as usize > MIGRATIONS.len() {
+            return Err(StoreError::SchemaTooNew { found: i64::from(applied), known: MIGRATIONS.len() });
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+            transaction.batch_execute(migration).await?;
+            transaction.execute("INSERT INTO lianxin_schema (version, applied_ms) VALUES ($1, $2)", &[&(index as i32 + 1), &ids::now_ms()]).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Runs `insert` once per row in one transaction; returns the rows written (the copy
+    /// from SQLite).
+    pub(super) async fn insert_rows(&self, insert: &str, rows: Vec<Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>>) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        let statement = transaction.prepare(insert).await?;
+        let mut written = 0;
+        for row in &rows {
+            let parameters: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = row.iter().map(|value| value.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+            written += transaction.execute(&statement, &parameters).await?;
+        }
+        transaction.commit().await?;
+        Ok(written)
+    }
+
+    pub(super) async fn find_by_idempotency_key(&self, idempotency_key: &str) -> Result<Option<(Receipt, String)>, StoreError> {
+        find_by_key(&**self.client().await?, idempotency_key).await
+    }
+
+    pub(super) async fn insert_report(&self, new: NewReport) -> Result<Inserted, StoreError> {
+        let rows = Rows::of(&new.report, &self.cipher)?;
+        let mut client = self.client().await?;
+        loop {
+            let transaction = client.transaction().await?;
+            if let Some((receipt, hash)) = find_by_key(&*transaction, &new.idempotency_key).await? {
+                return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
+            }
+            let now = ids::now_ms();
+            let related = related_reports(&*transaction, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), now)).await?;
+            let tracking_no = ids::new_tracking_no();
+            // Another instance may be inserting the same idempotency key right now: the
+            // unique index makes this wait for it, then skip. A tracking number collision
+            // skips too; the loop tells the two apart.
+            let inserted = transaction
+                .execute(
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                    &[
+                        &new.id, &tracking_no, &new.idempotency_key, &new.request_hash, &rows.category, &new.department, &new.district,
+                        &rows.kind, &rows.body, &now, &rows.lat, &rows.lon, &(related.len() >= ESCALATE_AFTER),
+                    ],
+                )
+                .await?;
+            if inserted == 0 {
+                transaction.rollback().await?;
+                continue;
+            }
+            for related_id in &related {
+                transaction.execute("INSERT INTO relations (report_id, related_id) VALUES ($1, $2)", &[&new.id, related_id]).await?;
+            }
+            for (position, photo) in new.photos.iter().enumerate() {
+                transaction
+                    .execute(
+                        "INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES ($1, $2, $3, $4, $5, $6)",
+                        &[&new.id, &(position as i32), &photo.sha256, &(photo.width as i32), &(photo.height as i32), &(photo.bytes as i64)],
+                    )
+                    .await?;
+            }
+            if rows.consented {
+                transaction
+                    .execute(
+                        "INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES ($1, $2, $3, $4)",
+                        &[&new.id, &rows.name_sealed, &rows.phone_sealed, &rows.phone_hash],
+                    )
+                    .await?;
+            }
+            transaction.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ($1, 'pending', $2)", &[&new.id, &now]).await?;
+            transaction.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES ($1, 'received', $2)", &[&new.id, &now]).await?;
+            transaction.commit().await?;
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)));
+        }
+    }
+
+    pub(super) async fn status(&self, tracking_no: &str) -> Result<Option<ReportStatus>, StoreError> {
+        let client = self.client().await?;
+        let Some(row) = client.query_opt("SELECT id, category, status, created_ms FROM reports WHERE tracking_no = $1", &[&tracking_no]).await? else {
+            return Ok(None);
+        };
+        let id: String = row.get(0);
+        let timeline = client
+            .query(&format!("SELECT status, at_ms, message FROM status_events WHERE report_id = $1 ORDER BY at_ms, {STATUS_RANK}"), &[&id])
+            .await?
+            .iter()
+            .map(|event| Ok(StatusEvent { status: parse_status(event.get(0))?, at: ids::rfc3339(event.get(1)), message: event.get(2) }))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some(ReportStatus {
+            tracking_no: tracking_no.to_owned(),
+            category: row.get(1),
+            status: parse_status(row.get(2))?,
+            created_at: ids::rfc3339(row.get(3)),
+            timeline,
+        }))
+    }
+
+    pub(super) async fn claim_due(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "UPDATE outbox SET lease_owner = $1, lease_until_ms = $2
+                 WHERE report_id IN (SELECT report_id FROM outbox
+                                     WHERE state = 'pending' AND next_attempt_ms <= $3 AND (lease_until_ms IS NULL OR lease_until_ms <= $3)
+                                     ORDER BY next_attempt_ms LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 RETURNING report_id",
+                &[&owner, &lease_until_ms, &now_ms, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    pub(super) async fn release_leases(&self, owner: &str) -> Result<(), StoreError> {
+        self.client().await?.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1 AND state = 'pending'", &[&owner]).await?;
+        Ok(())
+    }
+
+    pub(super) async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
+        let client = self.client().await?;
+        let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate FROM reports WHERE id = $1", &[&id]).await?;
+        let related = client.query("SELECT related_id FROM relations WHERE report_id = $1 ORDER BY related_id", &[&id]).await?.iter().map(|row| row.get(0)).collect();
+        let contact = client.query_opt("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = $1", &[&id]).await?.map(|row| (row.get(0), row.get(1)));
+        let photos = client
+            .query("SELECT sha256, width, height FROM photos WHERE report_id = $1 ORDER BY position", &[&id])
+            .await?
+            .iter()
+            .map(|row| OutboxPhoto { sha256: row.get(0), width: row.get::<_, i32>(1) as u32, height: row.get::<_, i32>(2) as u32, url: None })
+            .collect();
+        let created_ms: i64 = row.get(4);
+        Ok(OutboxReport {
+            id: id.to_owned(),
+            tracking_no: row.get(0),
+            created_at: ids::rfc3339(created_ms),
+            department: row.get(1),
+            district: row.get(2),
+            report: outbox_body(row.get(3), contact, &self.cipher)?,
+            photos,
+            related,
+            escalate: row.get(5),
+            created_ms,
+        })
+    }
+
+    pub(super) async fn mark_delivered(&self, id: &str, ticket_id: Option<String>) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        let now = ids::now_ms();
+        transaction
+            .execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = $2, delivered_ms = $3, last_error = NULL,
+                                   lease_owner = NULL, lease_until_ms = NULL
+                 WHERE report_id = $1",
+                &[&id, &ticket_id, &now],
+            )
+            .await?;
+        transaction.execute("UPDATE reports SET status = 'forwarded' WHERE id = $1 AND status = 'received'", &[&id]).await?;
+        transaction.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES ($1, 'forwarded', $2) ON CONFLICT DO NOTHING", &[&id, &now]).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
+        let state = if dead_letter { "dead_letter" } else { "pending" };
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "UPDATE outbox SET state = $2, attempts = attempts + 1, last_error = $3, next_attempt_ms = $4, lease_owner = NULL, lease_until_ms = NULL
+                 WHERE report_id = $1 RETURNING attempts",
+                &[&id, &state, &error, &next_attempt_ms],
+            )
+            .await?;
+        Ok(row.get::<_, i32>(0) as u32)
+    }
+
+    pub(super) async fn attempts(&self, id: &str) -> Result<u32, StoreError> {
+        Ok(self.client().await?.query_one("SELECT attempts FROM outbox WHERE report_id = $1", &[&id]).await?.get::<_, i32>(0) as u32)
+    }
+
+    pub(super) async fn outbox_entries(&self, state: &str, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT o.report_id, r.tracking_no, o.state, o.attempts, o.next_attempt_ms, o.last_error, r.created_ms
+                 FROM outbox o JOIN reports r ON r.id = o.report_id WHERE o.state = $1 ORDER BY r.created_ms LIMIT $2",
+                &[&state, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| OutboxEntry {
+                report_id: row.get(0),
+                tracking_no: row.get(1),
+                state: row.get(2),
+                attempts: row.get::<_, i32>(3) as u32,
+                next_attempt_at: ids::rfc3339(row.get(4)),
+                last_error: row.get(5),
+                created_at: ids::rfc3339(row.get(6)),
+            })
+            .collect())
+    }
+
+    pub(super) async fn requeue(&self, which: Option<String>) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let now = ids::now_ms();
+        let changed = match which {
+            Some(which) => {
+                client
+                    .execute(
+                        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = $2, lease_owner = NULL, lease_until_ms = NULL
+                         WHERE state = 'dead_letter' AND report_id IN (SELECT id FROM reports WHERE id = $1 OR tracking_no = $1)",
+                        &[&which, &now],
+                    )
+                    .await?
+            }
+            None => {
+                client
+                    .execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", &[&now])
+                    .await?
+            }
+        };
+        Ok(changed as usize)
+    }
+
+    pub(super) async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT
+                    (SELECT count(*) FROM outbox WHERE state = 'pending'),
+                    (SELECT count(*) FROM outbox WHERE state = 'dead_letter'),
+                    (SELECT min(r.created_ms) FROM outbox o JOIN reports r ON r.id = o.report_id WHERE o.state = 'pending')",
+                &[],
+            )
+            .await?;
+        Ok(OutboxStats { pending: row.get::<_, i64>(0) as u64, dead_letter: row.get::<_, i64>(1) as u64, oldest_pending_ms: row.get(2) })
+    }
+
+    pub(super) async fn record_status(&self, id: &str, code: String, at_ms: i64, message: Option<String>) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        let inserted = transaction
+            .execute("INSERT INTO status_events (report_id, status, at_ms, message) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[&id, &code, &at_ms, &message])
+            .await?;
+        transaction
+            .execute(
+                &format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = $1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(inserted > 0)
+    }
+
+    pub(super) async fn purge_resolved(&self, resolved_before_ms: i64) -> Result<Purged, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        let now = ids::now_ms();
+        let purged = transaction
+            .query(
+                "UPDATE reports r SET purged_ms = $2 FROM status_events e
+                 WHERE e.report_id = r.id AND e.status = 'resolved' AND r.purged_ms IS NULL AND e.at_ms < $1
+                 RETURNING r.id",
+                &[&resolved_before_ms, &now],
+            )
+            .await?;
+        let ids: Vec<String> = purged.iter().map(|row| row.get(0)).collect();
+        transaction.execute("DELETE FROM contacts WHERE report_id = ANY($1)", &[&ids]).await?;
+        let unused = transaction
+            .query(
+                "SELECT DISTINCT p.sha256 FROM photos p WHERE p.report_id = ANY($1)
+                 AND NOT EXISTS (SELECT 1 FROM photos q JOIN reports r ON r.id = q.report_id WHERE q.sha256 = p.sha256 AND r.purged_ms IS NULL)",
+                &[&ids],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(Purged { reports: ids.len() as u64, unused_photos: unused.iter().map(|row| row.get(0)).collect() })
+    }
+
+    pub(super) async fn report_by_ticket(&self, ticket_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.client().await?.query_opt("SELECT report_id FROM outbox WHERE ticket_id = $1", &[&ticket_id]).await?.map(|row| row.get(0)))
+    }
+
+    pub(super) async fn open_tickets(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT o.report_id, o.ticket_id FROM outbox o JOIN reports r ON r.id = o.report_id
+                 WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status NOT IN ('resolved', 'rejected')
+                 ORDER BY r.created_ms LIMIT $1",
+                &[&(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    pub(super) async fn set_ticket(&self, report_id: &str, ticket_id: &str) -> Result<(), StoreError> {
+        self.client().await?.execute("UPDATE outbox SET ticket_id = $2 WHERE report_id = $1", &[&report_id, &ticket_id]).await?;
+        Ok(())
+    }
+
+    pub(super) async fn report_exists(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.client().await?.query_one("SELECT EXISTS (SELECT 1 FROM reports WHERE id = $1)", &[&id]).await?.get(0))
+    }
+
+    pub(super) async fn nearby_open(&self, category: &str, lat: f64, lon: f64) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        Ok(related_reports(&**client, Search::new(category, Some((lat, lon)), None, ids::now_ms())).await?.len())
+    }
+
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    pub(super) async fn check_writable(&self) -> Result<(), StoreError> {
+        let read_only: String = self.client().await?.query_one("SHOW transaction_read_only", &[]).await?.get(0);
+        if read_only == "on" { Err(StoreError::Pool("the database is read-only (a standby?)".into())) } else { Ok(()) }
+    }
+}
+
+/// Earlier open reports of the same problem, oldest first (see [`Search`]).
+async fn related_reports(client: &impl GenericClient, search: Option<Search<'_>>) -> Result<Vec<String>, StoreError> {
+    let Some(search) = search else { return Ok(Vec::new()) };
+    let [min_lat, max_lat, min_lon, max_lon] = search.bounds;
+    let rows = client
+        .query(
+            "SELECT r.id, r.lat, r.lon, c.phone_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
+             WHERE r.category = $1 AND r.created_ms >= $2 AND r.status NOT IN ('resolved', 'rejected')
+               AND (($3::text IS NOT NULL AND c.phone_hash = $3::text) OR (r.lat BETWEEN $4 AND $5 AND r.lon BETWEEN $6 AND $7))
+             ORDER BY r.created_ms",
+            &[&search.category, &search.since_ms, &search.phone_hash, &min_lat, &max_lat, &min_lon, &max_lon],
+        )
+        .await?;
+    let candidates = rows.iter().map(|row| Candidate { id: row.get(0), lat: row.get(1), lon: row.get(2), phone_hash: row.get(3) }).collect();
+    Ok(search.keep(candidates))
+}
+
+async fn find_by_key(client: &impl GenericClient, key: &str) -> Result<Option<(Receipt, String)>, StoreError> {
+    let row = client.query_opt("SELECT id, tracking_no, created_ms, request_hash FROM reports WHERE idempotency_key = $1", &[&key]).await?;
+    Ok(row.map(|row| (receipt(row.get(0), row.get(1), row.get(2)), row.get(3))))
+}
