@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{database_flags, manhole_report};
+use crate::helpers::{database_flags, manhole_report, wait_until_up};
 use crate::receiver::{Behaviour, Receiver};
 
 const SECRET: &str = "crash-test-secret";
@@ -24,14 +24,6 @@ async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> 
         .stderr(Stdio::null())
         .spawn()
         .expect("the lianxin binary starts")
-}
-
-async fn wait_until_up(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

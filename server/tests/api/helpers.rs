@@ -75,6 +75,15 @@ pub async fn database_flags(data_dir: &std::path::Path) -> Vec<String> {
     database_url_for(data_dir).await.map(|url| vec!["--database-url".to_owned(), url]).unwrap_or_default()
 }
 
+/// Waits until a server started as a process answers `/healthz` (or fails after 20 s).
+pub async fn wait_until_up(client: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the server at {base} did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Starts the server on an existing data dir (a restart).
 pub async fn spawn_app_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config { addr: "127.0.0.1:0".parse().unwrap(), data_dir: data_dir.path().to_owned(), widget_dir: data_dir.path().join("no-widget"), ..Config::default() };

@@ -4,12 +4,14 @@
 
 mod helpers;
 mod catalog;
+mod cluster;
 mod crash;
 mod districts;
 mod validation;
 mod webhook;
 mod health;
 mod limits;
+mod migrate;
 mod nats;
 mod open311;
 mod openapi;
