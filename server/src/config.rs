@@ -362,7 +362,7 @@ impl Config {
             );
         }
         let url = self.storage.database_url.expose();
-        if !url.is_empty() && !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             bail!("storage.database_url must be empty (SQLite in the data dir) or a postgres:// URL");
         }
         if !self.storage.photo_store.is_empty() && !self.storage.photo_store.starts_with("s3://") {

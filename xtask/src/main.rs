@@ -10,6 +10,7 @@
 //! These machines reach the package registries and nothing else, so no tool is downloaded
 //! from GitHub: Trunk and wasm-bindgen come from crates.io, wasm-opt from npm's binaryen.
 
+mod services;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -71,22 +72,31 @@ fn run(server_args: &[String]) -> Result {
     status(&mut command)
 }
 
+/// The PostgreSQL the scale-out tests use unless `LIANXIN_TEST_DATABASE` names another.
+const TEST_DATABASE: &str = "postgres://postgres@127.0.0.1:5432/test";
+
 fn test(cargo_args: &[String]) -> Result {
     let root = root();
     tools::ensure_browser()?;
     let tools = tools::ensure_build_tools(&root)?;
     let axe = tools::ensure_axe(&root)?;
+    let s3 = services::S3Emulator::start(&tools::ensure_s3_emulator(&root)?)?;
+    let database = std::env::var("LIANXIN_TEST_DATABASE").ok().filter(|url| !url.is_empty()).unwrap_or_else(|| TEST_DATABASE.to_owned());
+    services::check_reachable(&database)?;
     build_widget(&tools)?;
-    // Native: unit, integration and browser end-to-end tests.
+    // Native: unit, integration and browser end-to-end tests, on SQLite.
     status(
-        cargo()
-            .current_dir(&root)
+        s3.configure(cargo().current_dir(&root))
             .args(["test", "--workspace", "--exclude", "lianxin-app"])
             .args(cargo_args)
+            .env_remove("LIANXIN_TEST_DATABASE")
             .env("LIANXIN_E2E_DIST", root.join("dist"))
             .env("LIANXIN_AXE", axe)
             .env("CHROMEDRIVER", tools::CHROMEDRIVER),
     )?;
+    // The server's integration suite again on PostgreSQL (each test in its own schema),
+    // with the cluster and migration tests that need it.
+    status(s3.configure(cargo().current_dir(&root)).args(["test", "-p", "lianxin-server", "--test", "api"]).args(cargo_args).env("LIANXIN_TEST_DATABASE", &database))?;
     // The contract compiled to wasm32 and run in headless Chromium: the widget's side of
     // the shared validation.
     status(

@@ -15,6 +15,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 /// The accessibility checker the browser tests run on every screen.
 const AXE_VERSION: &str = "4.14.1";
+/// The S3 emulator the object-storage tests use (PyPI's moto, run as a server).
+const MOTO_VERSION: &str = "5.2.5";
 /// Where Debian installs ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -132,4 +134,19 @@ pub fn ensure_browser() -> Result {
     };
     apt(&["update"])?;
     apt(&["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei", "fonts-noto-color-emoji"])
+}
+
+/// Installs the S3 emulator (moto's server, from PyPI, in its own virtualenv under the
+/// target dir) and returns the path of its `moto_server` program.
+pub fn ensure_s3_emulator(root: &Path) -> Result<PathBuf> {
+    let venv = target_dir(root).join("xtask-tools").join("moto-venv");
+    let server = venv.join("bin").join("moto_server");
+    let pip = venv.join("bin").join("pip");
+    let installed = output(&pip, &["show", "moto"]).is_some_and(|info| info.lines().any(|line| line.trim() == format!("Version: {MOTO_VERSION}")));
+    if !(installed && server.exists()) {
+        eprintln!("xtask: installing the S3 emulator moto {MOTO_VERSION} from PyPI (about a minute, once)");
+        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        status(Command::new(&pip).args(["install", "--quiet", &format!("moto[server]=={MOTO_VERSION}")]))?;
+    }
+    Ok(server)
 }

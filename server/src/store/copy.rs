@@ -119,10 +119,10 @@ pub async fn sqlite_to_postgres(data_dir: &Path, target: &PostgresStore) -> Resu
                 for (index, (_, kind)) in columns.iter().enumerate() {
                     values.push(convert(row.get::<_, Value>(index)?, *kind)?);
                 }
-                if *table == "photos" {
-                    if let Some(hash) = row.get::<_, Option<String>>(2)? {
-                        copied.photo_hashes.push(hash);
-                    }
+                if *table == "photos"
+                    && let Some(hash) = row.get::<_, Option<String>>(2)?
+                {
+                    copied.photo_hashes.push(hash);
                 }
                 batch.push(values);
                 read += 1;

@@ -480,8 +480,11 @@ impl Rows {
     }
 }
 
+/// A stored contact: sealed name and sealed phone.
+type SealedContact = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Rebuilds the report the pipeline gets from its stored body and sealed contact.
-fn outbox_body(body: &str, contact: Option<(Option<Vec<u8>>, Option<Vec<u8>>)>, cipher: &ContactCipher) -> Result<ReportSubmission, StoreError> {
+fn outbox_body(body: &str, contact: Option<SealedContact>, cipher: &ContactCipher) -> Result<ReportSubmission, StoreError> {
     let mut report: ReportSubmission = serde_json::from_str(body)?;
     report.contact = contact.map(|(name, phone)| lianxin_contract::Contact {
         name: name.and_then(|sealed| cipher.open(&sealed)),

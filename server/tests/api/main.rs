@@ -13,6 +13,7 @@ mod health;
 mod limits;
 mod migrate;
 mod nats;
+mod object_storage;
 mod open311;
 mod openapi;
 mod photos;

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{database_url_for, jpeg, manhole_report, postgres_under_test, spawn_app_in, spawn_app_with};
 
-fn migrate(data_dir: &std::path::Path, url: &str) -> String {
+fn migrate(data_dir: &std::path::Path, url: &str, photo_store: &str) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_lianxin"))
-        .args(["migrate-to-postgres", "--data-dir", data_dir.to_str().unwrap(), "--database-url", url])
+        .args(["migrate-to-postgres", "--data-dir", data_dir.to_str().unwrap(), "--database-url", url, "--photo-store", photo_store])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -44,12 +44,31 @@ async fn a_sqlite_city_moves_to_postgres_without_losing_or_repeating_anything() 
 
     let schema_dir = tempfile::tempdir().unwrap();
     let url = database_url_for(schema_dir.path()).await.unwrap();
-    let first = migrate(data_dir.path(), &url);
+    // Photos move to object storage too when the S3 emulator runs (cargo xtask test).
+    let photo_store = match std::env::var("LIANXIN_TEST_S3_ENDPOINT").ok().filter(|endpoint| !endpoint.is_empty()) {
+        Some(endpoint) => {
+            let bucket = format!("lianxin-{}", uuid::Uuid::new_v4().simple());
+            assert!(reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap().status().is_success());
+            format!("s3://{bucket}")
+        }
+        None => String::new(),
+    };
+    let first = migrate(data_dir.path(), &url, &photo_store);
+    if !photo_store.is_empty() {
+        assert!(first.contains("photos                 1 copied"), "{first}");
+    }
     assert!(first.contains("reports") && first.contains("3 rows read,         3 newly written"), "{first}");
-    let again = migrate(data_dir.path(), &url);
+    let again = migrate(data_dir.path(), &url, &photo_store);
     assert!(again.lines().filter(|line| line.contains("rows read")).all(|line| line.ends_with(" 0 newly written")), "a second run writes nothing: {again}");
 
-    let moved = spawn_app_in(data_dir, |config| config.storage.database_url = url.as_str().into()).await;
+    if !photo_store.is_empty() {
+        std::fs::remove_dir_all(data_dir.path().join("photos")).unwrap();
+    }
+    let moved = spawn_app_in(data_dir, |config| {
+        config.storage.database_url = url.as_str().into();
+        config.storage.photo_store = photo_store.clone();
+    })
+    .await;
     assert_eq!(moved.state.store.engine(), "postgresql");
     let status_after: Value = moved.client.get(moved.url(receipts[0]["status_url"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
     assert_eq!(status_after, status_before, "the timeline moved as it was");
