@@ -5,6 +5,8 @@
 //! - `cargo xtask test` installs what is missing (Chromium included) and runs every test:
 //!   unit, integration and browser. `.ci/run` calls exactly this.
 //! - `cargo xtask build-widget` builds the widget into `dist/`.
+//! - `cargo xtask bench [--quick]` builds everything in release mode and runs the benchmark
+//!   (`bench/`), printing a markdown table and writing `target/bench/report.json`.
 //! - `cargo xtask install` only installs the tools.
 //!
 //! These machines reach the package registries and nothing else, so no tool is downloaded
@@ -25,7 +27,8 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("build-widget") => tools::ensure_build_tools(&root()).and_then(|tools| build_widget(&tools)),
         Some("install") => tools::ensure_build_tools(&root()).map(|_| ()),
-        _ => Err("usage: cargo xtask <run | test | build-widget | install>".into()),
+        Some("bench") => bench(&args[1..]),
+        _ => Err("usage: cargo xtask <run | test | bench [--quick] | build-widget | install>".into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,6 +73,26 @@ fn run(server_args: &[String]) -> Result {
         command.env("LIANXIN_WIDGET_DIR", root.join("dist"));
     }
     status(&mut command)
+}
+
+/// Builds the widget and the server in release mode and runs the benchmark against them.
+fn bench(args: &[String]) -> Result {
+    let root = root();
+    tools::ensure_browser()?;
+    let tools = tools::ensure_build_tools(&root)?;
+    build_widget(&tools)?;
+    status(cargo().current_dir(&root).args(["build", "--release", "-p", "lianxin-server", "-p", "lianxin-bench"]))?;
+    let release = tools::target_dir(&root).join("release");
+    let out = tools::target_dir(&root).join("bench");
+    status(
+        Command::new(release.join("lianxin-bench"))
+            .current_dir(&root)
+            .args(args)
+            .env("LIANXIN_BENCH_SERVER", release.join("lianxin"))
+            .env("LIANXIN_BENCH_OUT", &out)
+            .env("LIANXIN_E2E_DIST", root.join("dist"))
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER),
+    )
 }
 
 /// The PostgreSQL the scale-out tests use unless `LIANXIN_TEST_DATABASE` names another.

@@ -52,7 +52,7 @@ fn cargo_bin() -> PathBuf {
 }
 
 /// The target directory, shared with cargo so a CI cache covers the tools too.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|dir| if dir.is_absolute() { dir } else { root.join(dir) }).unwrap_or_else(|| root.join("target"))
 }
 

@@ -1,0 +1,100 @@
+//! Forwarder drain rate: a backlog of reports already in the outbox (the pipeline was down)
+//! delivered into the file sink and into NATS JetStream on 127.0.0.1:4222, in reports per
+//! second from the moment the forwarder is woken until the outbox is empty.
+
+use std::time::{Duration, Instant};
+
+use lianxin_contract::{ReportSubmission, RequestKind};
+use lianxin_server::sink::nats::{NatsConnection, NatsUrl};
+use lianxin_server::store::NewReport;
+use lianxin_server::{Application, Config, ids};
+
+use crate::report::Report;
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> {
+    let data_dir = tempfile::tempdir()?;
+    let mut config = Config { addr: "127.0.0.1:0".parse()?, data_dir: data_dir.path().to_owned(), ..Config::default() };
+    config.pipeline = pipeline.unwrap_or_default();
+    // Asleep until woken: the backlog builds up first, as during an outage.
+    config.forwarder.poll_ms = 3_600_000;
+    let application = Application::build(config).await?;
+    let state = application.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let store = state.store.clone();
+    let mut inserted = 0;
+    while inserted < backlog {
+        let batch: Vec<_> = (inserted..(inserted + 64).min(backlog))
+            .map(|index| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .insert_report(NewReport {
+                            id: ids::new_report_id(),
+                            idempotency_key: format!("drain-{index}"),
+                            request_hash: "bench".into(),
+                            department: "urban_management".into(),
+                            district: Some("daoli".into()),
+                            report: ReportSubmission {
+                                category: "manhole_cover".into(),
+                                kind: RequestKind::Complaint,
+                                description: format!("积压的第 {index} 号报告：路口井盖缺失"),
+                                fields: Default::default(),
+                                location: None,
+                                contact: None,
+                                lang: Default::default(),
+                            },
+                            photos: Vec::new(),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for insert in batch {
+            insert.await??;
+            inserted += 1;
+        }
+    }
+    let started = Instant::now();
+    state.forwarder.wake();
+    let deadline = started + Duration::from_secs(600);
+    while store.outbox_stats().await?.pending > 0 {
+        anyhow::ensure!(Instant::now() < deadline, "the backlog did not drain in 10 minutes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = backlog as f64 / started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    let _ = running.await;
+    Ok(rate)
+}
+
+/// Creates a JetStream stream for this run and returns the pipeline URL publishing to it.
+async fn nats_stream() -> anyhow::Result<String> {
+    let suffix = ids::new_report_id().replace('-', "")[..8].to_owned();
+    let prefix = format!("lianxinbench{suffix}");
+    let mut admin = NatsConnection::connect(&NatsUrl::parse(NATS)?).await?;
+    let body = serde_json::json!({ "name": format!("LIANXIN_BENCH_{suffix}"), "subjects": [format!("{prefix}.>")], "storage": "file", "max_age": 3_600_000_000_000u64 });
+    let reply = admin.request(&format!("$JS.API.STREAM.CREATE.LIANXIN_BENCH_{suffix}"), &[], body.to_string().as_bytes()).await?;
+    let answer: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+    anyhow::ensure!(answer.get("error").is_none(), "creating the stream: {answer}");
+    Ok(format!("{NATS}/{prefix}"))
+}
+
+/// Runs the drain scenarios.
+pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
+    let backlog = if quick { 1000 } else { 10_000 };
+    let file = drain(None, backlog).await?;
+    report.add("forwarder", format!("drain {backlog} reports into the file sink"), file, "/s");
+    match nats_stream().await {
+        Ok(url) => {
+            let nats = drain(Some(url), backlog).await?;
+            report.add("forwarder", format!("drain {backlog} reports into NATS JetStream"), nats, "/s");
+        }
+        Err(error) => eprintln!("bench: NATS drain skipped: {error}"),
+    }
+    Ok(())
+}

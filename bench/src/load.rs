@@ -1,0 +1,187 @@
+//! Server ingest under load from a small tokio client: JSON-only reports and reports with
+//! one ~300 KB photo, at fixed concurrency (closed loop: throughput, p50/p99) and then at
+//! half the measured rate (open loop: the p99 a city sees when not at the limit), with
+//! the server's peak memory; beside the HTTP ceiling (bare route) and the storage ceiling
+//! (raw inserts with the same durability).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::multipart::{Form, Part};
+use tokio::sync::Mutex;
+
+use crate::ceilings::{BareServer, raw_inserts};
+use crate::report::{Report, percentile};
+use crate::server::{ServerProcess, peak_rss};
+
+/// Requests in flight at once in the closed-loop runs.
+const CONCURRENCY: usize = 32;
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// Successful requests per second.
+    pub throughput: f64,
+    /// Median latency, ms.
+    pub p50: f64,
+    /// 99th percentile latency, ms.
+    pub p99: f64,
+    /// Failed requests.
+    pub errors: u64,
+}
+
+fn report_json(index: u64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "category": "manhole_cover",
+        "kind": "complaint",
+        "description": format!("中央大街与西十二道街路口井盖缺失，夜里很危险（第 {index} 次压测）"),
+        "location": { "district": "daoli", "address": "中央大街与西十二道街路口" },
+        "lang": "zh-CN"
+    }))
+    .expect("json")
+}
+
+/// A photo that arrives as about 300 KB of JPEG.
+pub fn photo_300kb() -> Vec<u8> {
+    let mut seed = 0x9e37_79b9_u32;
+    let image = image::RgbImage::from_fn(1280, 960, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 40) as u8;
+        image::Rgb([((x / 5) % 200) as u8 + noise, ((y / 4) % 200) as u8 + noise / 2, 120 + noise])
+    });
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 80).encode_image(&image).expect("encodes");
+    bytes
+}
+
+async fn send(client: &reqwest::Client, url: &str, index: u64, photo: Option<&[u8]>) -> Result<Duration, ()> {
+    let mut form = Form::new().part("report", Part::bytes(report_json(index)).mime_str("application/json").map_err(|_| ())?);
+    if let Some(photo) = photo {
+        form = form.part("photo", Part::bytes(photo.to_vec()).file_name("photo.jpg").mime_str("image/jpeg").map_err(|_| ())?);
+    }
+    let started = Instant::now();
+    let response = client.post(format!("{url}/api/v1/reports")).header("Idempotency-Key", format!("bench-{index}")).multipart(form).send().await.map_err(|_| ())?;
+    let ok = response.status().is_success();
+    let _ = response.bytes().await;
+    if ok { Ok(started.elapsed()) } else { Err(()) }
+}
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// Closed loop: `CONCURRENCY` clients, each sending the next report as soon as the last is
+/// answered, for `seconds` after a one-second warm-up.
+pub async fn closed_loop(url: &str, photo: Option<Arc<Vec<u8>>>, seconds: u64) -> Measured {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let warm_until = Instant::now() + Duration::from_secs(1);
+    let stop_at = warm_until + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (client, url, photo, latencies, errors) = (client.clone(), url.to_owned(), photo.clone(), latencies.clone(), errors.clone());
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while Instant::now() < stop_at {
+                    let index = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+                    let outcome = send(&client, &url, index, photo.as_deref().map(Vec::as_slice)).await;
+                    if Instant::now() < warm_until {
+                        continue;
+                    }
+                    match outcome {
+                        Ok(latency) => mine.push(latency.as_secs_f64() * 1000.0),
+                        Err(()) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                latencies.lock().await.extend(mine);
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.await;
+    }
+    let mut latencies = std::mem::take(&mut *latencies.lock().await);
+    Measured {
+        throughput: latencies.len() as f64 / seconds as f64,
+        p50: percentile(&mut latencies, 0.5),
+        p99: percentile(&mut latencies, 0.99),
+        errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+/// Open loop: one new report every `1 / rate` seconds whatever the answers, for `seconds`.
+pub async fn open_loop(url: &str, photo: Option<Arc<Vec<u8>>>, rate: f64, seconds: u64) -> Measured {
+    let client = reqwest::Client::new();
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let total = (rate * seconds as f64) as usize;
+    let started = Instant::now();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::with_capacity(total);
+    for sent in 0..total {
+        let due = started + Duration::from_secs_f64(sent as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let (client, url, photo, latencies, errors, in_flight) = (client.clone(), url.to_owned(), photo.clone(), latencies.clone(), errors.clone(), in_flight.clone());
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        tasks.push(tokio::spawn(async move {
+            let index = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+            match send(&client, &url, index, photo.as_deref().map(Vec::as_slice)).await {
+                Ok(latency) => latencies.lock().await.push(latency.as_secs_f64() * 1000.0),
+                Err(()) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let mut latencies = std::mem::take(&mut *latencies.lock().await);
+    let done = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    Measured { throughput: done, p50: percentile(&mut latencies, 0.5), p99: percentile(&mut latencies, 0.99), errors: errors.load(Ordering::Relaxed) }
+}
+
+/// Runs the ingest scenarios.
+pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
+    let seconds = if quick { 3 } else { 10 };
+    let photo = Arc::new(photo_300kb());
+    eprintln!("bench: photo for the photo scenario: {} KB", photo.len() / 1024);
+
+    let bare = BareServer::start().await?;
+    let bare_json = closed_loop(&bare.url, None, seconds).await;
+    let bare_photo = closed_loop(&bare.url, Some(photo.clone()), seconds).await;
+    drop(bare);
+    let raw = tokio::task::spawn_blocking(move || raw_inserts(if quick { 2000 } else { 10_000 }, CONCURRENCY, 600)).await??;
+
+    for (name, photo, target_rate, bare) in [("JSON reports", None, 2000.0, &bare_json), ("one-photo reports", Some(photo.clone()), 100.0, &bare_photo)] {
+        let server = ServerProcess::start("").await?;
+        let full = closed_loop(&server.url, photo.clone(), seconds).await;
+        let half = open_loop(&server.url, photo.clone(), (full.throughput / 2.0).max(1.0), seconds).await;
+        let peak = peak_rss(server.pid());
+        drop(server);
+        report
+            .add("ingest", format!("{name}: throughput at {CONCURRENCY} in flight"), full.throughput, "/s")
+            .baseline("bare route", bare.throughput)
+            .target(format!("≥ {target_rate}/s"), full.throughput >= target_rate);
+        if photo.is_none() {
+            report.add("ingest", format!("{name}: throughput vs storage ceiling"), full.throughput, "/s").baseline("raw inserts, same fsync", raw);
+            let ratio = full.throughput / bare.throughput.max(1.0);
+            report.add("ingest", format!("{name}: share of the HTTP ceiling"), ratio, "").target("≥ 0.5", ratio >= 0.5);
+        }
+        report.add("ingest", format!("{name}: p50 / p99 at full load"), full.p50, "ms").baseline("p99", full.p99);
+        report
+            .add("ingest", format!("{name}: p99 at half that rate ({:.0}/s)", full.throughput / 2.0), half.p99, "ms")
+            .baseline("p50", half.p50)
+            .target("< 100 ms", half.p99 < 100.0);
+        report.add("ingest", format!("{name}: server peak RSS"), peak as f64, "B");
+        if full.errors + half.errors > 0 {
+            report.add("ingest", format!("{name}: failed requests"), (full.errors + half.errors) as f64, "");
+        }
+    }
+    Ok(())
+}

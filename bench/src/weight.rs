@@ -1,0 +1,96 @@
+//! Widget weight: the bytes of everything the first screen needs (html, js, wasm, css and
+//! the catalog as the server sends it), raw, gzip and brotli; beside the floor, a plain
+//! HTML form with the same categories and fields and no script at all.
+
+use std::io::Write;
+
+use lianxin_contract::{Catalog, FieldKind, Lang};
+
+use crate::report::Report;
+
+fn gzip(bytes: &[u8]) -> usize {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("in-memory write");
+    encoder.finish().expect("in-memory write").len()
+}
+
+fn brotli(bytes: &[u8]) -> usize {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        writer.write_all(bytes).expect("in-memory write");
+    }
+    out.len()
+}
+
+/// The no-script floor: one server-rendered page with every category and every field a
+/// category can ask for, as a city without a widget would publish.
+pub fn plain_form(catalog: &Catalog) -> String {
+    let lang = Lang::ZhCn;
+    let mut html = String::from(
+        "<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>12345 反映问题</title>\
+         <form method=post action=/api/v1/reports enctype=multipart/form-data><label>问题类别<select name=category>",
+    );
+    for category in &catalog.categories {
+        html.push_str(&format!("<option value={}>{}</option>", category.code, category.name.get(lang)));
+    }
+    html.push_str("</select></label><label>诉求类型<select name=kind><option>投诉<option>举报<option>求助<option>咨询<option>建议<option>表扬</select></label>");
+    for category in &catalog.categories {
+        html.push_str(&format!("<fieldset name={}><legend>{}</legend>", category.code, category.name.get(lang)));
+        for field in &category.fields {
+            let input = match &field.kind {
+                FieldKind::LongText { .. } => format!("<textarea name={}></textarea>", field.code),
+                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options, .. } => {
+                    let options: String = options.iter().map(|option| format!("<option value={}>{}", option.code, option.label.get(lang))).collect();
+                    format!("<select name={}>{options}</select>", field.code)
+                }
+                _ => format!("<input name={}>", field.code),
+            };
+            html.push_str(&format!("<label>{}{input}</label>", field.label.get(lang)));
+        }
+        html.push_str("</fieldset>");
+    }
+    html.push_str("<label>描述<textarea name=description required></textarea></label><label>照片<input type=file name=photo accept=image/* multiple></label><label>区<select name=district>");
+    for district in &catalog.districts {
+        html.push_str(&format!("<option value={}>{}", district.code, district.name.get(lang)));
+    }
+    html.push_str("</select></label><label>地址<input name=address></label><label>姓名<input name=name></label><label>电话<input name=phone type=tel></label><label><input type=checkbox name=consent>同意隐私说明</label><button>提交</button></form>");
+    html
+}
+
+/// Measures the built widget in the dist dir and the catalog as served.
+pub async fn run(report: &mut Report) -> anyhow::Result<()> {
+    let dist = lianxin_e2e::widget_dir();
+    let mut first_load: Vec<u8> = Vec::new();
+    let (mut wasm, mut js) = (0usize, 0usize);
+    for entry in std::fs::read_dir(&dist)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_owned();
+        let counted = name == "index.html" || name.ends_with(".css") || (name.ends_with(".js") && name != "embed.js") || name.ends_with(".wasm");
+        if counted {
+            let bytes = std::fs::read(&path)?;
+            if name.ends_with(".wasm") {
+                wasm = brotli(&bytes);
+            } else if name.ends_with(".js") {
+                js = brotli(&bytes);
+            }
+            first_load.extend(bytes);
+        }
+    }
+    let server = lianxin_e2e::Server::start().await?;
+    let catalog_bytes = reqwest::get(format!("{}/api/v1/catalog", server.url)).await?.bytes().await?;
+    let without_catalog = (first_load.len(), gzip(&first_load), brotli(&first_load));
+    first_load.extend_from_slice(&catalog_bytes);
+    let catalog = lianxin_server::catalog::load(None)?.catalog;
+    let floor = plain_form(&catalog);
+    let floor_brotli = brotli(floor.as_bytes()) as f64;
+
+    report.add("widget", "first load, raw (html+js+wasm+css+catalog)", first_load.len() as f64, "B").baseline("plain HTML form", floor.len() as f64);
+    report.add("widget", "first load, gzip", gzip(&first_load) as f64, "B").baseline("plain HTML form", gzip(floor.as_bytes()) as f64);
+    let total = brotli(&first_load) as f64;
+    report.add("widget", "first load, brotli", total, "B").baseline("plain HTML form", floor_brotli).target("≤ 150 KB", total <= 150.0 * 1024.0);
+    report.add("widget", "  of which wasm, brotli", wasm as f64, "B");
+    report.add("widget", "  of which js, brotli", js as f64, "B");
+    report.add("widget", "  of which catalog, brotli", (total - without_catalog.2 as f64).max(0.0), "B");
+    Ok(())
+}
