@@ -28,20 +28,31 @@ async fn main() -> anyhow::Result<()> {
         return ceilings::bare_server(args.get(1).map_or(Ok(0), |port| port.parse())?).await;
     }
     let quick = args.iter().any(|arg| arg == "--quick");
+    // `--only widget,ingest,forwarder,memory` runs some parts (all by default).
+    let only: Option<Vec<String>> = args.iter().position(|arg| arg == "--only").and_then(|index| args.get(index + 1)).map(|list| list.split(',').map(str::to_owned).collect());
+    let wanted = |part: &str| only.as_ref().is_none_or(|parts| parts.iter().any(|wanted| wanted == part));
     let out_dir = PathBuf::from(std::env::var("LIANXIN_BENCH_OUT").unwrap_or_else(|_| "target/bench".into()));
     std::fs::create_dir_all(&out_dir)?;
     let mut report = Report::new(quick);
 
-    eprintln!("bench: widget weight");
-    weight::run(&mut report).await?;
-    eprintln!("bench: widget in headless Chromium (slow 4G, 4x CPU)");
-    browser::run(&mut report, quick).await?;
-    eprintln!("bench: server ingest");
-    load::run(&mut report, quick).await?;
-    eprintln!("bench: forwarder drain");
-    drain::run(&mut report, quick).await?;
-    eprintln!("bench: memory under slow uploads");
-    memory::run(&mut report, quick).await?;
+    if wanted("widget") {
+        eprintln!("bench: widget weight");
+        weight::run(&mut report).await?;
+        eprintln!("bench: widget in headless Chromium (slow 4G, 4x CPU)");
+        browser::run(&mut report, quick).await?;
+    }
+    if wanted("ingest") {
+        eprintln!("bench: server ingest");
+        load::run(&mut report, quick).await?;
+    }
+    if wanted("forwarder") {
+        eprintln!("bench: forwarder drain");
+        drain::run(&mut report, quick).await?;
+    }
+    if wanted("memory") {
+        eprintln!("bench: memory under slow uploads");
+        memory::run(&mut report, quick).await?;
+    }
 
     let markdown = report.markdown();
     println!("{markdown}");

@@ -2,11 +2,18 @@
 //! the whole body (enforced by the body-limit layer as bytes arrive), the `report` JSON
 //! part, the number of photos and each photo's size. Nothing is buffered past a limit, and
 //! nothing is stored here: this only hands validated-in-size bytes to the handler.
+//!
+//! A photo larger than [`SPOOL_AFTER`] is spooled to a temporary file as it arrives, so two
+//! hundred residents uploading 5 MB each over slow connections cost the server disk, not
+//! a gigabyte of memory; photo decoding (a few at a time) reads it back.
+
+use std::path::{Path, PathBuf};
 
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
 
 use crate::config::IntakeLimits;
 use crate::error::{ApiError, BadRequest};
@@ -17,50 +24,143 @@ pub struct Intake {
     /// The `report` part.
     pub report_json: Vec<u8>,
     /// The `photo` parts, in order.
-    pub photos: Vec<Vec<u8>>,
+    pub photos: Vec<Upload>,
     /// SHA-256 over every part, to tell a retry of the same report from a different one.
     pub request_hash: String,
 }
 
-/// Reads every part of `multipart`.
-pub async fn read(mut multipart: Multipart, limits: &IntakeLimits) -> Result<Intake, ApiError> {
+/// Photos up to this size stay in memory; larger ones go to a temporary file.
+pub const SPOOL_AFTER: usize = 128 * 1024;
+
+/// One uploaded photo's bytes: in memory, or in a temporary file removed when dropped.
+#[derive(Debug)]
+pub enum Upload {
+    /// A small photo.
+    Memory(Vec<u8>),
+    /// A large one, spooled.
+    Spooled {
+        /// The file, deleted on drop.
+        file: tempfile::TempPath,
+        /// Its length in bytes.
+        len: u64,
+    },
+}
+
+impl Upload {
+    /// Its size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Upload::Memory(bytes) => bytes.len() as u64,
+            Upload::Spooled { len, .. } => *len,
+        }
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, read back from disk when spooled (blocking: call off the runtime).
+    pub fn into_bytes_blocking(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Upload::Memory(bytes) => Ok(bytes),
+            Upload::Spooled { file, .. } => std::fs::read(&file),
+        }
+    }
+}
+
+/// Reads every part of `multipart`, spooling large photos into `spool_dir`.
+pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &Path) -> Result<Intake, ApiError> {
     let mut report_json = None;
     let mut photos = Vec::new();
+    let mut hash = Sha256::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error(limits))? {
         match field.name() {
             Some("report") => {
                 if report_json.is_some() {
                     return Err(ApiError::BadRequest(BadRequest::UnexpectedPart));
                 }
-                report_json = Some(read_field(field, limits.json_bytes, "json_bytes", limits).await?);
+                let mut part = Sha256::new();
+                let Upload::Memory(json) = read_field(field, limits.json_bytes, "json_bytes", limits, None, &mut part).await? else {
+                    unreachable!("the report part is never spooled")
+                };
+                report_json = Some((json, part));
             }
             Some("photo") => {
                 if photos.len() == limits.photos {
                     return Err(ApiError::TooLarge { limit: "photos", max: limits.photos as u64 });
                 }
-                photos.push(read_field(field, limits.photo_bytes, "photo_bytes", limits).await?);
+                let mut part = Sha256::new();
+                let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir), &mut part).await?;
+                hash.update(upload.len().to_le_bytes());
+                hash.update(part.finalize());
+                photos.push(upload);
             }
             _ => return Err(ApiError::BadRequest(BadRequest::UnexpectedPart)),
         }
     }
-    let report_json = report_json.ok_or(ApiError::BadRequest(BadRequest::MissingReport))?;
-    let mut hash = Sha256::new();
-    for part in std::iter::once(&report_json).chain(&photos) {
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part);
-    }
-    Ok(Intake { report_json, photos, request_hash: hex(&hash.finalize()) })
+    let (report_json, part) = report_json.ok_or(ApiError::BadRequest(BadRequest::MissingReport))?;
+    // The request hash covers each part by length and content hash, the report first.
+    let mut request = Sha256::new();
+    request.update((report_json.len() as u64).to_le_bytes());
+    request.update(part.finalize());
+    request.update(hash.finalize());
+    Ok(Intake { report_json, photos, request_hash: hex(&request.finalize()) })
 }
 
-async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits) -> Result<Vec<u8>, ApiError> {
+/// Reads one part within `max` bytes into memory, or — past [`SPOOL_AFTER`] when
+/// `spool_dir` is given — into a temporary file there, hashing it on the way.
+async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>, hash: &mut Sha256) -> Result<Upload, ApiError> {
     let mut bytes = Vec::new();
+    let mut spooled: Option<(tokio::fs::File, tempfile::TempPath)> = None;
+    let mut len = 0usize;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error(limits))? {
-        if bytes.len() + chunk.len() > max {
+        if len + chunk.len() > max {
             return Err(ApiError::TooLarge { limit, max: max as u64 });
         }
-        bytes.extend_from_slice(&chunk);
+        len += chunk.len();
+        hash.update(&chunk);
+        match (&mut spooled, spool_dir) {
+            (Some((file, _)), _) => file.write_all(&chunk).await.map_err(spool_error)?,
+            (None, Some(dir)) if bytes.len() + chunk.len() > SPOOL_AFTER => {
+                let (file, path) = spool_file(dir).await?;
+                let mut file = file;
+                file.write_all(&bytes).await.map_err(spool_error)?;
+                file.write_all(&chunk).await.map_err(spool_error)?;
+                bytes = Vec::new();
+                spooled = Some((file, path));
+            }
+            (None, _) => bytes.extend_from_slice(&chunk),
+        }
     }
-    Ok(bytes)
+    match spooled {
+        Some((mut file, path)) => {
+            file.flush().await.map_err(spool_error)?;
+            Ok(Upload::Spooled { file: path, len: len as u64 })
+        }
+        None => Ok(Upload::Memory(bytes)),
+    }
+}
+
+/// A new temporary file in `dir` (created if missing), deleted when its path is dropped.
+async fn spool_file(dir: &Path) -> Result<(tokio::fs::File, tempfile::TempPath), ApiError> {
+    let dir: PathBuf = dir.to_owned();
+    let (file, path) = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)?;
+        tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map(tempfile::NamedTempFile::into_parts)
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))?
+    .map_err(spool_error)?;
+    Ok((tokio::fs::File::from_std(file), path))
+}
+
+fn spool_error(error: std::io::Error) -> ApiError {
+    if error.kind() == std::io::ErrorKind::StorageFull {
+        ApiError::Unavailable("no disk space for uploads".into())
+    } else {
+        ApiError::Internal(error.into())
+    }
 }
 
 fn multipart_error(limits: &IntakeLimits) -> impl Fn(MultipartError) -> ApiError + '_ {

@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use crate::config::{IntakeLimits, PhotoSettings};
 use crate::error::{ApiError, PhotoProblem};
-use crate::intake::hex;
+use crate::intake::{Upload, hex};
 use crate::photo_store::{PhotoStore, PhotoStoreError};
 
 /// A photo made safe and written to disk.
@@ -38,13 +37,54 @@ pub struct PhotoProcessor {
     store: PhotoStore,
     settings: PhotoSettings,
     max_pixels: u64,
-    permits: Arc<Semaphore>,
+    workers: DecodeWorkers,
+}
+
+/// Decoding happens on `concurrent_decodes` threads of its own, not on the runtime's
+/// blocking pool: a decode allocates tens of megabytes, and spread over dozens of pool
+/// threads (each with its own allocator arena) that memory stays resident.
+#[derive(Clone, Debug)]
+struct DecodeWorkers {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl DecodeWorkers {
+    fn start(count: usize) -> DecodeWorkers {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for index in 0..count.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("lianxin-photo-{index}"))
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a photo thread starts");
+        }
+        DecodeWorkers { jobs }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let (answer, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the photo threads are gone")))?;
+        result.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("a photo thread panicked")))
+    }
 }
 
 impl PhotoProcessor {
     /// A processor storing into `store`.
     pub fn new(store: PhotoStore, settings: PhotoSettings, limits: &IntakeLimits) -> Self {
-        PhotoProcessor { store, settings, max_pixels: limits.photo_pixels, permits: Arc::new(Semaphore::new(settings.concurrent_decodes.max(1))) }
+        PhotoProcessor { store, settings, max_pixels: limits.photo_pixels, workers: DecodeWorkers::start(settings.concurrent_decodes) }
     }
 
     /// Where the photos are kept.
@@ -54,13 +94,11 @@ impl PhotoProcessor {
 
     /// Makes `upload` safe in memory: nothing touches the disk until every photo of the
     /// report has passed, so a refused report leaves no file behind.
-    pub async fn prepare(&self, upload: Vec<u8>) -> Result<PreparedPhoto, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(|error| ApiError::Internal(error.into()))?;
-        let settings = self.settings;
-        let max_pixels = self.max_pixels;
-        tokio::task::spawn_blocking(move || prepare_blocking(&upload, settings, max_pixels))
-            .await
-            .map_err(|error| ApiError::Internal(error.into()))?
+    pub async fn prepare(&self, upload: Upload) -> Result<PreparedPhoto, ApiError> {
+        let (settings, max_pixels) = (self.settings, self.max_pixels);
+        // A spooled upload is read back only now, on a photo thread: at most
+        // `concurrent_decodes` photos are in memory at once, however many are uploading.
+        self.workers.run(move || prepare_blocking(&upload.into_bytes_blocking().map_err(|error| ApiError::Internal(error.into()))?, settings, max_pixels)).await?
     }
 
     /// Writes a prepared photo and its thumbnail durably, named by content hash.
@@ -82,7 +120,8 @@ pub struct PreparedPhoto {
 fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, ApiError> {
     let image = decode(upload, max_pixels)?;
     let edge = settings.max_edge;
-    let image = if image.width() > edge || image.height() > edge { image.resize(edge, edge, image::imageops::FilterType::Triangle) } else { image };
+    // Area averaging straight into the output: no full-size floating-point copy.
+    let image = if image.width() > edge || image.height() > edge { image.thumbnail(edge, edge) } else { image };
     let jpeg = encode_jpeg(&image, settings.jpeg_quality)?;
     let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
     let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };

@@ -106,7 +106,7 @@ async fn accept(
     let key = idempotency_key(headers)?;
     let multipart = multipart.map_err(|_| ApiError::BadRequest(BadRequest::NotMultipart))?;
     let _in_flight = InFlight::claim(&state.in_flight, &key).ok_or(ApiError::KeyInFlight)?;
-    let intake = intake::read(multipart, &state.config.limits).await?;
+    let intake = intake::read(multipart, &state.config.limits, &state.config.data_dir.join("uploads")).await?;
 
     if let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await? {
         return if hash == intake.request_hash { Ok((StatusCode::OK, receipt)) } else { Err(ApiError::KeyReused) };
@@ -117,7 +117,7 @@ async fn accept(
     let report = validate_report(&state.catalog, &submitted, intake.photos.len()).map_err(ApiError::Validation)?;
     let category = state.catalog.category(&report.category).expect("validated reports have a known category");
 
-    let photo_bytes_in: u64 = intake.photos.iter().map(|photo| photo.len() as u64).sum();
+    let photo_bytes_in: u64 = intake.photos.iter().map(intake::Upload::len).sum();
     let mut prepared = Vec::with_capacity(intake.photos.len());
     for upload in intake.photos {
         prepared.push(state.photos.prepare(upload).await?);

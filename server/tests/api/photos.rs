@@ -167,3 +167,28 @@ async fn png_and_webp_photos_are_accepted_and_stored_as_jpeg() {
     let line = &app.wait_for_pipeline(1).await[0];
     assert_eq!(line["photos"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn large_photos_are_spooled_to_disk_while_uploading_and_no_spool_file_outlives_the_request() {
+    let app = spawn_app().await;
+    let big = jpeg(2400, 1800);
+    assert!(big.len() > lianxin_server::intake::SPOOL_AFTER, "the photo is large enough to be spooled ({} bytes)", big.len());
+    let spool = app.data_dir.path().join("uploads");
+    let leftovers = || std::fs::read_dir(&spool).map(|entries| entries.count()).unwrap_or(0);
+
+    let accepted = app.post_report(Some("big"), &manhole_report(), vec![big.clone()]).await;
+    assert_eq!(accepted.status(), 201);
+    let line = &app.wait_for_pipeline(1).await[0];
+    assert_eq!((line["photos"][0]["width"].as_u64(), line["photos"][0]["height"].as_u64()), (Some(2048), Some(1536)), "the spooled photo was read back whole");
+    assert!(spool.exists(), "large uploads go through the spool directory");
+    assert_eq!(leftovers(), 0, "the spool file of a stored report is gone");
+
+    let mut invalid = manhole_report();
+    invalid["category"] = Value::String("no_such_category".into());
+    assert_eq!(app.post_report(Some("big-invalid"), &invalid, vec![big.clone()]).await.status(), 422);
+    assert_eq!(app.post_report(Some("big-garbage"), &manhole_report(), vec![vec![0xAB; 600 * 1024]]).await.status(), 415);
+    assert_eq!(leftovers(), 0, "refused reports leave no spool file");
+
+    let retried = app.post_report(Some("big"), &manhole_report(), vec![big]).await;
+    assert_eq!(retried.status(), 200, "a retry of a spooled report hashes the same");
+}
