@@ -118,6 +118,9 @@ pub struct PreparedPhoto {
 }
 
 fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, ApiError> {
+    if let Some(prepared) = keep_jpeg_data(upload, settings, max_pixels)? {
+        return Ok(prepared);
+    }
     let image = decode(upload, max_pixels)?;
     let edge = settings.max_edge;
     // Area averaging straight into the output: no full-size floating-point copy.
@@ -126,6 +129,88 @@ fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> 
     let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
     let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };
     Ok(PreparedPhoto { jpeg, thumbnail, stored })
+}
+
+/// The fast path, for what the widget sends: a JPEG that is already upright and within
+/// `max_edge` keeps its compressed image data and loses every other segment (EXIF, GPS,
+/// XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
+/// are then decoded in full under the same limits, so they are a valid photo by the same
+/// checks as a re-encoded one — at a fraction of the cost of encoding. `None`: re-encode.
+fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<Option<PreparedPhoto>, ApiError> {
+    if image::guess_format(upload).ok() != Some(ImageFormat::Jpeg) {
+        return Ok(None);
+    }
+    check_plain(upload, ImageFormat::Jpeg)?;
+    let Ok(mut decoder) = ImageReader::with_format(Cursor::new(upload), ImageFormat::Jpeg).into_decoder() else { return Ok(None) };
+    let (width, height) = decoder.dimensions();
+    let upright = decoder.orientation().is_ok_and(|orientation| orientation == image::metadata::Orientation::NoTransforms);
+    if !upright || width > settings.max_edge || height > settings.max_edge {
+        return Ok(None);
+    }
+    let Some(jpeg) = strip_jpeg_metadata(upload) else { return Ok(None) };
+    let image = decode(&jpeg, max_pixels)?;
+    let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
+    let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };
+    Ok(Some(PreparedPhoto { jpeg, thumbnail, stored }))
+}
+
+/// A JPEG rebuilt from only the segments a decoder needs — quantisation and Huffman
+/// tables, frame header, restart interval, scans with their entropy-coded data — and an
+/// end marker. `None` for anything unusual (an Adobe colour-transform segment, a
+/// hierarchical or arithmetic-coded frame, a broken structure): those are re-encoded.
+pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
+    if !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(jpeg.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut at = 2;
+    loop {
+        if *jpeg.get(at)? != 0xFF {
+            return None;
+        }
+        while *jpeg.get(at)? == 0xFF {
+            at += 1; // fill bytes
+        }
+        let marker = *jpeg.get(at)?;
+        at += 1;
+        if marker == 0xD9 {
+            out.extend_from_slice(&[0xFF, 0xD9]);
+            return Some(out);
+        }
+        let length = usize::from(u16::from_be_bytes([*jpeg.get(at)?, *jpeg.get(at + 1)?]));
+        let segment = jpeg.get(at..at + length).filter(|_| length >= 2)?;
+        at += length;
+        match marker {
+            // APP0–APP13, APP15 (JFIF, EXIF, ICC, XMP, …) and comments: dropped.
+            0xE0..=0xED | 0xEF | 0xFE => {}
+            // Tables, baseline/extended/progressive frames, restart interval: kept.
+            0xDB | 0xC4 | 0xDD | 0xC0..=0xC2 => {
+                out.extend_from_slice(&[0xFF, marker]);
+                out.extend_from_slice(segment);
+            }
+            0xDA => {
+                out.extend_from_slice(&[0xFF, 0xDA]);
+                out.extend_from_slice(segment);
+                let start = at;
+                // Entropy-coded data runs to the next marker that is neither a stuffed
+                // zero byte nor a restart marker.
+                loop {
+                    if *jpeg.get(at)? == 0xFF {
+                        let next = *jpeg.get(at + 1)?;
+                        if next == 0x00 || (0xD0..=0xD7).contains(&next) {
+                            at += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    at += 1;
+                }
+                out.extend_from_slice(&jpeg[start..at]);
+            }
+            _ => return None,
+        }
+    }
 }
 
 fn storage_error(error: PhotoStoreError) -> ApiError {
@@ -219,4 +304,60 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain_jpeg() -> Vec<u8> {
+        let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&image).unwrap();
+        bytes
+    }
+
+    /// `jpeg` with a segment inserted after the start marker.
+    fn with_segment(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, marker]);
+        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn stripping_drops_exif_and_comments_and_keeps_the_pixels() {
+        let plain = plain_jpeg();
+        let tagged = with_segment(&with_segment(&plain, 0xE1, b"Exif\0\0GPS 45.75N 126.63E"), 0xFE, b"taken at home");
+        let mut padded = tagged.clone();
+        padded.extend_from_slice(&[0, 0, 0]);
+        let stripped = strip_jpeg_metadata(&padded).unwrap();
+        let contains = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|window| window == needle);
+        assert!(contains(&tagged, b"Exif") && !contains(&stripped, b"Exif"), "EXIF is gone");
+        assert!(!contains(&stripped, b"GPS") && !contains(&stripped, b"taken at home"), "GPS and comment are gone");
+        assert!(stripped.ends_with(&[0xFF, 0xD9]) && stripped.len() < padded.len());
+        let before = decode(&plain, 1 << 20).unwrap().to_rgb8();
+        let after = decode(&stripped, 1 << 20).unwrap().to_rgb8();
+        assert_eq!(before, after, "the same compressed data decodes to the same pixels");
+    }
+
+    #[test]
+    fn unusual_jpegs_are_left_to_the_re_encoding_path() {
+        let plain = plain_jpeg();
+        assert!(strip_jpeg_metadata(&with_segment(&plain, 0xEE, b"Adobe\0\x64\0\0\0\0\x02")).is_none(), "an Adobe colour transform is re-encoded");
+        assert!(strip_jpeg_metadata(&plain[..plain.len() / 2]).is_none(), "a truncated file is not stripped");
+        assert!(strip_jpeg_metadata(b"not a jpeg").is_none());
+    }
+
+    #[test]
+    fn an_upright_small_jpeg_is_kept_and_a_large_one_is_re_encoded() {
+        let settings = PhotoSettings { max_edge: 50, ..PhotoSettings::default() };
+        let plain = plain_jpeg();
+        let kept = prepare_blocking(&with_segment(&plain, 0xE1, b"Exif\0\0"), PhotoSettings::default(), 1 << 20).unwrap();
+        assert_eq!(kept.jpeg, strip_jpeg_metadata(&plain).unwrap(), "the compressed data is stored as it came");
+        let downscaled = prepare_blocking(&plain, settings, 1 << 20).unwrap();
+        assert_eq!((downscaled.stored.width, downscaled.stored.height), (50, 38), "too large: downscaled and re-encoded");
+    }
 }
