@@ -70,6 +70,22 @@ pub async fn database_url_for(data_dir: &std::path::Path) -> Option<String> {
     Some(url)
 }
 
+/// How many reports the database of the server using `data_dir` holds, counted in the
+/// database itself (also for a server running as its own process).
+pub async fn count_reports(data_dir: &std::path::Path) -> i64 {
+    match database_url_for(data_dir).await {
+        None => {
+            let connection = rusqlite::Connection::open(data_dir.join("lianxin.sqlite3")).unwrap();
+            connection.query_row("SELECT count(*) FROM reports", [], |row| row.get(0)).unwrap()
+        }
+        Some(url) => {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.query_one("SELECT count(*) FROM reports", &[]).await.unwrap().get(0)
+        }
+    }
+}
+
 /// Command-line flags giving the real binary the same database as [`database_url_for`].
 pub async fn database_flags(data_dir: &std::path::Path) -> Vec<String> {
     database_url_for(data_dir).await.map(|url| vec!["--database-url".to_owned(), url]).unwrap_or_default()
@@ -142,17 +158,7 @@ impl TestApp {
 
     /// How many reports the database holds, counted in the database itself.
     pub async fn stored_reports(&self) -> i64 {
-        match database_url_for(self.data_dir.path()).await {
-            None => {
-                let connection = rusqlite::Connection::open(self.data_dir.path().join("lianxin.sqlite3")).unwrap();
-                connection.query_row("SELECT count(*) FROM reports", [], |row| row.get(0)).unwrap()
-            }
-            Some(url) => {
-                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-                tokio::spawn(connection);
-                client.query_one("SELECT count(*) FROM reports", &[]).await.unwrap().get(0)
-            }
-        }
+        count_reports(self.data_dir.path()).await
     }
 
     /// The server's `host:port`.

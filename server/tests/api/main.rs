@@ -7,6 +7,7 @@ mod catalog;
 mod cluster;
 mod crash;
 mod districts;
+mod faults;
 mod validation;
 mod webhook;
 mod health;

@@ -1,0 +1,242 @@
+//! What happens when things break, on loopback and bounded in time: the server killed
+//! while residents are submitting, the pipeline down under load, the data disk full. In
+//! each, every report a resident got a receipt for is stored once and forwarded once.
+
+use std::collections::{HashMap, HashSet};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{count_reports, database_flags, jpeg, manhole_report, spawn_app_in, wait_until_up};
+use crate::receiver::Receiver;
+
+const SECRET: &str = "fault-test-secret";
+
+async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
+    let config = data_dir.join("lianxin.toml");
+    std::fs::write(&config, "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\n").unwrap();
+    Command::new(env!("CARGO_BIN_EXE_lianxin"))
+        .args(["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--pipeline", pipeline, "--pipeline-secret", SECRET, "--widget-dir", data_dir.to_str().unwrap()])
+        .args(database_flags(data_dir).await)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the lianxin binary starts")
+}
+
+async fn submit(client: &reqwest::Client, base: &str, key: &str, photo: Vec<u8>) -> Result<Value, u16> {
+    let form = reqwest::multipart::Form::new()
+        .part("report", reqwest::multipart::Part::bytes(serde_json::to_vec(&manhole_report()).unwrap()))
+        .part("photo", reqwest::multipart::Part::bytes(photo).file_name("p.jpg"));
+    match client.post(format!("{base}/api/v1/reports")).header("Idempotency-Key", key).multipart(form).timeout(Duration::from_secs(10)).send().await {
+        Ok(response) if response.status().is_success() => Ok(response.json().await.unwrap()),
+        Ok(response) => Err(response.status().as_u16()),
+        Err(_) => Err(0),
+    }
+}
+
+/// Every photo a forwarded report names can be fetched whole through its signed link.
+async fn photos_are_whole(client: &reqwest::Client, tickets: &HashMap<String, Value>) {
+    for ticket in tickets.values() {
+        for photo in ticket["photos"].as_array().unwrap() {
+            let response = client.get(photo["url"].as_str().unwrap()).send().await.unwrap();
+            assert_eq!(response.status(), 200, "photo {} of a stored report is there", photo["sha256"]);
+            let bytes = response.bytes().await.unwrap();
+            assert!(image::load_from_memory(&bytes).is_ok(), "photo {} is whole", photo["sha256"]);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_residents_submit_loses_and_repeats_nothing_it_acknowledged() {
+    let receiver = Receiver::start(SECRET, vec![]).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = start_server(data_dir.path(), port, &receiver.url).await;
+    wait_until_up(&client, &base).await;
+
+    let acknowledged = Arc::new(Mutex::new(HashMap::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicUsize::new(0));
+    let residents: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, base, acknowledged, stop, next) = (client.clone(), base.clone(), acknowledged.clone(), stop.clone(), next.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(receipt) = submit(&client, &base, &format!("kill-{index}"), jpeg(300 + index as u32 % 50, 200)).await {
+                        acknowledged.lock().unwrap().insert(index, receipt["id"].as_str().unwrap().to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 20 {
+        assert!(Instant::now() < deadline, "reports are not being acknowledged");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().expect("SIGKILL while residents are submitting");
+    server.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for resident in residents {
+        resident.await.unwrap();
+    }
+
+    let mut restarted = start_server(data_dir.path(), port, &receiver.url).await;
+    wait_until_up(&client, &base).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let stored = count_reports(data_dir.path()).await as usize;
+    assert!(stored >= acknowledged.len(), "{stored} stored, {} acknowledged", acknowledged.len());
+    let tickets = receiver.wait_for_tickets(stored, Duration::from_secs(30)).await;
+    for (index, id) in &acknowledged {
+        assert!(tickets.contains_key(id), "acknowledged report {index} reached the pipeline");
+    }
+    assert!(receiver.accepted_per_key().values().all(|count| *count == 1), "no report became two tickets");
+    assert_eq!(tickets.len(), stored, "exactly the stored reports were forwarded");
+    photos_are_whole(&client, &tickets).await;
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_taken_while_the_pipeline_is_down_are_all_delivered_once_it_is_back() {
+    let mut receiver = Receiver::start(SECRET, vec![]).await;
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.pipeline = receiver.url.clone();
+        config.pipeline_secret = SECRET.into();
+        config.forwarder.poll_ms = 50;
+        config.forwarder.retry_base_ms = 100;
+        config.forwarder.retry_max_ms = 500;
+        config.forwarder.delivery_timeout_ms = 300;
+        config.security.reports_per_minute = 100_000;
+    })
+    .await;
+    receiver.go_down();
+    let residents: Vec<_> = (0..6)
+        .map(|resident| {
+            let (client, base) = (app.client.clone(), app.address.clone());
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for index in 0..10 {
+                    ids.push(submit(&client, &base, &format!("down-{resident}-{index}"), jpeg(200, 150)).await.expect("accepted while the pipeline is down")["id"].as_str().unwrap().to_owned());
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut acknowledged = HashSet::new();
+    for resident in residents {
+        acknowledged.extend(resident.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 60);
+    assert!(app.state.store.outbox_stats().await.unwrap().pending > 0, "the backlog waits while the pipeline is down");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    receiver.come_back().await;
+    let tickets = receiver.wait_for_tickets(60, Duration::from_secs(30)).await;
+    assert_eq!(tickets.keys().cloned().collect::<HashSet<_>>(), acknowledged);
+    assert!(receiver.accepted_per_key().values().all(|count| *count == 1));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.state.store.outbox_stats().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline, "the backlog is recorded as drained");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.state.store.outbox_stats().await.unwrap().dead_letter, 0);
+}
+
+/// A small tmpfs, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Result<SmallDisk, String> {
+        let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs", dir.path().to_str().unwrap()])
+            .output()
+            .map_err(|error| format!("cannot run mount: {error}"))?;
+        if output.status.success() { Ok(SmallDisk { dir }) } else { Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()) }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").args(["-l", self.dir.path().to_str().unwrap()]).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowledged_one() {
+    let disk = match SmallDisk::mount(8) {
+        Ok(disk) => disk,
+        Err(reason) => {
+            eprintln!("skipped: cannot mount a small tmpfs for the disk-full test ({reason})");
+            return;
+        }
+    };
+    let receiver = Receiver::start(SECRET, vec![]).await;
+    let data_dir = tempfile::tempdir_in(disk.dir.path()).unwrap();
+    let app = spawn_app_in(data_dir, |config| {
+        config.pipeline = receiver.url.clone();
+        config.pipeline_secret = SECRET.into();
+        config.forwarder.poll_ms = 50;
+        config.security.reports_per_minute = 100_000;
+    })
+    .await;
+    // Leave about 1.5 MB free, then send photos until the disk is full.
+    let filler = disk.dir.path().join("filler");
+    let free = || {
+        let output = Command::new("df").args(["--output=avail", "-B1"]).arg(disk.dir.path()).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).lines().nth(1).unwrap().trim().parse::<u64>().unwrap()
+    };
+    std::fs::write(&filler, vec![0u8; free().saturating_sub(1_500_000) as usize]).unwrap();
+
+    let mut acknowledged = Vec::new();
+    let mut refusal = None;
+    for index in 0..200 {
+        // Noisy photos compress badly: each takes a few hundred kilobytes.
+        let mut seed = index as u32 + 1;
+        let noisy = image::RgbImage::from_fn(700, 500, |_, _| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+        });
+        let mut photo = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut photo, 95).encode_image(&noisy).unwrap();
+        let response = app.post_report(Some(&format!("full-{index}")), &manhole_report(), vec![photo]).await;
+        match response.status().as_u16() {
+            201 => acknowledged.push(response.json::<Value>().await.unwrap()),
+            503 => {
+                refusal = Some(response.json::<Value>().await.unwrap());
+                break;
+            }
+            other => panic!("report {index}: unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    let refusal = refusal.expect("the full disk was reported with 503");
+    assert!(!acknowledged.is_empty(), "some reports fit before the disk filled");
+    assert!(refusal.to_string().contains("unavailable"), "{refusal}");
+
+    for receipt in &acknowledged {
+        let status = app.client.get(app.url(receipt["status_url"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(status.status(), 200, "acknowledged report {} is still there", receipt["tracking_no"]);
+    }
+    let tickets = receiver.wait_for_tickets(acknowledged.len(), Duration::from_secs(20)).await;
+    let client = reqwest::Client::new();
+    photos_are_whole(&client, &tickets).await;
+
+    // Space again: the server takes reports again without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let after = app.post_report(Some("after-space"), &manhole_report(), vec![jpeg(200, 150)]).await;
+    assert_eq!(after.status(), 201, "accepted again once there is space");
+}
