@@ -42,8 +42,11 @@ pub mod status_poll;
 pub mod serve;
 /// Builds and runs the whole application.
 pub mod app;
-/// The command line: serve, purge, outbox operations.
+/// The command line: serve, purge, outbox operations, migration to PostgreSQL.
 pub mod commands;
+/// Entry points for the fuzz targets and their regression tests.
+#[doc(hidden)]
+pub mod fuzz_targets;
 
 pub use app::Application;
 pub use config::Config;

@@ -117,7 +117,9 @@ pub struct PreparedPhoto {
     pub stored: StoredPhoto,
 }
 
-fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, ApiError> {
+/// Makes one upload safe, on the calling thread (the photo threads call this; so does the
+/// photo fuzz target).
+pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, ApiError> {
     if let Some(prepared) = keep_jpeg_data(upload, settings, max_pixels)? {
         return Ok(prepared);
     }

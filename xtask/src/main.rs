@@ -7,6 +7,8 @@
 //! - `cargo xtask build-widget` builds the widget into `dist/`.
 //! - `cargo xtask bench [--quick]` builds everything in release mode and runs the benchmark
 //!   (`bench/`), printing a markdown table and writing `target/bench/report.json`.
+//! - `cargo xtask fuzz [--seconds N] [target…]` runs each fuzz target (`fuzz/`) for a bounded
+//!   time (default 60 s each) with libFuzzer, starting from `fuzz/seeds`.
 //! - `cargo xtask install` only installs the tools.
 //!
 //! These machines reach the package registries and nothing else, so no tool is downloaded
@@ -28,7 +30,8 @@ fn main() -> ExitCode {
         Some("build-widget") => tools::ensure_build_tools(&root()).and_then(|tools| build_widget(&tools)),
         Some("install") => tools::ensure_build_tools(&root()).map(|_| ()),
         Some("bench") => bench(&args[1..]),
-        _ => Err("usage: cargo xtask <run | test | bench [--quick] | build-widget | install>".into()),
+        Some("fuzz") => fuzz(&args[1..]),
+        _ => Err("usage: cargo xtask <run | test | bench [--quick] [--only parts] | fuzz [--seconds N] [target…] | build-widget | install>".into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,6 +96,49 @@ fn bench(args: &[String]) -> Result {
             .env("LIANXIN_E2E_DIST", root.join("dist"))
             .env("CHROMEDRIVER", tools::CHROMEDRIVER),
     )
+}
+
+/// The fuzz targets in `fuzz/`.
+const FUZZ_TARGETS: &[&str] = &["report_json", "multipart", "photo"];
+
+/// Runs each fuzz target for a bounded time. A crash stops the run and names the input to
+/// copy into `fuzz/regressions/<target>/`.
+fn fuzz(args: &[String]) -> Result {
+    let root = root();
+    let cargo_fuzz = tools::ensure_cargo_fuzz()?;
+    let mut seconds = 60u64;
+    let mut targets: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--seconds" => seconds = rest.next().and_then(|value| value.parse().ok()).ok_or("--seconds needs a number")?,
+            target if FUZZ_TARGETS.contains(&target) => targets.push(target.to_owned()),
+            other => return Err(format!("unknown fuzz argument {other:?}; targets: {}", FUZZ_TARGETS.join(", "))),
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.iter().map(|target| (*target).to_owned()).collect();
+    }
+    for target in &targets {
+        let corpus = tools::target_dir(&root).join("fuzz-corpus").join(target);
+        std::fs::create_dir_all(&corpus).map_err(|error| format!("creating {}: {error}", corpus.display()))?;
+        let outcome = status(
+            Command::new(&cargo_fuzz)
+                .current_dir(&root)
+                // cargo-fuzz passes nightly flags (-Z sanitizer); the stable toolchain
+                // accepts them when told it is building itself.
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("CARGO_TARGET_DIR", tools::target_dir(&root).join("fuzz"))
+                .args(["fuzz", "run", target])
+                .arg(&corpus)
+                .arg(root.join("fuzz").join("seeds").join(target))
+                .args(["--", &format!("-max_total_time={seconds}"), "-rss_limit_mb=2048", "-timeout=10"]),
+        );
+        if let Err(error) = outcome {
+            return Err(format!("{error}\nthe crashing input is in fuzz/artifacts/{target}/: copy it into fuzz/regressions/{target}/, fix the server, commit both"));
+        }
+    }
+    Ok(())
 }
 
 /// The PostgreSQL the scale-out tests use unless `LIANXIN_TEST_DATABASE` names another.

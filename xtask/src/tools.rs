@@ -15,6 +15,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 /// The accessibility checker the browser tests run on every screen.
 const AXE_VERSION: &str = "4.14.1";
+/// The fuzzing driver.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The S3 emulator the object-storage tests use (PyPI's moto, run as a server).
 const MOTO_VERSION: &str = "5.2.5";
 /// Where Debian installs ChromeDriver.
@@ -149,4 +151,14 @@ pub fn ensure_s3_emulator(root: &Path) -> Result<PathBuf> {
         status(Command::new(&pip).args(["install", "--quiet", &format!("moto[server]=={MOTO_VERSION}")]))?;
     }
     Ok(server)
+}
+
+/// Installs cargo-fuzz and returns its path.
+pub fn ensure_cargo_fuzz() -> Result<PathBuf> {
+    let program = cargo_bin().join("cargo-fuzz");
+    if !output(&program, &["--version"]).is_some_and(|version| version.contains(CARGO_FUZZ_VERSION)) {
+        eprintln!("xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION} (a few minutes, once)");
+        status(crate::cargo().args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]))?;
+    }
+    Ok(program)
 }

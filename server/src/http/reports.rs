@@ -150,7 +150,7 @@ async fn accept(
 }
 
 /// Parses the `report` part, naming the field whose value has the wrong shape.
-fn parse_report(json: &[u8]) -> Result<ReportSubmission, ApiError> {
+pub fn parse_report(json: &[u8]) -> Result<ReportSubmission, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

@@ -8,6 +8,7 @@ mod cluster;
 mod crash;
 mod districts;
 mod faults;
+mod fuzz_regressions;
 mod validation;
 mod webhook;
 mod health;
