@@ -26,6 +26,8 @@ pub mod photo_picker;
 pub mod location_picker;
 /// The receipt shown after a report was accepted.
 pub mod receipt;
+/// The review screen before sending.
+pub mod review;
 
 use leptos::prelude::*;
 use lianxin_contract::Lang;

@@ -1,5 +1,5 @@
 //! The report form: category, request kind, the category's own fields, description,
-//! location, photos and contact, checked with the shared validation before sending, then
+//! location, photos and contact, checked with the shared validation, shown for review, then
 //! posted once with an idempotency key that stays the same across retries. Every label
 //! follows the chosen language, so switching language keeps what was typed.
 
@@ -22,12 +22,15 @@ use crate::location_picker::{LocationPicker, Position};
 use crate::photo::PreparedPhoto;
 use crate::photo_picker::PhotoPicker;
 use crate::receipt::ReceiptView;
+use crate::review::ReviewView;
 use crate::text::{Text, t};
 
 /// Where the form is.
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
     Editing,
+    /// Checked and shown to the resident before it is sent.
+    Review(ReportSubmission),
     Sending,
     Done(Receipt),
     /// Saved on the phone until the network is back.
@@ -112,39 +115,8 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         errors.set(Vec::new());
     });
 
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        if preparing.get_untracked() > 0 {
-            return;
-        }
-        failure.set(None);
+    let send = move |report: ReportSubmission| {
         let blobs: Vec<web_sys::Blob> = photos.with_untracked(|photos| photos.iter().map(|photo| photo.blob.clone()).collect());
-        let located = position.get_untracked();
-        let report = ReportSubmission {
-            category: category_code.get_untracked(),
-            kind: kind.get_untracked().unwrap_or(RequestKind::Complaint),
-            description: description.get_untracked(),
-            fields: field_values(category.get_untracked().as_ref(), &fields.get_untracked()),
-            location: Some(Location {
-                lat: located.map(|found| found.lat),
-                lon: located.map(|found| found.lon),
-                accuracy_m: located.map(|found| found.accuracy_m),
-                address: Some(address.get_untracked()),
-                district: Some(district.get_untracked()),
-            }),
-            contact: Some(Contact { name: Some(contact_name.get_untracked()), phone: Some(contact_phone.get_untracked()), consent: consent.get_untracked() }),
-            lang: lang.get_untracked(),
-        };
-        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, blobs.len()));
-        let report = match checked {
-            Ok(report) => report,
-            Err(found) => {
-                errors.set(found);
-                focus_first_error();
-                return;
-            }
-        };
-        errors.set(Vec::new());
         phase.set(Phase::Sending);
         uploaded.set(0.0);
         let key = idempotency_key.get_untracked();
@@ -178,6 +150,49 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                 }
             }
         });
+    };
+    let on_send = Callback::new(move |()| {
+        if let Phase::Review(report) = phase.get_untracked() {
+            send(report);
+        }
+    });
+    let on_edit = Callback::new(move |()| phase.set(Phase::Editing));
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if preparing.get_untracked() > 0 {
+            return;
+        }
+        failure.set(None);
+        let photo_count = photos.with_untracked(Vec::len);
+        let located = position.get_untracked();
+        let report = ReportSubmission {
+            category: category_code.get_untracked(),
+            kind: kind.get_untracked().unwrap_or(RequestKind::Complaint),
+            description: description.get_untracked(),
+            fields: field_values(category.get_untracked().as_ref(), &fields.get_untracked()),
+            location: Some(Location {
+                lat: located.map(|found| found.lat),
+                lon: located.map(|found| found.lon),
+                accuracy_m: located.map(|found| found.accuracy_m),
+                address: Some(address.get_untracked()),
+                district: Some(district.get_untracked()),
+            }),
+            contact: Some(Contact { name: Some(contact_name.get_untracked()), phone: Some(contact_phone.get_untracked()), consent: consent.get_untracked() }),
+            lang: lang.get_untracked(),
+        };
+        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count));
+        let report = match checked {
+            Ok(report) => report,
+            Err(found) => {
+                errors.set(found);
+                focus_first_error();
+                return;
+            }
+        };
+        errors.set(Vec::new());
+        phase.set(Phase::Review(report));
+        focus_selector("#review-title");
     };
 
     let start_over = move || {
@@ -215,7 +230,13 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                 _ => ().into_any(),
             }
         >
-            <form class="report-form" novalidate on:submit=submit>
+            {move || match (phase.get(), category.get()) {
+                (Phase::Review(report), Some(category)) => Some(view! {
+                    <ReviewView report=report category=category catalog=catalog photos=photos lang=lang on_send=on_send on_edit=on_edit />
+                }),
+                _ => None,
+            }}
+            <form class="report-form" novalidate on:submit=submit hidden=move || matches!(phase.get(), Phase::Review(_))>
                 <Show when=move || !errors.with(Vec::is_empty) || failure.with(Option::is_some)>
                     <div class="form-alert" role="alert">
                         <p>{move || if errors.with(Vec::is_empty) { t(lang.get(), Text::SendFailed) } else { t(lang.get(), Text::FixErrors) }}</p>
@@ -259,7 +280,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     <progress id="upload-progress" max="100" value=move || (uploaded.get() * 100.0).round().to_string() aria-label=move || t(lang.get(), Text::Sending)></progress>
                 </Show>
                 <button type="submit" class="submit" disabled=move || { phase.get() == Phase::Sending || preparing.get() > 0 }>
-                    {move || if phase.get() == Phase::Sending { t(lang.get(), Text::Sending) } else { t(lang.get(), Text::Submit) }}
+                    {move || if phase.get() == Phase::Sending { t(lang.get(), Text::Sending) } else { t(lang.get(), Text::Next) }}
                 </button>
             </form>
         </Show>
@@ -429,6 +450,16 @@ fn field_values(category: Option<&Category>, values: &BTreeMap<String, String>) 
             Some((field.code.clone(), value))
         })
         .collect()
+}
+
+/// Moves keyboard focus to the element matching `selector` once it has rendered.
+fn focus_selector(selector: &'static str) {
+    request_animation_frame(move || {
+        let element = web_sys::window().and_then(|window| window.document()).and_then(|document| document.query_selector(selector).ok().flatten());
+        if let Some(element) = element.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
 }
 
 /// Moves keyboard focus to the first invalid input after the errors render, so screen

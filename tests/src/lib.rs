@@ -176,6 +176,12 @@ impl Browser {
         Ok(())
     }
 
+    /// Sends the filled form as a resident does: "Next", then "Send" on the review screen.
+    pub async fn send_report(&self) -> anyhow::Result<()> {
+        self.click("button[type=submit]").await?;
+        self.click("#send-report").await
+    }
+
     /// Sends a DevTools protocol command through ChromeDriver (`goog/cdp/execute`): how a
     /// test grants geolocation, places the phone, or takes the network away.
     pub async fn cdp(&self, command: &str, params: Value) -> anyhow::Result<Value> {

@@ -30,10 +30,14 @@ async fn every_screen_in_every_language_has_no_serious_accessibility_violation()
         browser.choose("#district", "daoli").await?;
         browser.type_into("#description", "井盖缺失 / missing cover").await?;
         browser.click("button[type=submit]").await?;
+        browser.wait_for("#review").await?;
+        browser.screenshot(&format!("{lang}-3-review")).await?;
+        found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} review: {violation}")));
+        browser.click("#send-report").await?;
         browser.text_of("#tracking-no").await?;
         browser.click("#check-status").await?;
         browser.text_of("#current-status").await?;
-        browser.screenshot(&format!("{lang}-3-receipt")).await?;
+        browser.screenshot(&format!("{lang}-4-receipt")).await?;
         found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} receipt: {violation}")));
     }
     browser.close().await?;

@@ -47,7 +47,7 @@ async fn a_report_filed_through_embed_js_on_another_origin_reaches_the_pipeline_
     browser.wait_for_text("label[for=description]", "Describe the problem").await?;
     browser.type_into("#field-route", "343").await?;
     browser.type_into("#description", "Please run route 343 every 10 minutes in the evening").await?;
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     let tracking_no = browser.text_of("#tracking-no").await?;
     browser.client.clone().enter_parent_frame().await?;
 

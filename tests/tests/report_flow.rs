@@ -19,7 +19,7 @@ async fn resident_files_a_report_with_a_photo_and_gets_a_tracking_number_that_re
     browser.type_into("#address", "西大直街 92 号门前").await?;
     browser.type_into("#description", "人行道上的井盖丢了，晚上看不见，很危险").await?;
     browser.attach("#photo", &photo).await?;
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     let tracking_no = browser.text_of("#tracking-no").await?;
     browser.close().await?;
 

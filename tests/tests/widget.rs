@@ -33,7 +33,7 @@ async fn a_12_megapixel_photo_arrives_upright_small_and_without_metadata() -> an
     browser.attach("#photo", &photo).await?;
     browser.wait_for(".photo img").await?;
     let shown_size = browser.text_of(".photo-size").await?;
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     let tracking_no = browser.text_of("#tracking-no").await?;
     browser.close().await?;
 
@@ -115,7 +115,7 @@ async fn refused_geolocation_leaves_a_clear_path_by_address() -> anyhow::Result<
     browser.choose("#district", "songbei").await?;
     browser.type_into("#address", "Songbei, Century Avenue 1").await?;
     browser.type_into("#description", "Open manhole on the pavement").await?;
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     let tracking_no = browser.text_of("#tracking-no").await?;
     browser.close().await?;
     let line = pipeline_line(&server, &tracking_no).await;
@@ -143,7 +143,7 @@ async fn a_granted_position_travels_with_the_report_and_neighbours_reports_are_c
         }
         browser.choose("#district", "daoli").await?;
         browser.type_into("#description", "中央大街井盖缺失").await?;
-        browser.click("button[type=submit]").await?;
+        browser.send_report().await?;
         let tracking_no = browser.text_of("#tracking-no").await?;
         if round == 0 {
             first_tracking = tracking_no;
@@ -180,7 +180,7 @@ async fn an_unsent_report_survives_a_reload_and_is_forgotten_once_sent() -> anyh
 
     browser.type_into("#contact-phone", "13904512345").await?;
     browser.click("#contact-consent").await?;
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     let tracking_no = browser.text_of("#tracking-no").await?;
     browser.client.refresh().await?;
     browser.wait_for("#description").await?;
@@ -203,7 +203,7 @@ async fn a_report_sent_offline_waits_on_the_phone_and_is_stored_once_when_back_o
     browser.cdp("Network.enable", json!({})).await?;
     browser.cdp("Network.emulateNetworkConditions", offline).await?;
 
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     browser.wait_for_text("#waiting", "saved on this phone").await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(server.pipeline_lines().is_empty(), "nothing reached the server while offline");
@@ -238,7 +238,7 @@ async fn on_a_slow_network_the_upload_shows_its_progress() -> anyhow::Result<()>
     browser.cdp("Network.enable", json!({})).await?;
     browser.cdp("Network.emulateNetworkConditions", json!({ "offline": false, "latency": 50, "downloadThroughput": 200_000, "uploadThroughput": 40_000 })).await?;
 
-    browser.click("button[type=submit]").await?;
+    browser.send_report().await?;
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -256,5 +256,39 @@ async fn on_a_slow_network_the_upload_shows_its_progress() -> anyhow::Result<()>
     browser.close().await?;
     assert!(seen.iter().any(|value| *value > 0.0 && *value < 100.0), "the bar moved between 0 and 100: {seen:?}");
     pipeline_line(&server, &tracking_no).await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_screen_shows_what_will_be_sent_and_change_keeps_the_input() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("ru").await?;
+    let dir = tempfile::tempdir()?;
+    let photo = camera_photo(dir.path(), 800, 600)?;
+    browser.open_widget(&format!("{}/?lang=ru", server.url)).await?;
+    browser.choose("#category", "road_damage").await?;
+    browser.choose("#district", "nangang").await?;
+    browser.type_into("#description", "Яма на тротуаре у остановки").await?;
+    browser.attach("#photo", &photo).await?;
+    browser.wait_for(".photo img").await?;
+
+    browser.click("button[type=submit]").await?;
+    let review = browser.text_of("#review").await?;
+    assert!(review.contains("Проверьте обращение"), "the review speaks Russian: {review}");
+    assert!(review.contains("Яма на тротуаре у остановки"), "the description is shown: {review}");
+    assert!(review.contains("район Наньган"), "the district is named in Russian: {review}");
+    assert!(review.contains("Анонимно"), "an anonymous report says so: {review}");
+    assert_eq!(browser.client.find_all(fantoccini::Locator::Css("#review .photo img")).await?.len(), 1, "the photo is shown");
+    assert!(server.pipeline_lines().is_empty(), "nothing is sent before the resident confirms");
+
+    browser.click("#edit-report").await?;
+    assert_eq!(browser.value_of("#description").await?, "Яма на тротуаре у остановки", "Change returns to the filled form");
+    browser.type_into("#description", " — глубокая").await?;
+    browser.send_report().await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+    let line = pipeline_line(&server, &tracking_no).await;
+    assert_eq!(line["report"]["description"], "Яма на тротуаре у остановки — глубокая");
+    assert_eq!(line["photos"].as_array().map(Vec::len), Some(1));
     Ok(())
 }

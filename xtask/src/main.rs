@@ -63,7 +63,24 @@ fn build_widget(tools: &tools::BuildTools) -> Result {
     let root = root();
     // Trunk runs `cargo metadata`, which needs every crate in Cargo.lock downloaded.
     status(cargo().current_dir(&root).arg("fetch"))?;
-    status(Command::new(&tools.trunk).current_dir(&root).env("PATH", tools.path_with_tools()).args(["build", "--release"]))
+    status(Command::new(&tools.trunk).current_dir(&root).env("PATH", tools.path_with_tools()).args(["build", "--release"]))?;
+    precompress(&root.join("dist"))
+}
+
+/// Writes a brotli (`.br`, quality 11) and gzip (`.gz`, level 9) twin beside every text and
+/// wasm file of the built widget; the server sends those as they are.
+fn precompress(dist: &Path) -> Result {
+    tools::ensure_compressors()?;
+    let entries = std::fs::read_dir(dist).map_err(|error| format!("reading {}: {error}", dist.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let compressible = path.extension().and_then(|extension| extension.to_str()).is_some_and(|extension| matches!(extension, "wasm" | "js" | "css" | "html" | "txt"));
+        if compressible {
+            status(Command::new("brotli").args(["--quality=11", "--force", "--keep"]).arg(&path))?;
+            status(Command::new("gzip").args(["-9", "--force", "--keep", "--no-name"]).arg(&path))?;
+        }
+    }
+    Ok(())
 }
 
 fn run(server_args: &[String]) -> Result {

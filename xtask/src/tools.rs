@@ -119,6 +119,30 @@ pub fn ensure_axe(root: &Path) -> Result<PathBuf> {
     Ok(package.join("axe.min.js"))
 }
 
+/// Runs apt-get (through sudo when not root).
+fn apt(args: &[&str]) -> Result {
+    let root_user = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    let mut command = if root_user {
+        Command::new("apt-get")
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg("apt-get");
+        sudo
+    };
+    command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+    status(&mut command)
+}
+
+/// Installs Debian's brotli and gzip command-line tools when absent (the widget's files are
+/// precompressed at build time).
+pub fn ensure_compressors() -> Result {
+    if output("brotli", &["--version"]).is_some() && output("gzip", &["--version"]).is_some() {
+        return Ok(());
+    }
+    apt(&["update"])?;
+    apt(&["install", "-y", "brotli", "gzip"])
+}
+
 /// Installs Debian's Chromium and ChromeDriver when absent, with Chinese and emoji fonts
 /// so screenshots show what a phone shows.
 pub fn ensure_browser() -> Result {
@@ -128,12 +152,6 @@ pub fn ensure_browser() -> Result {
         return Ok(());
     }
     eprintln!("xtask: installing chromium, chromium-driver and fonts from Debian");
-    let root_user = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
-    let apt = |args: &[&str]| {
-        let mut command = if root_user { Command::new("apt-get") } else { let mut sudo = Command::new("sudo"); sudo.arg("apt-get"); sudo };
-        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
-        status(&mut command)
-    };
     apt(&["update"])?;
     apt(&["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei", "fonts-noto-color-emoji"])
 }

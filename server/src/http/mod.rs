@@ -68,7 +68,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let security = &config.security;
-    let widget = widget::service(&config.widget_dir);
+    let widget = tower::ServiceBuilder::new().layer(axum::middleware::from_fn(widget::cache_control)).service(widget::service(&config.widget_dir));
     let headers = Arc::new(security::SecurityHeaders::new(&config.widget_dir, &security.allowed_origins));
     let limiter = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, security.trust_forwarded_for));
     let (api, document) = OpenApiRouter::with_openapi(openapi::document())
@@ -84,8 +84,8 @@ pub fn router(state: AppState) -> Router {
     let router = api
         .layer(axum::Extension(openapi::Document::new(&document)))
         .fallback_service(widget)
-        // The catalog, the widget's wasm and js shrink several-fold: phones on slow networks
-        // download a fraction.
+        // API answers shrink several-fold for phones on slow networks (the widget's files
+        // and the catalog come precompressed and pass through untouched).
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(headers, security::add_headers))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))

@@ -11,6 +11,7 @@ mod faults;
 mod fuzz_regressions;
 mod validation;
 mod webhook;
+mod widget;
 mod health;
 mod limits;
 mod migrate;
