@@ -1,13 +1,14 @@
 //! The report being written survives a reload or a closed tab: its text is kept in the
-//! browser's localStorage on the resident's own phone (nothing leaves it before sending)
-//! and cleared once the report is accepted. Photos are not kept: the resident re-attaches
-//! them.
+//! browser's localStorage and its prepared photos in IndexedDB, on the resident's own phone
+//! (nothing leaves it before sending), and both are cleared once the report is accepted.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 const KEY: &str = "lianxin-draft-v1";
+/// The IndexedDB record holding the draft's photos.
+const PHOTOS_KEY: &str = "draft-photos";
 
 /// The text of an unsent report.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -48,9 +49,23 @@ pub fn save(draft: &Draft) {
     }
 }
 
-/// Forgets the draft after the report was accepted.
+/// Keeps the draft's prepared photos (a full or private store refuses; the form works
+/// without it).
+pub async fn save_photos(photos: Vec<web_sys::Blob>) {
+    let _ = crate::outbox::keep_photos(PHOTOS_KEY, &photos).await;
+}
+
+/// The draft's photos, if any were kept.
+pub async fn load_photos() -> Vec<web_sys::Blob> {
+    crate::outbox::photos(PHOTOS_KEY).await.unwrap_or_default()
+}
+
+/// Forgets the draft, photos included, after the report was accepted or queued.
 pub fn clear() {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(KEY);
     }
+    leptos::task::spawn_local(async {
+        let _ = crate::outbox::forget(PHOTOS_KEY).await;
+    });
 }

@@ -94,7 +94,30 @@ pub async fn waiting() -> Result<Vec<PendingReport>, String> {
     Ok(pending)
 }
 
-async fn forget(key: &str) -> Result<(), String> {
+/// Keeps `photos` under `key`, in the same store as waiting reports but without a report,
+/// so they are never sent from here (the draft's photos).
+pub(crate) async fn keep_photos(key: &str, photos: &[Blob]) -> Result<(), String> {
+    let record = Object::new();
+    Reflect::set(&record, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(text)?;
+    Reflect::set(&record, &JsValue::from_str("photos"), &photos.iter().collect::<Array>()).map_err(text)?;
+    let database = open().await?;
+    done(&store(&database, IdbTransactionMode::Readwrite)?.put(&record).map_err(text)?).await?;
+    Ok(())
+}
+
+/// The photos kept under `key` (none when there is no such record).
+pub(crate) async fn photos(key: &str) -> Result<Vec<Blob>, String> {
+    let database = open().await?;
+    let record = done(&store(&database, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(text)?).await?;
+    if record.is_undefined() || record.is_null() {
+        return Ok(Vec::new());
+    }
+    let photos = Reflect::get(&record, &JsValue::from_str("photos")).unwrap_or(JsValue::UNDEFINED);
+    Ok(photos.dyn_into::<Array>().map(|photos| photos.iter().filter_map(|photo| photo.dyn_into::<Blob>().ok()).collect()).unwrap_or_default())
+}
+
+/// Deletes the record under `key`.
+pub(crate) async fn forget(key: &str) -> Result<(), String> {
     let database = open().await?;
     done(&store(&database, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(text)?).await?;
     Ok(())

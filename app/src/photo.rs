@@ -60,8 +60,15 @@ pub async fn prepare(file: &Blob) -> Result<PreparedPhoto, String> {
         let _ = canvas.to_blob_with_type_and_encoder_options(done.unchecked_ref(), "image/jpeg", &JsValue::from_f64(QUALITY));
     });
     let blob: Blob = JsFuture::from(encoded).await.map_err(js_text)?.dyn_into().map_err(js_text)?;
-    let preview_url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_text)?;
-    Ok(PreparedPhoto { bytes: blob.size() as u32, blob, preview_url })
+    PreparedPhoto::from_blob(blob)
+}
+
+impl PreparedPhoto {
+    /// A photo already prepared (kept with the draft), with a fresh preview URL.
+    pub fn from_blob(blob: Blob) -> Result<PreparedPhoto, String> {
+        let preview_url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_text)?;
+        Ok(PreparedPhoto { bytes: blob.size() as u32, blob, preview_url })
+    }
 }
 
 /// "320 KB", "1.2 MB".

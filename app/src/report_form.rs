@@ -90,6 +90,22 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
             idempotency_key.set(saved.idempotency_key);
         }
     }
+    // The draft's photos come back from IndexedDB; only then are changes saved, so the
+    // empty list of a fresh page never overwrites them.
+    let photos_restored = RwSignal::new(false);
+    spawn_local(async move {
+        let kept = draft::load_photos().await;
+        if photos.with_untracked(Vec::is_empty) && !kept.is_empty() {
+            photos.set(kept.into_iter().filter_map(|blob| PreparedPhoto::from_blob(blob).ok()).collect());
+        }
+        photos_restored.set(true);
+    });
+    Effect::new(move |_| {
+        let blobs: Vec<web_sys::Blob> = photos.with(|photos| photos.iter().map(|photo| photo.blob.clone()).collect());
+        if photos_restored.get() && !matches!(phase.get_untracked(), Phase::Done(_) | Phase::Waiting) {
+            spawn_local(draft::save_photos(blobs));
+        }
+    });
     Effect::new(move |_| {
         if matches!(phase.get(), Phase::Done(_) | Phase::Waiting) {
             return;

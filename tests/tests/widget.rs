@@ -169,9 +169,14 @@ async fn an_unsent_report_survives_a_reload_and_is_forgotten_once_sent() -> anyh
     browser.type_into("#field-indoor_temperature", "14").await?;
     browser.type_into("#description", "暖气不热，屋里只有14度").await?;
     browser.choose("#district", "xiangfang").await?;
+    let dir = tempfile::tempdir()?;
+    browser.attach("#photo", &camera_photo(dir.path(), 1200, 900)?).await?;
+    browser.wait_for(".photo img").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
     browser.client.refresh().await?;
     browser.wait_for("#field-indoor_temperature").await?;
+    browser.wait_for(".photo img").await?;
 
     assert_eq!(browser.value_of("#category").await?, "heating_too_cold");
     assert_eq!(browser.value_of("#field-indoor_temperature").await?, "14");
@@ -185,9 +190,13 @@ async fn an_unsent_report_survives_a_reload_and_is_forgotten_once_sent() -> anyh
     browser.client.refresh().await?;
     browser.wait_for("#description").await?;
     assert_eq!(browser.value_of("#description").await?, "", "the sent report's draft is gone");
+    browser.choose("#category", "heating_too_cold").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(browser.client.find_all(fantoccini::Locator::Css(".photo img")).await?.is_empty(), "and so are its photos");
     browser.close().await?;
     let line = pipeline_line(&server, &tracking_no).await;
     assert_eq!(line["report"]["fields"]["indoor_temperature"], 14.0);
+    assert_eq!(line["photos"].as_array().map(Vec::len), Some(1), "the photo kept with the draft was sent");
     Ok(())
 }
 
