@@ -108,7 +108,11 @@ async fn accept(
     let _in_flight = InFlight::claim(&state.in_flight, &key).ok_or(ApiError::KeyInFlight)?;
     let intake = intake::read(multipart, &state.config.limits, &state.config.data_dir.join("uploads")).await?;
 
-    if let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await? {
+    // A retry of a stored report with photos is answered before its photos are decoded
+    // again; without photos the insert below finds the earlier report just as well.
+    if !intake.photos.is_empty()
+        && let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await?
+    {
         return if hash == intake.request_hash { Ok((StatusCode::OK, receipt)) } else { Err(ApiError::KeyReused) };
     }
 

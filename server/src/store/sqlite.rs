@@ -78,34 +78,28 @@ impl SqliteStore {
                 let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), now))?;
                 let mut tracking_no = ids::new_tracking_no();
                 // A collision of tracking numbers is rare; draw again until the index is happy.
-                while connection.query_row("SELECT 1 FROM reports WHERE tracking_no = ?1", [&tracking_no], |_| Ok(())).optional()?.is_some() {
+                while connection.prepare_cached("SELECT 1 FROM reports WHERE tracking_no = ?1")?.query_row([&tracking_no], |_| Ok(())).optional()?.is_some() {
                     tracking_no = ids::new_tracking_no();
                 }
-                connection.execute(
-                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13)",
-                    params![
+                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13)")?.execute(params![
                         new.id, tracking_no, new.idempotency_key, new.request_hash, rows.category, new.department, new.district,
                         rows.kind, rows.body, now, rows.lat, rows.lon, related.len() >= ESCALATE_AFTER
                     ],
                 )?;
                 for related_id in &related {
-                    connection.execute("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)", params![new.id, related_id])?;
+                    connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
                 }
                 for (position, photo) in new.photos.iter().enumerate() {
-                    connection.execute(
-                        "INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![new.id, position as i64, photo.sha256, photo.width, photo.height, photo.bytes as i64],
+                    connection.prepare_cached("INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![new.id, position as i64, photo.sha256, photo.width, photo.height, photo.bytes as i64],
                     )?;
                 }
                 if rows.consented {
-                    connection.execute(
-                        "INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)",
-                        params![new.id, rows.name_sealed, rows.phone_sealed, rows.phone_hash],
+                    connection.prepare_cached("INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)")?.execute(params![new.id, rows.name_sealed, rows.phone_sealed, rows.phone_hash],
                     )?;
                 }
-                connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)", params![new.id, now])?;
-                connection.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES (?1, 'received', ?2)", params![new.id, now])?;
+                connection.prepare_cached("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)")?.execute(params![new.id, now])?;
+                connection.prepare_cached("INSERT INTO status_events (report_id, status, at_ms) VALUES (?1, 'received', ?2)")?.execute(params![new.id, now])?;
                 Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
             })
             .await
@@ -204,14 +198,12 @@ impl SqliteStore {
         self.writer
             .write(move |connection| {
                 let now = ids::now_ms();
-                connection.execute(
-                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = ?2, delivered_ms = ?3, last_error = NULL,
+                connection.prepare_cached("UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = ?2, delivered_ms = ?3, last_error = NULL,
                                        lease_owner = NULL, lease_until_ms = NULL
-                     WHERE report_id = ?1",
-                    params![id, ticket_id, now],
+                     WHERE report_id = ?1")?.execute(params![id, ticket_id, now],
                 )?;
-                connection.execute("UPDATE reports SET status = 'forwarded' WHERE id = ?1 AND status = 'received'", [&id])?;
-                connection.execute("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, 'forwarded', ?2)", params![id, now])?;
+                connection.prepare_cached("UPDATE reports SET status = 'forwarded' WHERE id = ?1 AND status = 'received'")?.execute([&id])?;
+                connection.prepare_cached("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, 'forwarded', ?2)")?.execute(params![id, now])?;
                 Ok(())
             })
             .await
@@ -419,8 +411,7 @@ fn related_reports(connection: &Connection, search: Option<Search<'_>>) -> Resul
 
 fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, String)>, StoreError> {
     Ok(connection
-        .query_row("SELECT id, tracking_no, created_ms, request_hash FROM reports WHERE idempotency_key = ?1", [key], |row| {
-            Ok((receipt(row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?))
-        })
+        .prepare_cached("SELECT id, tracking_no, created_ms, request_hash FROM reports WHERE idempotency_key = ?1")?
+        .query_row([key], |row| Ok((receipt(row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?)))
         .optional()?)
 }
