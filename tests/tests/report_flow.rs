@@ -73,3 +73,19 @@ async fn a_browser_that_cannot_run_the_widget_is_told_to_call_12345() -> anyhow:
     assert!(!has_form);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webview_whose_streaming_compilation_fails_still_runs_the_widget() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    for (webview, broken) in [
+        ("streaming compilation that always fails", "WebAssembly.instantiateStreaming = function () { return Promise.reject(new TypeError('Incorrect response MIME type')); };"),
+        ("no streaming compilation at all", "delete WebAssembly.instantiateStreaming;"),
+    ] {
+        let browser = Browser::start("en").await?;
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": broken })).await?;
+        browser.open_widget(&format!("{}/?lang=en", server.url)).await.map_err(|error| anyhow::anyhow!("{webview}: {error}"))?;
+        browser.choose("#category", "manhole_cover").await?;
+        browser.close().await?;
+    }
+    Ok(())
+}
