@@ -13,9 +13,8 @@ use crate::text::{Text, t};
 #[component]
 pub fn PhotoPicker(lang: RwSignal<Lang>, photos: RwSignal<Vec<PreparedPhoto>>, preparing: RwSignal<u32>, max: Signal<u8>, error: Signal<Option<String>>) -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
-    let input = NodeRef::<leptos::html::Input>::new();
-    let on_change = move |_| {
-        let Some(element) = input.get_untracked() else { return };
+    let on_change = move |event: leptos::ev::Event| {
+        let element: web_sys::HtmlInputElement = event_target(&event);
         let Some(files) = element.files() else { return };
         let room = usize::from(max.get_untracked()).saturating_sub(photos.with_untracked(Vec::len) + preparing.get_untracked() as usize);
         problem.set(None);
@@ -45,18 +44,31 @@ pub fn PhotoPicker(lang: RwSignal<Lang>, photos: RwSignal<Vec<PreparedPhoto>>, p
         });
     };
     view! {
-        <label for="photo">{move || format!("{} ({} {})", t(lang.get(), Text::Photo), t(lang.get(), Text::AtMost), max.get())}</label>
-        <input
-            id="photo"
-            name="photo"
-            type="file"
-            accept="image/*"
-            multiple
-            node_ref=input
-            aria-describedby="photos-error photos-status"
-            disabled=move || { photos.with(Vec::len) >= usize::from(max.get()) }
-            on:change=on_change
-        />
+        // Two ways in, because phones differ: with `capture` Android and in-app webviews open
+        // the camera straight away (without it some offer only the gallery); without it iOS
+        // and Android offer camera or library.
+        <fieldset class="photo-sources" aria-describedby="photos-error photos-status">
+            <legend>{move || format!("{} ({} {})", t(lang.get(), Text::Photo), t(lang.get(), Text::AtMost), max.get())}</legend>
+            <label for="photo-camera">{move || t(lang.get(), Text::TakePhoto)}</label>
+            <input
+                id="photo-camera"
+                type="file"
+                accept="image/*"
+                capture="environment"
+                disabled=move || { photos.with(Vec::len) >= usize::from(max.get()) }
+                on:change=on_change
+            />
+            <label for="photo">{move || t(lang.get(), Text::ChoosePhotos)}</label>
+            <input
+                id="photo"
+                name="photo"
+                type="file"
+                accept="image/*"
+                multiple
+                disabled=move || { photos.with(Vec::len) >= usize::from(max.get()) }
+                on:change=on_change
+            />
+        </fieldset>
         <p id="photos-status" class="hint" aria-live="polite">
             {move || { (preparing.get() > 0).then(|| t(lang.get(), Text::PreparingPhotos)) }}
             {move || problem.get()}

@@ -278,7 +278,11 @@ async fn the_review_screen_shows_what_will_be_sent_and_change_keeps_the_input() 
     browser.choose("#category", "road_damage").await?;
     browser.choose("#district", "nangang").await?;
     browser.type_into("#description", "Яма на тротуаре у остановки").await?;
-    browser.attach("#photo", &photo).await?;
+    // The camera button opens the back camera directly on phones.
+    let camera = browser.wait_for("#photo-camera").await?;
+    assert_eq!(camera.attr("capture").await?.as_deref(), Some("environment"));
+    assert_eq!(browser.text_of("label[for=photo-camera]").await?, "📷 Сфотографировать");
+    browser.attach("#photo-camera", &photo).await?;
     browser.wait_for(".photo img").await?;
 
     browser.click("button[type=submit]").await?;
