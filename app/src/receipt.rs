@@ -54,7 +54,7 @@ pub fn ReceiptView(receipt: Receipt, lang: RwSignal<Lang>, on_new: impl Fn() + '
             <p class="tracking-no" id="tracking-no">{receipt.tracking_no.clone()}</p>
             <p class="hint">{move || t(lang.get(), Text::KeepNumber)}</p>
             <StatusView tracking_no=tracking_no lang=lang />
-            <button type="button" on:click=move |_| on_new()>{move || t(lang.get(), Text::NewReport)}</button>
+            <button type="button" id="new-report" on:click=move |_| on_new()>{move || t(lang.get(), Text::NewReport)}</button>
         </section>
     }
 }

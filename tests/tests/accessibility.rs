@@ -1,4 +1,5 @@
-//! Every screen of the widget, in all three languages, passes axe-core's WCAG 2 A/AA rules
+//! Every screen of the widget (start, errors, review, receipt with status, waiting to send),
+//! in all three languages, passes axe-core's WCAG 2 A/AA rules
 //! with no serious or critical violation; a screenshot of each is kept under
 //! `target/e2e-screenshots` for a human look.
 
@@ -39,6 +40,19 @@ async fn every_screen_in_every_language_has_no_serious_accessibility_violation()
         browser.text_of("#current-status").await?;
         browser.screenshot(&format!("{lang}-4-receipt")).await?;
         found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} receipt: {violation}")));
+
+        // No network: the report waits on the phone.
+        browser.click("#new-report").await?;
+        browser.choose("#category", "street_light").await?;
+        browser.choose("#district", "nangang").await?;
+        browser.type_into("#description", "路灯不亮 / street light out").await?;
+        browser.cdp("Network.enable", serde_json::json!({})).await?;
+        browser.cdp("Network.emulateNetworkConditions", serde_json::json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 })).await?;
+        browser.send_report().await?;
+        browser.wait_for("#waiting").await?;
+        browser.screenshot(&format!("{lang}-5-waiting")).await?;
+        found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} waiting: {violation}")));
+        browser.cdp("Network.emulateNetworkConditions", serde_json::json!({ "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 })).await?;
     }
     browser.close().await?;
     assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
