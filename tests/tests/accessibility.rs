@@ -58,3 +58,52 @@ async fn every_screen_in_every_language_has_no_serious_accessibility_violation()
     assert!(found.is_empty(), "accessibility violations:\n{}", found.join("\n"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_fits_at_200_percent_zoom_has_44_pixel_targets_and_follows_dark_mode() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("ru").await?;
+    browser.open_widget(&format!("{}/?lang=ru", server.url)).await?;
+    browser.choose("#category", "taxi_overcharge").await?;
+
+    // Every control a finger must hit is at least 44 CSS pixels tall (WCAG 2.5.5).
+    let small: Vec<String> = serde_json::from_value(browser.client.execute(
+        "return [...document.querySelectorAll('button, select, input:not([type=checkbox]), textarea')]
+            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+            .map(e => (e.id || e.className || e.tagName) + ' ' + e.getBoundingClientRect().height)",
+        vec![],
+    ).await?)?;
+    assert!(small.is_empty(), "controls under 44 px: {small:?}");
+
+    // Text at 200 % on a phone: the form reflows to a 320 CSS px wide viewport (WCAG 1.4.10)
+    // with the font doubled, and nothing needs horizontal scrolling.
+    browser.cdp("Emulation.setDeviceMetricsOverride", serde_json::json!({ "width": 320, "height": 640, "deviceScaleFactor": 2, "mobile": false })).await?;
+    browser.client.execute("document.documentElement.style.fontSize = '200%'", vec![]).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let overflow = browser.client.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![]).await?;
+    // What overflows, for the failure message: elements wider than the viewport, or whose
+    // content (an unbreakable text run) is wider than they are.
+    let wide = browser.client.execute(
+        "const w = document.documentElement.clientWidth; return [document.body, ...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > w + 1 || (e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0 && getComputedStyle(e).overflowX === 'visible'))
+            .slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + (e.textContent || '').slice(0, 30))",
+        vec![],
+    )
+    .await?;
+    browser.screenshot("ru-zoom-200").await?;
+    assert_eq!(overflow.as_i64(), Some(0), "horizontal scrolling with 200 % text at 320 px; too wide: {wide}");
+    browser.cdp("Emulation.clearDeviceMetricsOverride", serde_json::json!({})).await?;
+    browser.client.execute("document.documentElement.style.fontSize = ''", vec![]).await?;
+
+    // Dark mode: the page follows the phone's setting.
+    let background = "return getComputedStyle(document.documentElement).backgroundColor";
+    let light = browser.client.execute(background, vec![]).await?;
+    browser.cdp("Emulation.setEmulatedMedia", serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] })).await?;
+    let dark = browser.client.execute(background, vec![]).await?;
+    browser.screenshot("ru-dark").await?;
+    assert_ne!(light, dark, "dark mode changes the background");
+    let dark_violations = browser.accessibility_violations().await?;
+    browser.close().await?;
+    assert!(dark_violations.is_empty(), "dark mode: {dark_violations:?}");
+    Ok(())
+}
