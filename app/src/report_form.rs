@@ -145,11 +145,23 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     }
                     phase.set(Phase::Done(receipt));
                 }
-                Err(SubmitError::Refused(problem)) => {
+                // "In flight", "too many" and server trouble mean "try later": the report waits
+                // on the phone like one without a network, and goes out with the same key.
+                Err(SubmitError::Refused(problem)) if !(matches!(problem.status, 409 | 429) || problem.status >= 500) => {
                     errors.set(problem.errors.into_iter().map(|each| each.error).collect());
                     failure.set(Some(problem.detail));
                     phase.set(Phase::Editing);
                     focus_first_error();
+                }
+                Err(SubmitError::Refused(problem)) => {
+                    let pending = outbox::PendingReport { key: key.clone(), report, photos: blobs };
+                    if outbox::keep(&pending).await.is_ok() {
+                        draft::clear();
+                        phase.set(Phase::Waiting);
+                    } else {
+                        failure.set(Some(problem.detail));
+                        phase.set(Phase::Editing);
+                    }
                 }
                 Err(SubmitError::Network(error)) => {
                     let pending = outbox::PendingReport { key: key.clone(), report, photos: blobs };

@@ -213,11 +213,11 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (SentLater, Lang::ZhCn) => "离线时保存的反映已送达，受理编号：",
         (SentLater, Lang::En) => "Reports saved while offline have been received. Tracking numbers:",
         (SentLater, Lang::Ru) => "Обращения, сохранённые без сети, получены. Номера:",
-        (Waiting, Lang::ZhCn) => "暂时无法连接网络，反映已保存在本机",
-        (Waiting, Lang::En) => "No connection right now: your report is saved on this phone",
-        (Waiting, Lang::Ru) => "Сейчас нет связи: обращение сохранено на телефоне",
-        (WaitingHelp, Lang::ZhCn) => "联网后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
-        (WaitingHelp, Lang::En) => "It will be sent automatically, once, when you are back online, or when you open this page again.",
-        (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда появится связь или вы снова откроете страницу.",
+        (Waiting, Lang::ZhCn) => "暂时无法提交，反映已保存在本机",
+        (Waiting, Lang::En) => "Not sent yet: your report is saved on this phone",
+        (Waiting, Lang::Ru) => "Пока не отправлено: обращение сохранено на телефоне",
+        (WaitingHelp, Lang::ZhCn) => "网络或服务恢复后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
+        (WaitingHelp, Lang::En) => "It will be sent automatically, once, when the network or the service is back, or when you open this page again.",
+        (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда восстановится связь или сервис, или когда вы снова откроете страницу.",
     }
 }

@@ -305,3 +305,38 @@ async fn the_review_screen_shows_what_will_be_sent_and_change_keeps_the_input() 
     assert_eq!(line["photos"].as_array().map(Vec::len), Some(1));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_the_server_asks_to_send_later_waits_on_the_phone_instead_of_failing() -> anyhow::Result<()> {
+    // One report per minute from this address: the second is answered 429 "try later".
+    let server = Server::start_with(|config| config.security.reports_per_minute = 1).await?;
+    let browser = Browser::start("en").await?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    for (index, district) in ["daoli", "nangang"].into_iter().enumerate() {
+        browser.choose("#category", "street_light").await?;
+        browser.choose("#district", district).await?;
+        browser.type_into("#description", &format!("Street light {index} out")).await?;
+        browser.send_report().await?;
+        if index == 0 {
+            browser.text_of("#tracking-no").await?;
+            browser.click("#new-report").await?;
+        }
+    }
+    browser.wait_for_text("#waiting", "saved on this phone").await?;
+    let queued = browser
+        .client
+        .execute_async(
+            "const done = arguments[0]; const open = indexedDB.open('lianxin');
+             open.onsuccess = () => { const all = open.result.transaction('pending').objectStore('pending').getAll();
+                 all.onsuccess = () => done(all.result.filter(r => r.report).length); };",
+            vec![],
+        )
+        .await?;
+    browser.close().await?;
+    assert_eq!(queued.as_u64(), Some(1), "the refused-for-now report waits in IndexedDB");
+    assert!(
+        server.pipeline_lines().iter().all(|line| line["report"]["description"] != "Street light 1 out"),
+        "the second report did not reach the server"
+    );
+    Ok(())
+}
