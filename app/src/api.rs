@@ -57,7 +57,7 @@ pub async fn submit_report_with_progress(
 ) -> Result<Receipt, SubmitError> {
     let network = |error: String| SubmitError::Network(error);
     let form = FormData::new().map_err(|error| network(js_error(error)))?;
-    let json = serde_json::to_string(report).map_err(|error| network(error.to_string()))?;
+    let json = crate::json::to_string(report).map_err(network)?;
     let options = BlobPropertyBag::new();
     options.set_type("application/json");
     let parts = js_sys::Array::of1(&JsValue::from_str(&json));
@@ -101,9 +101,9 @@ pub async fn submit_report_with_progress(
         return Err(network("the connection failed".into()));
     }
     if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|error| network(error.to_string()))
+        crate::json::from_str(&text).map_err(network)
     } else {
-        match serde_json::from_str::<Problem>(&text) {
+        match crate::json::from_str::<Problem>(&text) {
             Ok(problem) => Err(SubmitError::Refused(problem)),
             Err(_) => Err(network(format!("HTTP {status}"))),
         }
@@ -117,7 +117,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, Strin
     if !response.ok() {
         return Err(format!("HTTP {}", response.status()));
     }
-    serde_json::from_str(&body_text(&response).await?).map_err(|error| error.to_string())
+    crate::json::from_str(&body_text(&response).await?)
 }
 
 /// The district containing a point, when the city has boundaries.
@@ -136,7 +136,7 @@ pub async fn report_status(tracking_no: &str) -> Result<Option<lianxin_contract:
     let request = Request::new_with_str(&path).map_err(js_error)?;
     let response = send(request).await?;
     match response.status() {
-        200 => serde_json::from_str(&body_text(&response).await?).map(Some).map_err(|error| error.to_string()),
+        200 => crate::json::from_str(&body_text(&response).await?).map(Some),
         404 => Ok(None),
         status => Err(format!("HTTP {status}")),
     }

@@ -39,12 +39,12 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// The saved draft, if any.
 pub fn load() -> Option<Draft> {
-    serde_json::from_str(&storage()?.get_item(KEY).ok()??).ok()
+    crate::json::from_str(&storage()?.get_item(KEY).ok()??).ok()
 }
 
 /// Saves `draft` (private browsing may refuse; the form works without it).
 pub fn save(draft: &Draft) {
-    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(draft)) {
+    if let (Some(storage), Ok(text)) = (storage(), crate::json::to_string(draft)) {
         let _ = storage.set_item(KEY, &text);
     }
 }

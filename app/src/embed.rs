@@ -3,7 +3,6 @@
 //! (`?embed=<host origin>`), talking to the host page: the widget's height as it changes,
 //! and the tracking number once a report is filed.
 
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -27,15 +26,13 @@ pub fn preset() -> Preset {
     Preset { category: get("category"), department: get("department"), host_origin: get("embed").filter(|_| framed) }
 }
 
-fn post(host_origin: &str, message: serde_json::Value) {
+/// Posts `{ type: kind, <key>: value }` to the host page.
+fn post(host_origin: &str, kind: &str, key: &str, value: JsValue) {
     let Some(parent) = web_sys::window().and_then(|window| window.parent().ok().flatten()) else { return };
-    if let Ok(value) = serde_wasm(&message) {
-        let _ = parent.post_message(&value, host_origin);
-    }
-}
-
-fn serde_wasm(message: &serde_json::Value) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(&message.to_string())
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &JsValue::from_str("type"), &JsValue::from_str(kind));
+    let _ = js_sys::Reflect::set(&message, &JsValue::from_str(key), &value);
+    let _ = parent.post_message(&message, host_origin);
 }
 
 /// Tells the host page the widget's height whenever it changes.
@@ -43,7 +40,7 @@ pub fn report_height(host_origin: String) {
     let Some(body) = web_sys::window().and_then(|window| window.document()).and_then(|document| document.body()) else { return };
     let send = {
         let body = body.clone();
-        move || post(&host_origin, json!({ "type": "lianxin:height", "height": body.scroll_height() }))
+        move || post(&host_origin, "lianxin:height", "height", JsValue::from(body.scroll_height()))
     };
     send();
     let observer_callback = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |_: JsValue, _: JsValue| send());
@@ -57,5 +54,5 @@ pub fn report_height(host_origin: String) {
 
 /// Tells the host page a report was filed.
 pub fn report_submitted(host_origin: &str, tracking_no: &str) {
-    post(host_origin, json!({ "type": "lianxin:submitted", "tracking_no": tracking_no }));
+    post(host_origin, "lianxin:submitted", "tracking_no", JsValue::from_str(tracking_no));
 }

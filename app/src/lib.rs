@@ -6,6 +6,8 @@
 
 /// Every HTTP call the widget makes.
 pub mod api;
+/// JSON through the browser's parser and printer.
+pub mod json;
 /// The widget's own texts in zh-CN, en and ru.
 pub mod text;
 /// The report form.

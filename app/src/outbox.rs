@@ -72,7 +72,7 @@ pub async fn keep(pending: &PendingReport) -> Result<(), String> {
     let record = Object::new();
     let set = |key: &str, value: &JsValue| Reflect::set(&record, &JsValue::from_str(key), value).map(|_| ()).map_err(text);
     set("key", &JsValue::from_str(&pending.key))?;
-    set("report", &JsValue::from_str(&serde_json::to_string(&pending.report).map_err(|error| error.to_string())?))?;
+    set("report", &JsValue::from_str(&crate::json::to_string(&pending.report)?))?;
     set("photos", &pending.photos.iter().collect::<Array>())?;
     let database = open().await?;
     done(&store(&database, IdbTransactionMode::Readwrite)?.put(&record).map_err(text)?).await?;
@@ -87,7 +87,7 @@ pub async fn waiting() -> Result<Vec<PendingReport>, String> {
     for record in records.iter() {
         let get = |key: &str| Reflect::get(&record, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
         let (Some(key), Some(report)) = (get("key").as_string(), get("report").as_string()) else { continue };
-        let Ok(report) = serde_json::from_str(&report) else { continue };
+        let Ok(report) = crate::json::from_str(&report) else { continue };
         let photos = get("photos").dyn_into::<Array>().map(|photos| photos.iter().filter_map(|photo| photo.dyn_into::<Blob>().ok()).collect()).unwrap_or_default();
         pending.push(PendingReport { key, report, photos });
     }

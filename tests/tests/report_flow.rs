@@ -89,3 +89,32 @@ async fn a_webview_whose_streaming_compilation_fails_still_runs_the_widget() -> 
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_the_server_refuses_shows_the_servers_message_and_keeps_the_form() -> anyhow::Result<()> {
+    // The server takes one photo per report; the category allows two on the phone.
+    let server = Server::start_with(|config| config.limits.photos = 1).await?;
+    let browser = Browser::start("en").await?;
+    let dir = tempfile::tempdir()?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.choose("#category", "road_damage").await?;
+    browser.choose("#district", "daoli").await?;
+    browser.type_into("#description", "Two potholes next to each other").await?;
+    for size in [(640, 480), (480, 640)] {
+        let before = browser.client.find_all(fantoccini::Locator::Css(".photo img")).await?.len();
+        browser.attach("#photo", &photo_file(dir.path(), size.0, size.1)?).await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while browser.client.find_all(fantoccini::Locator::Css(".photo img")).await?.len() == before {
+            assert!(Instant::now() < deadline, "the photo was not prepared");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    browser.send_report().await?;
+    let alert = browser.wait_for_text(".form-alert", "at most 1").await?;
+    let description = browser.value_of("#description").await?;
+    browser.close().await?;
+    assert!(alert.contains("Over the limit photos"), "the server's own words reach the resident: {alert}");
+    assert_eq!(description, "Two potholes next to each other", "nothing typed is lost");
+    assert!(server.pipeline_lines().is_empty());
+    Ok(())
+}
