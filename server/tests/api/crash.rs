@@ -3,27 +3,18 @@
 //! and the pipeline keeps one ticket.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{database_flags, manhole_report, wait_until_up};
+use crate::helpers::{manhole_report, start_binary, wait_until_up};
 use crate::receiver::{Behaviour, Receiver};
 
 const SECRET: &str = "crash-test-secret";
 
 async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
-    let config = data_dir.join("lianxin.toml");
-    std::fs::write(&config, "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\ndelivery_timeout_ms = 3000\nlease_ms = 6000\n").unwrap();
-    Command::new(env!("CARGO_BIN_EXE_lianxin"))
-        .args(["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--pipeline", pipeline, "--pipeline-secret", SECRET, "--widget-dir", data_dir.to_str().unwrap()])
-        .args(database_flags(data_dir).await)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the lianxin binary starts")
+    start_binary(data_dir, port, "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\ndelivery_timeout_ms = 3000\nlease_ms = 6000\n", pipeline, SECRET).await
 }
 
 #[tokio::test]

@@ -4,29 +4,21 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{count_reports, database_flags, jpeg, manhole_report, spawn_app_in, wait_until_up};
+use crate::helpers::{count_reports, jpeg, manhole_report, spawn_app_in, start_binary, wait_until_up};
 use crate::receiver::Receiver;
 
 const SECRET: &str = "fault-test-secret";
 
 async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
-    let config = data_dir.join("lianxin.toml");
-    std::fs::write(&config, "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\n").unwrap();
-    Command::new(env!("CARGO_BIN_EXE_lianxin"))
-        .args(["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--pipeline", pipeline, "--pipeline-secret", SECRET, "--widget-dir", data_dir.to_str().unwrap()])
-        .args(database_flags(data_dir).await)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the lianxin binary starts")
+    let config = "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\n";
+    start_binary(data_dir, port, config, pipeline, SECRET).await
 }
 
 async fn submit(client: &reqwest::Client, base: &str, key: &str, photo: Vec<u8>) -> Result<Value, u16> {

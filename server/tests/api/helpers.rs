@@ -91,6 +91,22 @@ pub async fn database_flags(data_dir: &std::path::Path) -> Vec<String> {
     database_url_for(data_dir).await.map(|url| vec!["--database-url".to_owned(), url]).unwrap_or_default()
 }
 
+/// Starts the real `lianxin` binary as its own process on `port` with `data_dir` (and its
+/// database, see [`database_flags`]), the configuration file `config_toml`, and a webhook
+/// pipeline signed with `secret`.
+pub async fn start_binary(data_dir: &std::path::Path, port: u16, config_toml: &str, pipeline: &str, secret: &str) -> std::process::Child {
+    let config = data_dir.join("lianxin.toml");
+    std::fs::write(&config, config_toml).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_lianxin"))
+        .args(["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--pipeline", pipeline, "--pipeline-secret", secret, "--widget-dir", data_dir.to_str().unwrap()])
+        .args(database_flags(data_dir).await)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the lianxin binary starts")
+}
+
 /// Waits until a server started as a process answers `/healthz` (or fails after 20 s).
 pub async fn wait_until_up(client: &reqwest::Client, base: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
