@@ -78,7 +78,9 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Pool(_) => true,
-            StoreError::Postgres(error) => error.is_closed() || error.as_db_error().is_none(),
+            // The connection is gone, or could not be made (an I/O error underneath); a
+            // database error or a type mismatch is ours, not "try later".
+            StoreError::Postgres(error) => error.is_closed() || std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>()),
             _ => false,
         }
     }

@@ -232,3 +232,74 @@ async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowled
     let after = app.post_report(Some("after-space"), &manhole_report(), vec![jpeg(200, 150)]).await;
     assert_eq!(after.status(), 201, "accepted again once there is space");
 }
+
+/// A TCP proxy in front of the PostgreSQL under test, to take the database away and bring
+/// it back while the server runs.
+struct DatabaseLink {
+    port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DatabaseLink {
+    async fn open(port: u16) -> DatabaseLink {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the proxy port is free");
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        DatabaseLink { port, task: Some(task) }
+    }
+
+    /// Cuts every connection and refuses new ones (dropping the accept loop drops its
+    /// connections with it).
+    fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_unreachable_reports_get_503_and_service_resumes_when_it_is_back() {
+    let Some(direct) = crate::helpers::postgres_under_test() else {
+        eprintln!("skipped: runs in the PostgreSQL pass (set LIANXIN_TEST_DATABASE)");
+        return;
+    };
+    assert!(direct.contains("127.0.0.1:5432"), "the proxy stands in front of 127.0.0.1:5432, not {direct}");
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::database_url_for(data_dir.path()).await.unwrap();
+    let mut link = DatabaseLink::open(0).await;
+    let through_link = url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", link.port));
+    let app = spawn_app_in(data_dir, |config| config.storage.database_url = through_link.as_str().into()).await;
+
+    let before = app.post_report(Some("db-1"), &manhole_report(), vec![]).await;
+    assert_eq!(before.status(), 201);
+    let receipt: Value = before.json().await.unwrap();
+
+    link.cut();
+    let during = app.post_report(Some("db-2"), &manhole_report(), vec![]).await;
+    assert_eq!(during.status(), 503, "no database: try later");
+    assert!(during.text().await.unwrap().contains("unavailable"));
+
+    let port = link.port;
+    let _back = DatabaseLink::open(port).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let response = app.post_report(Some("db-2"), &manhole_report(), vec![]).await;
+        if response.status() != 503 || Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(after.status(), 201, "the same report is taken once the database is back");
+    let status = app.client.get(app.url(receipt["status_url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(status.status(), 200, "the report acknowledged before the outage is there");
+    assert_eq!(app.stored_reports().await, 2);
+}
