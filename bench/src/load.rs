@@ -5,7 +5,7 @@
 //! (raw inserts with the same durability).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
@@ -120,13 +120,11 @@ pub async fn open_loop(url: &str, photo: Option<Arc<Vec<u8>>>, rate: f64, second
     let errors = Arc::new(AtomicU64::new(0));
     let total = (rate * seconds as f64) as usize;
     let started = Instant::now();
-    let in_flight = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::with_capacity(total);
     for sent in 0..total {
         let due = started + Duration::from_secs_f64(sent as f64 / rate);
         tokio::time::sleep_until(due.into()).await;
-        let (client, url, photo, latencies, errors, in_flight) = (client.clone(), url.to_owned(), photo.clone(), latencies.clone(), errors.clone(), in_flight.clone());
-        in_flight.fetch_add(1, Ordering::Relaxed);
+        let (client, url, photo, latencies, errors) = (client.clone(), url.to_owned(), photo.clone(), latencies.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let index = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
             match send(&client, &url, index, photo.as_deref().map(Vec::as_slice)).await {
@@ -135,7 +133,6 @@ pub async fn open_loop(url: &str, photo: Option<Arc<Vec<u8>>>, rate: f64, second
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            in_flight.fetch_sub(1, Ordering::Relaxed);
         }));
     }
     for task in tasks {

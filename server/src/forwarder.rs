@@ -96,20 +96,20 @@ impl Forwarder {
         let now = ids::now_ms();
         let lease_until = now + self.settings.lease_ms as i64;
         let due = self.store.claim_due(&self.owner, now, lease_until, BATCH).await?;
-        let mut delivered = 0;
+        let mut attempted = 0;
         for id in &due {
             let room = lease_until - ids::now_ms();
             if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
                 break;
             }
             let outcome = self.deliver_one(id).await;
-            delivered += 1;
+            attempted += 1;
             if let Err(error) = outcome {
                 self.store.release_leases(&self.owner).await?;
                 return Err(error);
             }
         }
-        if delivered < due.len() {
+        if attempted < due.len() {
             self.store.release_leases(&self.owner).await?;
         }
         Ok(due.len())

@@ -77,7 +77,7 @@ pub struct Copied {
 }
 
 fn convert(value: Value, kind: Kind) -> Result<Box<dyn ToSql + Sync + Send>, StoreError> {
-    let mismatch = |value: &Value| StoreError::Url(format!("unexpected SQLite value {value:?}"));
+    let mismatch = |value: &Value| StoreError::Copy(format!("unexpected SQLite value {value:?}"));
     Ok(match (value, kind) {
         (Value::Null, Text) => Box::new(None::<String>),
         (Value::Null, Int4) => Box::new(None::<i32>),
@@ -100,7 +100,7 @@ fn convert(value: Value, kind: Kind) -> Result<Box<dyn ToSql + Sync + Send>, Sto
 pub async fn sqlite_to_postgres(data_dir: &Path, target: &PostgresStore) -> Result<Copied, StoreError> {
     let path = data_dir.join(sqlite::FILE_NAME);
     if !path.exists() {
-        return Err(StoreError::Url(format!("there is no SQLite database at {}", path.display())));
+        return Err(StoreError::Copy(format!("there is no SQLite database at {}", path.display())));
     }
     let source = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut copied = Copied::default();

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// The database URL is not one this server can use.
     #[error("database url: {0}")]
     Url(String),
+    /// The SQLite database to copy from is missing or holds what no schema version wrote.
+    #[error("copying from SQLite: {0}")]
+    Copy(String),
     /// Stored JSON could not be read back.
     #[error("stored json: {0}")]
     Json(#[from] serde_json::Error),
