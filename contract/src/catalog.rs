@@ -200,8 +200,10 @@ impl Default for PhotoPolicy {
     }
 }
 
-/// A field a category asks for.
+/// A field a category asks for. In JSON and TOML its kind's `type` and settings sit beside
+/// the code and label (`{"code": "temp", "type": "number", "min": -30, "max": 40, …}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawFieldDef")]
 pub struct FieldDef {
     /// Stable code; the key in the report's `fields`.
     pub code: String,
@@ -222,7 +224,7 @@ pub struct FieldDef {
 }
 
 /// The kinds of value a field can take.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FieldKind {
     /// One line of text.
@@ -273,6 +275,67 @@ fn default_text_max() -> u32 {
 
 fn default_long_text_max() -> u32 {
     1000
+}
+
+/// A field as written: every kind's settings side by side, checked by `TryFrom`. Read this way
+/// rather than as `#[serde(flatten)]` over an internally tagged enum, which buffers each field
+/// into serde's generic `Content` tree first and costs the widget's wasm far more code.
+#[derive(Deserialize)]
+struct RawFieldDef {
+    code: String,
+    label: Localized,
+    #[serde(rename = "type")]
+    kind: KindName,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    placeholder: Option<Localized>,
+    #[serde(default)]
+    help: Option<Localized>,
+    max_len: Option<u32>,
+    #[serde(default)]
+    unit: Localized,
+    min: Option<f64>,
+    max: Option<f64>,
+    options: Option<Vec<ChoiceOption>>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KindName {
+    Text,
+    LongText,
+    Number,
+    DateTime,
+    Choice,
+    MultiChoice,
+    Plate,
+    Phone,
+    Money,
+}
+
+impl TryFrom<RawFieldDef> for FieldDef {
+    type Error = String;
+
+    fn try_from(raw: RawFieldDef) -> Result<Self, String> {
+        let missing = |what: &str, kind: &str| format!("field `{}`: a {kind} field needs `{what}`", raw.code);
+        let kind = match raw.kind {
+            KindName::Text => FieldKind::Text { max_len: raw.max_len.unwrap_or_else(default_text_max) },
+            KindName::LongText => FieldKind::LongText { max_len: raw.max_len.unwrap_or_else(default_long_text_max) },
+            KindName::Number => FieldKind::Number {
+                min: raw.min.ok_or_else(|| missing("min", "number"))?,
+                max: raw.max.ok_or_else(|| missing("max", "number"))?,
+                unit: raw.unit,
+            },
+            KindName::DateTime => FieldKind::DateTime,
+            KindName::Choice => FieldKind::Choice { options: raw.options.ok_or_else(|| missing("options", "choice"))? },
+            KindName::MultiChoice => FieldKind::MultiChoice { options: raw.options.ok_or_else(|| missing("options", "multi_choice"))? },
+            KindName::Plate => FieldKind::Plate,
+            KindName::Phone => FieldKind::Phone,
+            KindName::Money => FieldKind::Money,
+        };
+        Ok(FieldDef { code: raw.code, label: raw.label, kind, required: raw.required, placeholder: raw.placeholder, help: raw.help })
+    }
 }
 
 /// One option of a choice field.

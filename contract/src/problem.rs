@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::ValidationError;
+use crate::validate::{RawError, ValidationError};
 
 /// `application/problem+json` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,10 +24,20 @@ pub struct Problem {
 
 /// One invalid value in a [`Problem`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawError")]
 pub struct FieldProblem {
     /// The error, with the field path and rule.
     #[serde(flatten)]
     pub error: ValidationError,
     /// The error worded for the resident.
     pub message: String,
+}
+
+impl TryFrom<RawError> for FieldProblem {
+    type Error = String;
+
+    fn try_from(mut raw: RawError) -> Result<Self, String> {
+        let message = std::mem::take(&mut raw.message);
+        Ok(FieldProblem { error: ValidationError::try_from(raw)?, message })
+    }
 }

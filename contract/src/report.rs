@@ -74,8 +74,8 @@ impl RequestKind {
     }
 }
 
-/// A value of one category field.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A value of one category field: in JSON a string, a number or a list of strings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     /// Text, a choice code, a plate, a phone number, a date-time, an amount.
@@ -84,6 +84,44 @@ pub enum FieldValue {
     Number(f64),
     /// The codes picked in a multiple-choice field.
     List(Vec<String>),
+}
+
+// Written by hand rather than `#[serde(untagged)]`: an untagged enum buffers every value into
+// serde's generic `Content` tree first, which costs the widget's wasm far more code than these
+// three cases, and its error ("did not match any variant") tells a developer less.
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FieldValue;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a text, a number or a list of option codes")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<FieldValue, E> {
+                Ok(FieldValue::Text(value.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, value: String) -> Result<FieldValue, E> {
+                Ok(FieldValue::Text(value))
+            }
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<FieldValue, E> {
+                Ok(FieldValue::Number(value))
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<FieldValue, E> {
+                Ok(FieldValue::Number(value as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<FieldValue, E> {
+                Ok(FieldValue::Number(value as f64))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<FieldValue, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(code) = seq.next_element::<String>()? {
+                    codes.push(code);
+                }
+                Ok(FieldValue::List(codes))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Where the problem is.

@@ -29,8 +29,9 @@ impl Default for Limits {
     }
 }
 
-/// Which rule a value broke.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Which rule a value broke. In JSON the rule's name (`"rule": "too_long"`) and its settings
+/// (`"max": 100`) sit beside the field path; [`RawError`] reads them back.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Rule {
     /// A required value is missing.
@@ -91,6 +92,7 @@ pub enum Rule {
 
 /// A broken rule and the field it concerns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawError")]
 pub struct ValidationError {
     /// Path of the value: `category`, `kind`, `description`, `fields.<code>`,
     /// `location`, `location.district`, `contact.phone`, `contact.consent`, `photos`.
@@ -98,6 +100,78 @@ pub struct ValidationError {
     /// The rule.
     #[serde(flatten)]
     pub rule: Rule,
+}
+
+/// A validation error as written, with the resident's message when it comes from a
+/// [`crate::Problem`]: the rule's name and every rule's settings side by side, checked by
+/// `TryFrom`. Read this way rather than as `#[serde(flatten)]` over an internally tagged enum,
+/// which buffers each error into serde's generic `Content` tree first and costs the widget's
+/// wasm far more code.
+#[derive(Deserialize)]
+pub(crate) struct RawError {
+    field: String,
+    rule: RuleName,
+    min: Option<f64>,
+    max: Option<f64>,
+    expected: Option<String>,
+    detail: Option<String>,
+    /// Only in a problem's `errors`.
+    #[serde(default)]
+    pub(crate) message: String,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RuleName {
+    Required,
+    UnknownCategory,
+    KindNotAllowed,
+    UnknownField,
+    TooLong,
+    OutOfRange,
+    WrongType,
+    NotANumber,
+    InvalidChoice,
+    InvalidPlate,
+    InvalidPhone,
+    InvalidMoney,
+    InvalidDateTime,
+    UnknownDistrict,
+    InvalidCoordinates,
+    ConsentRequired,
+    TooManyPhotos,
+    Malformed,
+}
+
+impl TryFrom<RawError> for ValidationError {
+    type Error = String;
+
+    fn try_from(raw: RawError) -> Result<Self, String> {
+        let field = raw.field;
+        let needs = |what: &str| format!("error at `{field}`: this rule comes with `{what}`");
+        let max = raw.max.ok_or_else(|| needs("max"));
+        let rule = match raw.rule {
+            RuleName::Required => Rule::Required,
+            RuleName::UnknownCategory => Rule::UnknownCategory,
+            RuleName::KindNotAllowed => Rule::KindNotAllowed,
+            RuleName::UnknownField => Rule::UnknownField,
+            RuleName::TooLong => Rule::TooLong { max: max? as u32 },
+            RuleName::OutOfRange => Rule::OutOfRange { min: raw.min.ok_or_else(|| needs("min"))?, max: max? },
+            RuleName::WrongType => Rule::WrongType { expected: raw.expected.ok_or_else(|| needs("expected"))? },
+            RuleName::NotANumber => Rule::NotANumber,
+            RuleName::InvalidChoice => Rule::InvalidChoice,
+            RuleName::InvalidPlate => Rule::InvalidPlate,
+            RuleName::InvalidPhone => Rule::InvalidPhone,
+            RuleName::InvalidMoney => Rule::InvalidMoney,
+            RuleName::InvalidDateTime => Rule::InvalidDateTime,
+            RuleName::UnknownDistrict => Rule::UnknownDistrict,
+            RuleName::InvalidCoordinates => Rule::InvalidCoordinates,
+            RuleName::ConsentRequired => Rule::ConsentRequired,
+            RuleName::TooManyPhotos => Rule::TooManyPhotos { max: max? as u8 },
+            RuleName::Malformed => Rule::Malformed { detail: raw.detail.unwrap_or_default() },
+        };
+        Ok(ValidationError { field, rule })
+    }
 }
 
 impl ValidationError {
