@@ -2,7 +2,8 @@
 //! Errors come back as values: a problem-details body from the server, or a network
 //! failure the resident can retry.
 
-use lianxin_contract::{Catalog, Problem, Receipt, ReportSubmission};
+use lianxin_contract::number::format_number;
+use lianxin_contract::{Catalog, Lang, Problem, Receipt};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen::closure::Closure;
@@ -39,28 +40,35 @@ pub async fn fetch_catalog() -> Result<Catalog, String> {
 
 /// A random idempotency key for one report.
 pub fn new_idempotency_key() -> String {
-    web_sys::window().and_then(|window| window.crypto().ok()).map(|crypto| crypto.random_uuid()).unwrap_or_else(|| format!("{}", js_sys::Math::random()))
+    web_sys::window().and_then(|window| window.crypto().ok()).map(|crypto| crypto.random_uuid()).unwrap_or_else(|| format!("{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e15) as u64))
 }
 
-/// Posts one report with its photos as multipart, under `idempotency_key`.
-pub async fn submit_report(report: &ReportSubmission, photos: &[Blob], idempotency_key: &str) -> Result<Receipt, SubmitError> {
-    submit_report_with_progress(report, photos, idempotency_key, |_| {}).await
+/// Whether a refusal with `status` means "try later" ("in flight", "too many", server
+/// trouble): the report waits on the phone and goes out again with the same key.
+pub fn try_later(status: u16) -> bool {
+    matches!(status, 409 | 429) || status >= 500
+}
+
+/// Posts one report (its JSON) with its photos as multipart, under `idempotency_key`;
+/// the server answers in `lang`.
+pub async fn submit_report(report_json: &str, lang: Lang, photos: &[Blob], idempotency_key: &str) -> Result<Receipt, SubmitError> {
+    submit_report_with_progress(report_json, lang, photos, idempotency_key, |_| {}).await
 }
 
 /// Like [`submit_report`], telling `on_progress` the share of bytes uploaded (0.0–1.0).
 /// XMLHttpRequest, unlike fetch, reports upload progress in every browser.
 pub async fn submit_report_with_progress(
-    report: &ReportSubmission,
+    report_json: &str,
+    lang: Lang,
     photos: &[Blob],
     idempotency_key: &str,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<Receipt, SubmitError> {
     let network = |error: String| SubmitError::Network(error);
     let form = FormData::new().map_err(|error| network(js_error(error)))?;
-    let json = crate::json::to_string(report).map_err(network)?;
     let options = BlobPropertyBag::new();
     options.set_type("application/json");
-    let parts = js_sys::Array::of1(&JsValue::from_str(&json));
+    let parts = js_sys::Array::of1(&JsValue::from_str(report_json));
     let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|error| network(js_error(error)))?;
     form.append_with_blob_and_filename("report", &blob, "report.json").map_err(|error| network(js_error(error)))?;
     for (index, photo) in photos.iter().enumerate() {
@@ -69,7 +77,7 @@ pub async fn submit_report_with_progress(
     let request = XmlHttpRequest::new().map_err(|error| network(js_error(error)))?;
     request.open("POST", "/api/v1/reports").map_err(|error| network(js_error(error)))?;
     request.set_request_header("Idempotency-Key", idempotency_key).map_err(|error| network(js_error(error)))?;
-    request.set_request_header("Accept-Language", report.lang.tag()).map_err(|error| network(js_error(error)))?;
+    request.set_request_header("Accept-Language", lang.tag()).map_err(|error| network(js_error(error)))?;
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
         if event.length_computable() && event.total() > 0.0 {
             on_progress(event.loaded() / event.total());
@@ -122,12 +130,12 @@ async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, Strin
 
 /// The district containing a point, when the city has boundaries.
 pub async fn locate_district(lat: f64, lon: f64) -> Result<lianxin_contract::catalog::LocatedDistrict, String> {
-    get_json(&format!("/api/v1/districts/locate?lat={lat}&lon={lon}")).await
+    get_json(&format!("/api/v1/districts/locate?lat={}&lon={}", format_number(lat, 6), format_number(lon, 6))).await
 }
 
 /// How many open reports of `category` are near a point.
 pub async fn nearby(category: &str, lat: f64, lon: f64) -> Result<lianxin_contract::report::Nearby, String> {
-    get_json(&format!("/api/v1/reports/nearby?lat={lat}&lon={lon}&category={category}")).await
+    get_json(&format!("/api/v1/reports/nearby?lat={}&lon={}&category={category}", format_number(lat, 6), format_number(lon, 6))).await
 }
 
 /// A report's public status.

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use lianxin_contract::{Catalog, Category, Lang};
 
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// Whether `category` matches the search `query` (already lower-cased).
 pub fn matches(category: &Category, query: &str, lang: Lang) -> bool {
@@ -13,7 +13,13 @@ pub fn matches(category: &Category, query: &str, lang: Lang) -> bool {
         return true;
     }
     let names = [&category.name.zh, &category.name.en, &category.name.ru];
-    names.into_iter().chain(category.keywords.all()).any(|text| text.to_lowercase().contains(query)) || category.description.get(lang).to_lowercase().contains(query)
+    names.into_iter().chain(category.keywords.all()).any(|text| lower(text).contains(query)) || lower(category.description.get(lang)).contains(query)
+}
+
+/// Lower case by the browser's own Unicode tables (Cyrillic included), not a second copy of
+/// them compiled into the widget.
+pub fn lower(text: &str) -> String {
+    js_sys::JsString::from(text).to_lower_case().into()
 }
 
 /// Search box and grouped list of categories.
@@ -22,7 +28,7 @@ pub fn CategoryPicker(catalog: StoredValue<Catalog>, lang: RwSignal<Lang>, selec
     let query = RwSignal::new(String::new());
     let options = move || {
         let lang = lang.get();
-        let query = query.get().trim().to_lowercase();
+        let query = lower(query.get().trim());
         catalog.with_value(|catalog| {
             catalog
                 .groups
@@ -40,24 +46,24 @@ pub fn CategoryPicker(catalog: StoredValue<Catalog>, lang: RwSignal<Lang>, selec
         })
     };
     let count = move || {
-        let query = query.get().trim().to_lowercase();
+        let query = lower(query.get().trim());
         let lang = lang.get();
         catalog.with_value(|catalog| catalog.categories.iter().filter(|category| matches(category, &query, lang)).count())
     };
     view! {
-        <label for="category-search">{move || t(lang.get(), Text::SearchCategory)}</label>
+        <label for="category-search">{tr(lang, Text::SearchCategory)}</label>
         <input
             id="category-search"
             type="search"
             autocomplete="off"
             aria-controls="category"
             aria-describedby="category-count"
-            placeholder=move || t(lang.get(), Text::SearchHint)
+            placeholder=tr(lang, Text::SearchHint)
             prop:value=move || query.get()
             on:input=move |event| query.set(event_target_value(&event))
         />
         <p id="category-count" class="hint" aria-live="polite">{move || format!("{} {}", count(), t(lang.get(), Text::CategoriesFound))}</p>
-        <label for="category">{move || t(lang.get(), Text::Category)}</label>
+        <label for="category">{tr(lang, Text::Category)}</label>
         <select
             id="category"
             name="category"
@@ -67,7 +73,7 @@ pub fn CategoryPicker(catalog: StoredValue<Catalog>, lang: RwSignal<Lang>, selec
             on:change=move |event| on_change.run(event_target_value(&event))
             prop:value=move || selected.get()
         >
-            <option value="">{move || t(lang.get(), Text::ChooseCategory)}</option>
+            <option value="">{tr(lang, Text::ChooseCategory)}</option>
             {options}
         </select>
     }

@@ -35,7 +35,7 @@ use leptos::prelude::*;
 use lianxin_contract::Lang;
 
 use crate::report_form::ReportForm;
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// The whole widget.
 #[component]
@@ -56,12 +56,12 @@ pub fn App() -> impl IntoView {
     view! {
         <main class="lianxin">
             <header class="lianxin-header">
-                <h1>{move || t(lang.get(), Text::Title)}</h1>
+                <h1>{tr(lang, Text::Title)}</h1>
                 <LanguagePicker lang=lang />
             </header>
             <Show when=move || !sent_later.with(Vec::is_empty)>
                 <section class="sent-later" role="status" aria-live="polite">
-                    <p>{move || t(lang.get(), Text::SentLater)}</p>
+                    <p>{tr(lang, Text::SentLater)}</p>
                     <ul>
                         {move || sent_later.get().into_iter().map(|receipt| view! { <li class="sent-tracking-no">{receipt.tracking_no}</li> }).collect_view()}
                     </ul>

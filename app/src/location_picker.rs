@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// A position from the browser.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,17 +104,17 @@ pub fn LocationPicker(
     };
     view! {
         <fieldset class="location">
-            <legend>{move || t(lang.get(), Text::Where)}</legend>
+            <legend>{tr(lang, Text::Where)}</legend>
             <button type="button" id="use-location" class="secondary" on:click=locate disabled=move || state.get() == Locating::Busy>
-                {move || t(lang.get(), Text::UseMyLocation)}
+                {tr(lang, Text::UseMyLocation)}
             </button>
             <p id="location-status" class="hint" role="status" aria-live="polite">{status}</p>
             <p id="nearby" class="hint" aria-live="polite">
                 {move || nearby.get().filter(|count| *count > 0).map(|count| format!("{} {count}", t(lang.get(), Text::NearbyReports)))}
             </p>
-            <label for="district">{move || t(lang.get(), Text::District)}</label>
+            <label for="district">{tr(lang, Text::District)}</label>
             <select id="district" name="district" aria-describedby="district-error" on:change=move |event| district.set(event_target_value(&event)) prop:value=move || district.get()>
-                <option value="">{move || t(lang.get(), Text::ChooseDistrict)}</option>
+                <option value="">{tr(lang, Text::ChooseDistrict)}</option>
                 {move || {
                     let lang = lang.get();
                     catalog.with_value(|catalog| {
@@ -123,7 +123,7 @@ pub fn LocationPicker(
                 }}
             </select>
             <p id="district-error" class="field-error" aria-live="polite">{move || district_error.get()}</p>
-            <label for="address">{move || t(lang.get(), Text::Address)}</label>
+            <label for="address">{tr(lang, Text::Address)}</label>
             <input id="address" name="address" type="text" autocomplete="street-address" aria-describedby="location-error" prop:value=move || address.get() on:input=move |event| address.set(event_target_value(&event)) />
             <p id="location-error" class="field-error" aria-live="polite">{move || location_error.get()}</p>
         </fieldset>

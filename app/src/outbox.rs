@@ -4,7 +4,7 @@
 //! to earlier attempts. No service worker is needed (in-app webviews often have none).
 
 use js_sys::{Array, Object, Promise, Reflect};
-use lianxin_contract::{Receipt, ReportSubmission};
+use lianxin_contract::{Lang, Receipt};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -20,8 +20,11 @@ const STORE: &str = "pending";
 pub struct PendingReport {
     /// Its idempotency key, also the record's key.
     pub key: String,
-    /// The validated report.
-    pub report: ReportSubmission,
+    /// The validated report as the JSON sent to the server: kept and sent as text, never
+    /// read back, so the widget carries no code to parse a report.
+    pub report_json: String,
+    /// The resident's language, for the server's answer.
+    pub lang: Lang,
     /// Its prepared photos.
     pub photos: Vec<Blob>,
 }
@@ -72,7 +75,8 @@ pub async fn keep(pending: &PendingReport) -> Result<(), String> {
     let record = Object::new();
     let set = |key: &str, value: &JsValue| Reflect::set(&record, &JsValue::from_str(key), value).map(|_| ()).map_err(text);
     set("key", &JsValue::from_str(&pending.key))?;
-    set("report", &JsValue::from_str(&crate::json::to_string(&pending.report)?))?;
+    set("report", &JsValue::from_str(&pending.report_json))?;
+    set("lang", &JsValue::from_str(pending.lang.tag()))?;
     set("photos", &pending.photos.iter().collect::<Array>())?;
     let database = open().await?;
     done(&store(&database, IdbTransactionMode::Readwrite)?.put(&record).map_err(text)?).await?;
@@ -86,10 +90,10 @@ pub async fn waiting() -> Result<Vec<PendingReport>, String> {
     let mut pending = Vec::new();
     for record in records.iter() {
         let get = |key: &str| Reflect::get(&record, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-        let (Some(key), Some(report)) = (get("key").as_string(), get("report").as_string()) else { continue };
-        let Ok(report) = crate::json::from_str(&report) else { continue };
+        let (Some(key), Some(report_json)) = (get("key").as_string(), get("report").as_string()) else { continue };
+        let lang = get("lang").as_string().and_then(|tag| Lang::from_tag(&tag)).unwrap_or_default();
         let photos = get("photos").dyn_into::<Array>().map(|photos| photos.iter().filter_map(|photo| photo.dyn_into::<Blob>().ok()).collect()).unwrap_or_default();
-        pending.push(PendingReport { key, report, photos });
+        pending.push(PendingReport { key, report_json, lang, photos });
     }
     Ok(pending)
 }
@@ -152,12 +156,12 @@ pub fn watch(on_sent: impl Fn(Vec<Receipt>) + Clone + 'static) {
 pub async fn send_waiting() -> Vec<Receipt> {
     let mut receipts = Vec::new();
     for pending in waiting().await.unwrap_or_default() {
-        match api::submit_report(&pending.report, &pending.photos, &pending.key).await {
+        match api::submit_report(&pending.report_json, pending.lang, &pending.photos, &pending.key).await {
             Ok(receipt) => {
                 let _ = forget(&pending.key).await;
                 receipts.push(receipt);
             }
-            Err(SubmitError::Refused(problem)) if !matches!(problem.status, 409 | 429) && problem.status < 500 => {
+            Err(SubmitError::Refused(problem)) if !api::try_later(problem.status) => {
                 let _ = forget(&pending.key).await;
             }
             Err(_) => {}

@@ -73,5 +73,12 @@ impl PreparedPhoto {
 
 /// "320 KB", "1.2 MB".
 pub fn human_size(bytes: u32) -> String {
-    if bytes >= 1024 * 1024 { format!("{:.1} MB", f64::from(bytes) / 1024.0 / 1024.0) } else { format!("{} KB", bytes.div_ceil(1024)) }
+    // Tenths of a megabyte in integers: float formatting would cost the widget's wasm its tables.
+    const MB: u64 = 1024 * 1024;
+    if u64::from(bytes) >= MB {
+        let tenths = (u64::from(bytes) * 10 + MB / 2) / MB;
+        format!("{}.{} MB", tenths / 10, tenths % 10)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
 }

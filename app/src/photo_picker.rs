@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use lianxin_contract::Lang;
 
 use crate::photo::{self, PreparedPhoto};
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// The photo input and the list of prepared photos.
 #[component]
@@ -49,7 +49,7 @@ pub fn PhotoPicker(lang: RwSignal<Lang>, photos: RwSignal<Vec<PreparedPhoto>>, p
         // and Android offer camera or library.
         <fieldset class="photo-sources" aria-describedby="photos-error photos-status">
             <legend>{move || format!("{} ({} {})", t(lang.get(), Text::Photo), t(lang.get(), Text::AtMost), max.get())}</legend>
-            <label for="photo-camera">{move || t(lang.get(), Text::TakePhoto)}</label>
+            <label for="photo-camera">{tr(lang, Text::TakePhoto)}</label>
             <input
                 id="photo-camera"
                 type="file"
@@ -58,7 +58,7 @@ pub fn PhotoPicker(lang: RwSignal<Lang>, photos: RwSignal<Vec<PreparedPhoto>>, p
                 disabled=move || { photos.with(Vec::len) >= usize::from(max.get()) }
                 on:change=on_change
             />
-            <label for="photo">{move || t(lang.get(), Text::ChoosePhotos)}</label>
+            <label for="photo">{tr(lang, Text::ChoosePhotos)}</label>
             <input
                 id="photo"
                 name="photo"

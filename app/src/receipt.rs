@@ -8,7 +8,7 @@ use lianxin_contract::report::{ReportStatus, Status};
 use lianxin_contract::{Lang, Receipt};
 
 use crate::api;
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// A status in words.
 pub fn status_label(status: Status, lang: Lang) -> &'static str {
@@ -49,12 +49,12 @@ pub fn ReceiptView(receipt: Receipt, lang: RwSignal<Lang>, on_new: impl Fn() + '
     let tracking_no = receipt.tracking_no.clone();
     view! {
         <section class="receipt" role="status" aria-live="polite">
-            <h2>{move || t(lang.get(), Text::Received)}</h2>
-            <p>{move || t(lang.get(), Text::TrackingNo)}</p>
+            <h2>{tr(lang, Text::Received)}</h2>
+            <p>{tr(lang, Text::TrackingNo)}</p>
             <p class="tracking-no" id="tracking-no">{receipt.tracking_no.clone()}</p>
-            <p class="hint">{move || t(lang.get(), Text::KeepNumber)}</p>
+            <p class="hint">{tr(lang, Text::KeepNumber)}</p>
             <StatusView tracking_no=tracking_no lang=lang />
-            <button type="button" id="new-report" on:click=move |_| on_new()>{move || t(lang.get(), Text::NewReport)}</button>
+            <button type="button" id="new-report" on:click=move |_| on_new()>{tr(lang, Text::NewReport)}</button>
         </section>
     }
 }
@@ -70,7 +70,7 @@ pub fn StatusView(tracking_no: String, lang: RwSignal<Lang>) -> impl IntoView {
         });
     };
     view! {
-        <button type="button" id="check-status" class="secondary" on:click=check>{move || t(lang.get(), Text::CheckStatus)}</button>
+        <button type="button" id="check-status" class="secondary" on:click=check>{tr(lang, Text::CheckStatus)}</button>
         <div id="status" aria-live="polite">
             {move || match status.get() {
                 None => ().into_any(),

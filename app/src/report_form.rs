@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use lianxin_contract::catalog::Need;
+use lianxin_contract::number::parse_number;
 use lianxin_contract::report::FieldValue;
 use lianxin_contract::validate::validate_report;
 use lianxin_contract::{Catalog, Category, Contact, FieldDef, FieldKind, Lang, Location, Receipt, ReportSubmission, RequestKind, ValidationError};
@@ -23,7 +24,7 @@ use crate::photo::PreparedPhoto;
 use crate::photo_picker::PhotoPicker;
 use crate::receipt::ReceiptView;
 use crate::review::ReviewView;
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// Where the form is.
 #[derive(Clone, Debug, PartialEq)]
@@ -136,8 +137,17 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         phase.set(Phase::Sending);
         uploaded.set(0.0);
         let key = idempotency_key.get_untracked();
+        let lang = report.lang;
         spawn_local(async move {
-            match api::submit_report_with_progress(&report, &blobs, &key, move |share| uploaded.set(share)).await {
+            let report_json = match crate::json::to_string(&report) {
+                Ok(json) => json,
+                Err(error) => {
+                    failure.set(Some(error));
+                    phase.set(Phase::Editing);
+                    return;
+                }
+            };
+            match api::submit_report_with_progress(&report_json, lang, &blobs, &key, move |share| uploaded.set(share)).await {
                 Ok(receipt) => {
                     draft::clear();
                     if let Some(host) = host_origin.get_value() {
@@ -147,14 +157,14 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                 }
                 // "In flight", "too many" and server trouble mean "try later": the report waits
                 // on the phone like one without a network, and goes out with the same key.
-                Err(SubmitError::Refused(problem)) if !(matches!(problem.status, 409 | 429) || problem.status >= 500) => {
+                Err(SubmitError::Refused(problem)) if !api::try_later(problem.status) => {
                     errors.set(problem.errors.into_iter().map(|each| each.error).collect());
                     failure.set(Some(problem.detail));
                     phase.set(Phase::Editing);
                     focus_first_error();
                 }
                 Err(SubmitError::Refused(problem)) => {
-                    let pending = outbox::PendingReport { key: key.clone(), report, photos: blobs };
+                    let pending = outbox::PendingReport { key: key.clone(), report_json, lang, photos: blobs };
                     if outbox::keep(&pending).await.is_ok() {
                         draft::clear();
                         phase.set(Phase::Waiting);
@@ -164,7 +174,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     }
                 }
                 Err(SubmitError::Network(error)) => {
-                    let pending = outbox::PendingReport { key: key.clone(), report, photos: blobs };
+                    let pending = outbox::PendingReport { key: key.clone(), report_json, lang, photos: blobs };
                     match outbox::keep(&pending).await {
                         Ok(()) => {
                             draft::clear();
@@ -250,9 +260,9 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                 Phase::Done(receipt) => view! { <ReceiptView receipt=receipt lang=lang on_new=start_over /> }.into_any(),
                 Phase::Waiting => view! {
                     <section id="waiting" class="receipt" role="status" aria-live="polite">
-                        <h2>{move || t(lang.get(), Text::Waiting)}</h2>
-                        <p>{move || t(lang.get(), Text::WaitingHelp)}</p>
-                        <button type="button" on:click=move |_| start_over()>{move || t(lang.get(), Text::NewReport)}</button>
+                        <h2>{tr(lang, Text::Waiting)}</h2>
+                        <p>{tr(lang, Text::WaitingHelp)}</p>
+                        <button type="button" on:click=move |_| start_over()>{tr(lang, Text::NewReport)}</button>
                     </section>
                 }.into_any(),
                 _ => ().into_any(),
@@ -279,13 +289,13 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     <CategoryDetails category=category catalog=catalog lang=lang kind=kind fields=fields position=position district=district address=address errors=errors />
                 })}
 
-                <label for="description">{move || t(lang.get(), Text::Description)}</label>
+                <label for="description">{tr(lang, Text::Description)}</label>
                 <textarea
                     id="description"
                     name="description"
                     rows="4"
                     required
-                    placeholder=move || t(lang.get(), Text::DescriptionHelp)
+                    placeholder=tr(lang, Text::DescriptionHelp)
                     aria-describedby="description-count description-error"
                     aria-invalid=move || description_error.get().is_some().to_string()
                     prop:value=move || description.get()
@@ -305,7 +315,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                 })}
 
                 <Show when=move || phase.get() == Phase::Sending>
-                    <progress id="upload-progress" max="100" value=move || (uploaded.get() * 100.0).round().to_string() aria-label=move || t(lang.get(), Text::Sending)></progress>
+                    <progress id="upload-progress" max="100" value=move || ((uploaded.get() * 100.0).round() as u32).to_string() aria-label=tr(lang, Text::Sending)></progress>
                 </Show>
                 <button type="submit" class="submit" disabled=move || { phase.get() == Phase::Sending || preparing.get() > 0 }>
                     {move || if phase.get() == Phase::Sending { t(lang.get(), Text::Sending) } else { t(lang.get(), Text::Next) }}
@@ -342,7 +352,7 @@ fn CategoryDetails(
         .collect_view();
     view! {
         <p class="hint">{move || description.get(lang.get()).to_owned()}</p>
-        <label for="kind">{move || t(lang.get(), Text::Kind)}</label>
+        <label for="kind">{tr(lang, Text::Kind)}</label>
         <select id="kind" name="kind" on:change=move |event| kind.set(RequestKind::ALL.into_iter().find(|each| each.code() == event_target_value(&event)))>
             {kinds.into_iter().map(|each| view! { <option value=each.code() selected=move || kind.get() == Some(each)>{move || each.label(lang.get())}</option> }).collect_view()}
         </select>
@@ -374,9 +384,9 @@ fn ContactFields(category: Category, lang: RwSignal<Lang>, name: RwSignal<String
     view! {
         <fieldset class="contact">
             <legend>{move || t(lang.get(), if required { Text::ContactLegendRequired } else { Text::ContactLegend })}</legend>
-            <label for="contact-name">{move || t(lang.get(), Text::Name)}</label>
+            <label for="contact-name">{tr(lang, Text::Name)}</label>
             <input id="contact-name" type="text" autocomplete="name" prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event)) />
-            <label for="contact-phone">{move || t(lang.get(), Text::Phone)} {required.then_some(" *")}</label>
+            <label for="contact-phone">{tr(lang, Text::Phone)} {required.then_some(" *")}</label>
             <input
                 id="contact-phone"
                 type="tel"
@@ -397,7 +407,7 @@ fn ContactFields(category: Category, lang: RwSignal<Lang>, name: RwSignal<String
                     prop:checked=move || consent.get()
                     on:change=move |event| consent.set(event_target_checked(&event))
                 />
-                <span>{move || t(lang.get(), Text::Consent)}</span>
+                <span>{tr(lang, Text::Consent)}</span>
             </label>
             <p id="contact-consent-error" class="field-error" aria-live="polite">{move || consent_error.get()}</p>
         </fieldset>
@@ -425,7 +435,7 @@ fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<S
             let options = options.clone();
             view! {
                 <select id=id.clone() aria-describedby=error_id.clone() aria-invalid=invalid on:change=set prop:value=value>
-                    <option value="">{move || t(lang.get(), Text::ChooseCategory)}</option>
+                    <option value="">{tr(lang, Text::ChooseCategory)}</option>
                     {options.into_iter().map(|option| {
                         let label = option.label.clone();
                         view! { <option value=option.code.clone()>{move || label.get(lang.get()).to_owned()}</option> }
@@ -471,7 +481,7 @@ fn field_values(category: Option<&Category>, values: &BTreeMap<String, String>) 
                 return None;
             }
             let value = match &field.kind {
-                FieldKind::Number { .. } => text.parse::<f64>().map(FieldValue::Number).unwrap_or(FieldValue::Text(text)),
+                FieldKind::Number { .. } => parse_number(&text).map(FieldValue::Number).unwrap_or(FieldValue::Text(text)),
                 FieldKind::MultiChoice { .. } => FieldValue::List(vec![text]),
                 _ => FieldValue::Text(text),
             };

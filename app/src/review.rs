@@ -3,11 +3,12 @@
 //! the phone, so a resident in a hurry sees what the department will read.
 
 use leptos::prelude::*;
+use lianxin_contract::number::format_number;
 use lianxin_contract::report::FieldValue;
 use lianxin_contract::{Catalog, Category, FieldKind, Lang, ReportSubmission};
 
 use crate::photo::PreparedPhoto;
-use crate::text::{Text, t};
+use crate::text::{Text, t, tr};
 
 /// How a field's value reads: choice labels instead of codes, numbers with their unit.
 fn field_text(category: &Category, code: &str, value: &FieldValue, lang: Lang) -> String {
@@ -23,8 +24,8 @@ fn field_text(category: &Category, code: &str, value: &FieldValue, lang: Lang) -
     match value {
         FieldValue::Text(text) => label_of(text),
         FieldValue::Number(number) => match field.map(|field| &field.kind) {
-            Some(FieldKind::Number { unit, .. }) => format!("{number} {}", unit.get(lang)),
-            _ => number.to_string(),
+            Some(FieldKind::Number { unit, .. }) => format!("{} {}", format_number(*number, 6), unit.get(lang)),
+            _ => format_number(*number, 6),
         },
         FieldValue::List(codes) => codes.iter().map(|code| label_of(code)).collect::<Vec<_>>().join(", "),
     }
@@ -60,7 +61,7 @@ pub fn ReviewView(
                 let district = location.district.as_deref().and_then(|code| catalog.with_value(|catalog| catalog.district(code).map(|district| district.name.get(lang).to_owned())));
                 let mut place: Vec<String> = district.into_iter().chain(location.address.clone().filter(|address| !address.is_empty())).collect();
                 if let Some(accuracy) = location.accuracy_m {
-                    place.push(format!("📍 ±{accuracy:.0} m"));
+                    place.push(format!("📍 ±{} m", accuracy.round() as i64));
                 }
                 if !place.is_empty() {
                     rows.push((t(lang, Text::Where).to_owned(), place.join(" · ")));
@@ -76,11 +77,11 @@ pub fn ReviewView(
     };
     view! {
         <section id="review" class="review" aria-labelledby="review-title">
-            <h2 id="review-title" tabindex="-1">{move || t(lang.get(), Text::ReviewTitle)}</h2>
-            <p class="hint">{move || t(lang.get(), Text::ReviewHelp)}</p>
+            <h2 id="review-title" tabindex="-1">{tr(lang, Text::ReviewTitle)}</h2>
+            <p class="hint">{tr(lang, Text::ReviewHelp)}</p>
             <dl class="review-list">{rows}</dl>
             <Show when=move || !photos.with(Vec::is_empty)>
-                <ul class="photos review-photos" aria-label=move || t(lang.get(), Text::Photo)>
+                <ul class="photos review-photos" aria-label=tr(lang, Text::Photo)>
                     {move || photos.with(|photos| photos.iter().enumerate().map(|(index, photo)| {
                         let alt = format!("{} {}", t(lang.get(), Text::Photo), index + 1);
                         view! { <li class="photo"><img src=photo.preview_url.clone() alt=alt /></li> }
@@ -88,8 +89,8 @@ pub fn ReviewView(
                 </ul>
             </Show>
             <div class="review-actions">
-                <button id="send-report" type="button" class="submit" on:click=move |_| on_send.run(())>{move || t(lang.get(), Text::Submit)}</button>
-                <button id="edit-report" type="button" class="secondary" on:click=move |_| on_edit.run(())>{move || t(lang.get(), Text::Change)}</button>
+                <button id="send-report" type="button" class="submit" on:click=move |_| on_send.run(())>{tr(lang, Text::Submit)}</button>
+                <button id="edit-report" type="button" class="secondary" on:click=move |_| on_edit.run(())>{tr(lang, Text::Change)}</button>
             </div>
         </section>
     }

@@ -1,5 +1,6 @@
 //! The widget's own words (everything not from the catalog) in the three languages.
 
+use leptos::prelude::{Get, RwSignal};
 use lianxin_contract::Lang;
 
 /// A piece of interface text.
@@ -57,6 +58,13 @@ pub enum Text {
     SentLater,
     Waiting,
     WaitingHelp,
+}
+
+/// `text` in the resident's current language, as something a view can show and keep up to
+/// date. Every use shares this one closure type, so the widget carries one copy of the code
+/// that renders it rather than one per string.
+pub fn tr(lang: RwSignal<Lang>, text: Text) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || t(lang.get(), text)
 }
 
 /// `text` in `lang`.

@@ -15,6 +15,8 @@ pub mod catalog;
 pub mod report;
 /// Checks a submitted report against the catalog; the same code runs in widget and server.
 pub mod validate;
+/// Decimal numbers read and written alike by both sides.
+pub mod number;
 /// RFC 9457 problem details, the one shape of every error the API returns.
 pub mod problem;
 

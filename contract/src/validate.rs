@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Category, FieldDef, FieldKind, Need};
 use crate::i18n::Lang;
+use crate::number::{format_number, parse_number};
 use crate::report::{Contact, FieldValue, Location, ReportSubmission};
 
 /// Text limits, configured on the server and published in the catalog.
@@ -199,9 +200,9 @@ impl ValidationError {
             (TooLong { max }, Lang::ZhCn) => format!("不能超过 {max} 个字"),
             (TooLong { max }, Lang::En) => format!("At most {max} characters"),
             (TooLong { max }, Lang::Ru) => format!("Не более {max} символов"),
-            (OutOfRange { min, max }, Lang::ZhCn) => format!("请输入 {min} 到 {max} 之间的数值"),
-            (OutOfRange { min, max }, Lang::En) => format!("Enter a value from {min} to {max}"),
-            (OutOfRange { min, max }, Lang::Ru) => format!("Введите значение от {min} до {max}"),
+            (OutOfRange { min, max }, Lang::ZhCn) => format!("请输入 {} 到 {} 之间的数值", format_number(*min, 6), format_number(*max, 6)),
+            (OutOfRange { min, max }, Lang::En) => format!("Enter a value from {} to {}", format_number(*min, 6), format_number(*max, 6)),
+            (OutOfRange { min, max }, Lang::Ru) => format!("Введите значение от {} до {}", format_number(*min, 6), format_number(*max, 6)),
             (WrongType { expected }, Lang::ZhCn) => format!("格式不正确（应为 {expected}）"),
             (WrongType { expected }, Lang::En) => format!("Wrong type of value (expected {expected})"),
             (WrongType { expected }, Lang::Ru) => format!("Неверный тип значения (ожидается {expected})"),
@@ -410,7 +411,7 @@ pub fn check_field(field: &FieldDef, value: &FieldValue) -> Result<FieldValue, R
         FieldKind::Number { min, max, .. } => {
             let number = match value {
                 FieldValue::Number(number) => *number,
-                FieldValue::Text(text) => text.trim().parse::<f64>().map_err(|_| Rule::NotANumber)?,
+                FieldValue::Text(text) => parse_number(text).ok_or(Rule::NotANumber)?,
                 FieldValue::List(_) => return Err(wrong_type("number")),
             };
             if !number.is_finite() {

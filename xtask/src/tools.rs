@@ -78,6 +78,11 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
     if !installed_targets.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
         status(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
+    // The widget's standard library is rebuilt from source for size (see `SMALL_STD`).
+    let installed_components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    if !installed_components.lines().any(|line| line.trim().starts_with("rust-src")) {
+        status(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+    }
 
     let bin = cargo_bin();
     let trunk = bin.join("trunk");
