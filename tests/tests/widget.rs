@@ -340,3 +340,28 @@ async fn a_report_the_server_asks_to_send_later_waits_on_the_phone_instead_of_fa
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_temperature_typed_with_a_decimal_comma_is_taken_and_one_out_of_range_is_explained() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("ru").await?;
+    browser.open_widget(&format!("{}/?lang=ru", server.url)).await?;
+    browser.choose("#category", "heating_too_cold").await?;
+    browser.type_into("#field-indoor_temperature", "45,5").await?;
+    browser.type_into("#description", "Батареи едва тёплые").await?;
+    browser.choose("#district", "xiangfang").await?;
+    browser.type_into("#contact-phone", "+79141234567").await?;
+    browser.click("#contact-consent").await?;
+    browser.click("button[type=submit]").await?;
+    let message = browser.wait_for_text("#field-indoor_temperature-error", "Введите значение от -30 до 40").await?;
+    assert!(!message.contains('e') && !message.contains("40.0"), "the range reads as people write it: {message:?}");
+
+    browser.wait_for("#field-indoor_temperature").await?.clear().await?;
+    browser.type_into("#field-indoor_temperature", "16,5").await?;
+    browser.send_report().await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+    let line = pipeline_line(&server, &tracking_no).await;
+    assert_eq!(line["report"]["fields"]["indoor_temperature"], 16.5);
+    Ok(())
+}
