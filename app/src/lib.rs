@@ -35,13 +35,17 @@ use leptos::prelude::*;
 use lianxin_contract::Lang;
 
 use crate::report_form::ReportForm;
-use crate::text::{Text, t, tr};
+use crate::text::{Text, tr};
 
 /// The whole widget.
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
-    let catalog = LocalResource::new(api::fetch_catalog);
+    // The catalog is fetched once (the page preloads it while the wasm downloads). A plain
+    // signal rather than a resource and <Transition>: their async machinery would add about
+    // 9 KB to the widget's download for a value that arrives once.
+    let catalog = RwSignal::new(None::<Result<lianxin_contract::Catalog, String>>);
+    leptos::task::spawn_local(async move { catalog.set(Some(api::fetch_catalog().await)) });
     let preset = embed::preset();
     let sent_later = RwSignal::new(Vec::<lianxin_contract::Receipt>::new());
     outbox::watch(move |receipts| sent_later.update(|sent| sent.extend(receipts)));
@@ -67,14 +71,11 @@ pub fn App() -> impl IntoView {
                     </ul>
                 </section>
             </Show>
-            <Transition fallback=move || view! { <p class="loading" role="status">{t(lang.get(), Text::Loading)}</p> }>
-                {move || {
-                    catalog.get().map(|result| match result {
-                        Ok(catalog) => view! { <ReportForm catalog=catalog lang=lang preset=preset.clone() /> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{t(lang.get(), Text::CatalogFailed)} " " {error}</p> }.into_any(),
-                    })
-                }}
-            </Transition>
+            {move || match catalog.get() {
+                None => view! { <p class="loading" role="status">{tr(lang, Text::Loading)}</p> }.into_any(),
+                Some(Ok(catalog)) => view! { <ReportForm catalog=catalog lang=lang preset=preset.clone() /> }.into_any(),
+                Some(Err(error)) => view! { <p class="error" role="alert">{tr(lang, Text::CatalogFailed)} " " {error}</p> }.into_any(),
+            }}
         </main>
     }
 }
