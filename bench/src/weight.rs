@@ -1,6 +1,6 @@
-//! Widget weight: the bytes of everything the first screen needs (html, js, wasm, css and
-//! the catalog as the server sends it), raw, gzip and brotli; beside the floor, a plain
-//! HTML form with the same categories and fields and no script at all.
+//! Widget weight: the bytes of everything the first screen needs (html, js, wasm and css;
+//! then with the catalog as the server sends it), raw, gzip and brotli; beside the floor, a
+//! plain HTML form with the same categories and fields and no script at all.
 
 use std::io::Write;
 
@@ -58,39 +58,44 @@ pub fn plain_form(catalog: &Catalog) -> String {
     html
 }
 
-/// Measures the built widget in the dist dir and the catalog as served.
+/// Measures the built widget in the dist dir and the catalog as served. Each file is
+/// compressed on its own, as the server sends it; the target (issue 6) is on the widget's
+/// own files (html, js, wasm, css), and the catalog it fetches beside them is shown apart.
 pub async fn run(report: &mut Report) -> anyhow::Result<()> {
     let dist = lianxin_e2e::widget_dir();
-    let mut first_load: Vec<u8> = Vec::new();
-    let (mut wasm, mut js) = (0usize, 0usize);
+    // (raw, gzip, brotli) of the widget's files, and of the wasm and the js alone.
+    let (mut widget, mut wasm, mut js) = ([0usize; 3], 0usize, 0usize);
     for entry in std::fs::read_dir(&dist)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_owned();
         let counted = name == "index.html" || name.ends_with(".css") || (name.ends_with(".js") && name != "embed.js") || name.ends_with(".wasm");
         if counted {
             let bytes = std::fs::read(&path)?;
+            let compressed = brotli(&bytes);
             if name.ends_with(".wasm") {
-                wasm = brotli(&bytes);
+                wasm = compressed;
             } else if name.ends_with(".js") {
-                js = brotli(&bytes);
+                js = compressed;
             }
-            first_load.extend(bytes);
+            widget[0] += bytes.len();
+            widget[1] += gzip(&bytes);
+            widget[2] += compressed;
         }
     }
     let server = lianxin_e2e::Server::start().await?;
     let catalog_bytes = reqwest::get(format!("{}/api/v1/catalog", server.url)).await?.bytes().await?;
-    let without_catalog = (first_load.len(), gzip(&first_load), brotli(&first_load));
-    first_load.extend_from_slice(&catalog_bytes);
+    let catalog_brotli = brotli(&catalog_bytes);
     let catalog = lianxin_server::catalog::load(None)?.catalog;
     let floor = plain_form(&catalog);
     let floor_brotli = brotli(floor.as_bytes()) as f64;
 
-    report.add("widget", "first load, raw (html+js+wasm+css+catalog)", first_load.len() as f64, "B").baseline("plain HTML form", floor.len() as f64);
-    report.add("widget", "first load, gzip", gzip(&first_load) as f64, "B").baseline("plain HTML form", gzip(floor.as_bytes()) as f64);
-    let total = brotli(&first_load) as f64;
+    report.add("widget", "first load, raw (html+js+wasm+css)", widget[0] as f64, "B").baseline("plain HTML form", floor.len() as f64);
+    report.add("widget", "first load, gzip", widget[1] as f64, "B").baseline("plain HTML form", gzip(floor.as_bytes()) as f64);
+    let total = widget[2] as f64;
     report.add("widget", "first load, brotli", total, "B").baseline("plain HTML form", floor_brotli).target("≤ 150 KB", total <= 150.0 * 1024.0);
     report.add("widget", "  of which wasm, brotli", wasm as f64, "B");
     report.add("widget", "  of which js, brotli", js as f64, "B");
-    report.add("widget", "  of which catalog, brotli", (total - without_catalog.2 as f64).max(0.0), "B");
+    report.add("widget", "catalog fetched beside it, brotli", catalog_brotli as f64, "B");
+    report.add("widget", "first load with the catalog, brotli", (widget[2] + catalog_brotli) as f64, "B").baseline("plain HTML form", floor_brotli);
     Ok(())
 }
