@@ -118,3 +118,32 @@ async fn a_report_the_server_refuses_shows_the_servers_message_and_keeps_the_for
     assert!(server.pipeline_lines().is_empty());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_stopped_by_a_bug_tells_the_resident_to_reload_or_call_12345_and_keeps_the_draft() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.type_into("#description", "Cover missing at the bus stop").await?;
+    // The widget's release build panics with the `unreachable` instruction: the page sees a
+    // WebAssembly.RuntimeError, uncaught when the trap was in an event handler or a timer,
+    // an unhandled rejection when it was in a promise callback. Raised here in the page's
+    // main world (through DevTools), as the widget's own code would raise it.
+    let raise = |expression: &str| browser.cdp("Runtime.evaluate", serde_json::json!({ "expression": expression }));
+    for trap in ["setTimeout(function () { throw new WebAssembly.RuntimeError('unreachable'); }, 0)", "Promise.reject(new WebAssembly.RuntimeError('unreachable'))"] {
+        raise(trap).await?;
+        let text = browser.text_of("#widget-stopped").await?;
+        assert!(text.contains("reload") && text.contains("12345"), "{trap}: {text}");
+        browser.client.refresh().await?;
+        browser.wait_for("#description").await?;
+        assert_eq!(browser.value_of("#description").await?, "Cover missing at the bus stop", "the reload kept the draft");
+    }
+    // An ordinary script error elsewhere on the page is not the widget stopping.
+    raise("setTimeout(function () { throw new TypeError('a host page bug'); }, 0); Promise.reject(new Error('another'))").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = browser.client.find(fantoccini::Locator::Css("#widget-stopped")).await.is_ok();
+    browser.close().await?;
+    assert!(!shown, "a non-wasm error does not claim the widget stopped");
+    Ok(())
+}

@@ -44,7 +44,11 @@ fn main() -> ExitCode {
 
 /// The workspace root (xtask lives one level below it).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+    // `cargo run` gives the checkout it was run in at run time. The compile-time path alone
+    // could name another checkout: two clones sharing one target dir (as `.ci/run` does) can
+    // leave the other clone's xtask binary in place when this one's build is already fresh.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().expect("xtask is inside the workspace").to_path_buf()
 }
 
 /// Runs `command`, failing with its description when it does not succeed.
