@@ -9,6 +9,8 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Blob, BlobPropertyBag, FormData, ProgressEvent, Request, Response, XmlHttpRequest};
 
+use crate::json::js_text as js_error;
+
 /// Why a submission did not produce a receipt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SubmitError {
@@ -16,10 +18,6 @@ pub enum SubmitError {
     Refused(Problem),
     /// The request did not complete (offline, timeout, server unreachable).
     Network(String),
-}
-
-fn js_error(value: JsValue) -> String {
-    value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|text| text.as_string())).unwrap_or_else(|| "unknown error".into())
 }
 
 async fn send(request: Request) -> Result<Response, String> {

@@ -5,8 +5,16 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-fn js_text(error: wasm_bindgen::JsValue) -> String {
-    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global `String(value)`: "TypeError: Failed to fetch" for an error object.
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(value: &wasm_bindgen::JsValue) -> String;
+}
+
+/// What a JS error value says, as text for a message or a log line.
+pub fn js_text(error: wasm_bindgen::JsValue) -> String {
+    error.as_string().unwrap_or_else(|| js_string(&error))
 }
 
 /// Parses `text` as `T`.

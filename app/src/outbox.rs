@@ -11,6 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
 
 use crate::api::{self, SubmitError};
+use crate::json::js_text as text;
 
 const DATABASE: &str = "lianxin";
 const STORE: &str = "pending";
@@ -27,10 +28,6 @@ pub struct PendingReport {
     pub lang: Lang,
     /// Its prepared photos.
     pub photos: Vec<Blob>,
-}
-
-fn text(error: JsValue) -> String {
-    error.as_string().unwrap_or_else(|| format!("{error:?}"))
 }
 
 /// Resolves when `request` succeeds, with its result.

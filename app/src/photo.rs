@@ -9,6 +9,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageBitmapOptions, ImageOrientation};
 
+use crate::json::js_text;
+
 /// Longest edge of an uploaded photo, in pixels.
 pub const MAX_EDGE: u32 = 1600;
 /// JPEG quality of uploaded photos.
@@ -23,10 +25,6 @@ pub struct PreparedPhoto {
     pub preview_url: String,
     /// Size in bytes.
     pub bytes: u32,
-}
-
-fn js_text(value: JsValue) -> String {
-    value.as_string().unwrap_or_else(|| format!("{value:?}"))
 }
 
 /// Decodes, orients, downscales and re-encodes `file`.
