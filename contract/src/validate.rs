@@ -31,7 +31,7 @@ impl Default for Limits {
 }
 
 /// Which rule a value broke. In JSON the rule's name (`"rule": "too_long"`) and its settings
-/// (`"max": 100`) sit beside the field path; [`RawError`] reads them back.
+/// (`"max": 100`) sit beside the field path; `RawError` reads them back.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Rule {
