@@ -50,7 +50,7 @@ pub fn try_later(status: u16) -> bool {
 /// Posts one report (its JSON) with its photos as multipart, under `idempotency_key`;
 /// the server answers in `lang`.
 pub async fn submit_report(report_json: &str, lang: Lang, photos: &[Blob], idempotency_key: &str) -> Result<Receipt, SubmitError> {
-    submit_report_with_progress(report_json, lang, photos, idempotency_key, |_| {}).await
+    submit_report_with_progress(report_json, lang, photos, idempotency_key, Box::new(|_| {})).await
 }
 
 /// Like [`submit_report`], telling `on_progress` the share of bytes uploaded (0.0–1.0).
@@ -60,7 +60,8 @@ pub async fn submit_report_with_progress(
     lang: Lang,
     photos: &[Blob],
     idempotency_key: &str,
-    on_progress: impl Fn(f64) + 'static,
+    // Boxed, not generic: one copy of this long function in the widget, not one per caller.
+    on_progress: Box<dyn Fn(f64)>,
 ) -> Result<Receipt, SubmitError> {
     let network = |error: String| SubmitError::Network(error);
     let form = FormData::new().map_err(|error| network(js_error(error)))?;

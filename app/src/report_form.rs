@@ -147,7 +147,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     return;
                 }
             };
-            match api::submit_report_with_progress(&report_json, lang, &blobs, &key, move |share| uploaded.set(share)).await {
+            match api::submit_report_with_progress(&report_json, lang, &blobs, &key, Box::new(move |share| uploaded.set(share))).await {
                 Ok(receipt) => {
                     draft::clear();
                     if let Some(host) = host_origin.get_value() {
