@@ -79,8 +79,8 @@ fn build_widget(tools: &tools::BuildTools) -> Result {
 /// How the widget's release build is made smaller than stable Rust allows by default: the
 /// standard library is rebuilt from the `rust-src` component for the widget alone, sized for
 /// size, with panics that stop at once instead of formatting a message no resident would
-/// read (a panic in the widget is a bug; the page's hotline fallback stays). This takes 25 KB
-/// (about 12 %) off the brotli'd wasm. `RUSTC_BOOTSTRAP` lets the stable toolchain accept
+/// read (a panic in the widget is a bug; the page's hotline fallback stays). This takes 18 KB
+/// (about 9 %) off the brotli'd wasm. `RUSTC_BOOTSTRAP` lets the stable toolchain accept
 /// these unstable options; only this build sees it — the server, the tests and the contract's
 /// wasm tests build with plain stable settings. `CARGO_ENCODED_RUSTFLAGS` replaces the
 /// `[target.wasm32-unknown-unknown]` flags of `.cargo/config.toml`, so those are repeated.
