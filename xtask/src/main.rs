@@ -4,7 +4,8 @@
 //!   release mode and starts the server on http://127.0.0.1:8080 (see README).
 //! - `cargo xtask test` installs what is missing (Chromium included) and runs every test:
 //!   unit, integration and browser. `.ci/run` calls exactly this.
-//! - `cargo xtask build-widget` builds the widget into `dist/`.
+//! - `cargo xtask build-widget [--fresh-crates]` builds the widget into `dist/` (with
+//!   `--fresh-crates` from an empty cargo home, as the test run does).
 //! - `cargo xtask bench [--quick]` builds everything in release mode and runs the benchmark
 //!   (`bench/`), printing a markdown table and writing `target/bench/report.json`.
 //! - `cargo xtask fuzz [--seconds N] [target…]` runs each fuzz target (`fuzz/`) for a bounded
@@ -15,10 +16,13 @@
 //! from GitHub: Trunk and wasm-bindgen come from crates.io, wasm-opt from npm's binaryen.
 
 mod services;
+mod step;
 mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use step::Step;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -27,11 +31,11 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
-        Some("build-widget") => tools::ensure_build_tools(&root()).and_then(|tools| build_widget(&tools)),
+        Some("build-widget") => build_widget_command(&args[1..]),
         Some("install") => tools::ensure_build_tools(&root()).map(|_| ()),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
-        _ => Err("usage: cargo xtask <run | test | bench [--quick] [--only parts] | fuzz [--seconds N] [target…] | build-widget | install>".into()),
+        _ => Err("usage: cargo xtask <run | test | bench [--quick] [--only parts] | fuzz [--seconds N] [target…] | build-widget [--fresh-crates] | install>".into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,17 +67,56 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn build_widget(tools: &tools::BuildTools) -> Result {
+/// Where the widget build takes its crates from.
+#[derive(Debug, Clone, Copy)]
+enum Crates<'a> {
+    /// The person's own cargo home.
+    Usual,
+    /// An empty cargo home at this path: every crate the build needs is downloaded into it,
+    /// so a download the fetch steps miss fails here, as it would on a new machine.
+    Fresh(&'a Path),
+}
+
+fn build_widget_command(args: &[String]) -> Result {
     let root = root();
-    // Trunk runs `cargo metadata`, which needs every crate in Cargo.lock downloaded.
-    status(cargo().current_dir(&root).arg("fetch"))?;
-    let mut trunk = Command::new(&tools.trunk);
-    trunk.current_dir(&root).env("PATH", tools.path_with_tools()).args(["build", "--release"]);
-    for (name, value) in SMALL_STD {
-        trunk.env(name, value);
+    let tools = tools::ensure_build_tools(&root)?;
+    match args {
+        [] => build_widget(&tools, Crates::Usual),
+        [flag] if flag == "--fresh-crates" => build_widget(&tools, Crates::Fresh(&tools::fresh_cargo_home(&root)?)),
+        _ => Err("usage: cargo xtask build-widget [--fresh-crates]".into()),
     }
-    status(&mut trunk)?;
-    precompress(&root.join("dist"))
+}
+
+/// Builds the widget into `dist/`. Trunk runs cargo offline (it must never download a tool
+/// from GitHub), so every crate is fetched first, for exactly the configuration Trunk builds
+/// with: the whole workspace for Trunk's `cargo metadata`, then the wasm32 target with the
+/// standard library's own dependencies, which only a fetch with `SMALL_STD`'s settings sees.
+fn build_widget(tools: &tools::BuildTools, crates: Crates) -> Result {
+    let root = root();
+    let with_crates = |command: &mut Command| {
+        if let Crates::Fresh(home) = crates {
+            command.env("CARGO_HOME", home);
+        }
+    };
+    let fetch_advice = "cargo could not download a crate the widget needs. Check that this machine reaches crates.io (or the mirror your cargo configuration names) and run the same command again; nothing was built yet.";
+    let mut fetch_workspace = cargo();
+    fetch_workspace.current_dir(&root).arg("fetch");
+    with_crates(&mut fetch_workspace);
+    Step { what: "fetching the workspace's crates", advice: fetch_advice }.run(&root, "fetch-workspace", &mut fetch_workspace)?;
+    let mut fetch_std = cargo();
+    fetch_std.current_dir(&root).args(["fetch", "--target", "wasm32-unknown-unknown"]).envs(SMALL_STD);
+    with_crates(&mut fetch_std);
+    Step { what: "fetching the crates of the widget's size-built standard library", advice: fetch_advice }.run(&root, "fetch-std", &mut fetch_std)?;
+
+    let mut trunk = Command::new(&tools.trunk);
+    trunk.current_dir(&root).env("PATH", tools.path_with_tools()).args(["build", "--release"]).envs(SMALL_STD);
+    with_crates(&mut trunk);
+    Step {
+        what: "building the widget with Trunk (release, a few minutes when cold)",
+        advice: "The compiler's message is in the log. If it names a crate that is not found, a fetch step above missed it: that is a bug in xtask's fetch steps (build_widget), not on your machine.",
+    }
+    .run(&root, "trunk-build", &mut trunk)?;
+    precompress(&root, &root.join("dist"))
 }
 
 /// How the widget's release build is made smaller than stable Rust allows by default: the
@@ -93,8 +136,8 @@ const SMALL_STD: [(&str, &str); 4] = [
 
 /// Writes a brotli (`.br`, quality 11) and gzip (`.gz`, level 9) twin beside every text and
 /// wasm file of the built widget; the server sends those as they are.
-fn precompress(dist: &Path) -> Result {
-    tools::ensure_compressors()?;
+fn precompress(root: &Path, dist: &Path) -> Result {
+    tools::ensure_compressors(root)?;
     let entries = std::fs::read_dir(dist).map_err(|error| format!("reading {}: {error}", dist.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
@@ -109,7 +152,7 @@ fn precompress(dist: &Path) -> Result {
 
 fn run(server_args: &[String]) -> Result {
     let root = root();
-    build_widget(&tools::ensure_build_tools(&root)?)?;
+    build_widget(&tools::ensure_build_tools(&root)?, Crates::Usual)?;
     let server_args = server_args.strip_prefix(&["--".to_owned()]).unwrap_or(server_args);
     let mut command = cargo();
     command.current_dir(&root).args(["run", "--release", "--package", "lianxin-server", "--bin", "lianxin", "--"]).args(server_args);
@@ -122,9 +165,9 @@ fn run(server_args: &[String]) -> Result {
 /// Builds the widget and the server in release mode and runs the benchmark against them.
 fn bench(args: &[String]) -> Result {
     let root = root();
-    tools::ensure_browser()?;
+    tools::ensure_browser(&root)?;
     let tools = tools::ensure_build_tools(&root)?;
-    build_widget(&tools)?;
+    build_widget(&tools, Crates::Usual)?;
     status(cargo().current_dir(&root).args(["build", "--release", "-p", "lianxin-server", "-p", "lianxin-bench"]))?;
     let release = tools::target_dir(&root).join("release");
     let out = tools::target_dir(&root).join("bench");
@@ -146,7 +189,7 @@ const FUZZ_TARGETS: &[&str] = &["report_json", "multipart", "photo"];
 /// copy into `fuzz/regressions/<target>/`.
 fn fuzz(args: &[String]) -> Result {
     let root = root();
-    let cargo_fuzz = tools::ensure_cargo_fuzz()?;
+    let cargo_fuzz = tools::ensure_cargo_fuzz(&root)?;
     let mut seconds = 60u64;
     let mut targets: Vec<String> = Vec::new();
     let mut rest = args.iter();
@@ -187,13 +230,24 @@ const TEST_DATABASE: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 fn test(cargo_args: &[String]) -> Result {
     let root = root();
-    tools::ensure_browser()?;
-    let tools = tools::ensure_build_tools(&root)?;
-    let axe = tools::ensure_axe(&root)?;
-    let s3 = services::S3Emulator::start(&tools::ensure_s3_emulator(&root)?)?;
     let database = std::env::var("LIANXIN_TEST_DATABASE").ok().filter(|url| !url.is_empty()).unwrap_or_else(|| TEST_DATABASE.to_owned());
     services::check_reachable(&database)?;
-    build_widget(&tools)?;
+    // The test-only tools (Debian's Chromium, npm's axe-core, PyPI's moto) download while
+    // the build tools compile.
+    let (build_tools, test_tools) = std::thread::scope(|scope| {
+        let test_tools = scope.spawn(|| -> Result<(PathBuf, PathBuf)> {
+            tools::ensure_browser(&root)?;
+            Ok((tools::ensure_axe(&root)?, tools::ensure_s3_emulator(&root)?))
+        });
+        let build_tools = tools::ensure_build_tools(&root);
+        (build_tools, test_tools.join().unwrap_or_else(|_| Err("the test-tool install thread panicked".into())))
+    });
+    let tools = build_tools?;
+    let (axe, moto) = test_tools?;
+    let s3 = services::S3Emulator::start(&moto)?;
+    // The widget the browser tests load is built from an empty cargo home: a crate that
+    // only an earlier run's cache holds fails here, on every machine, not only on a new one.
+    build_widget(&tools, Crates::Fresh(&tools::fresh_cargo_home(&root)?))?;
     // Native: unit, integration and browser end-to-end tests, on SQLite.
     status(
         s3.configure(cargo().current_dir(&root))

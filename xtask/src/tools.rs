@@ -1,13 +1,15 @@
 //! Installs the tools the build and the tests need, skipping each one already present at
 //! the right version: the wasm32 target, Trunk, the wasm-bindgen CLI at exactly the version
 //! of the `wasm-bindgen` crate in Cargo.lock, wasm-opt from npm's `binaryen`, and Debian's
-//! Chromium with its ChromeDriver.
+//! Chromium with its ChromeDriver. Each install is a [`Step`]: its output goes to a log and
+//! a failure says what to do.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Result, status};
+use crate::Result;
+use crate::step::Step;
 
 /// Trunk 0.22 needs a newer rustc than these machines have.
 const TRUNK_VERSION: &str = "0.21.14";
@@ -48,9 +50,13 @@ fn output(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Option<String>
     output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// The person's cargo home, where `cargo install` puts programs and downloads crates.
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"))
+}
+
 fn cargo_bin() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
-    home.join("bin")
+    cargo_home().join("bin")
 }
 
 /// The target directory, shared with cargo so a CI cache covers the tools too.
@@ -72,44 +78,107 @@ fn locked_version(root: &Path, crate_name: &str) -> Result<String> {
     Err(format!("{crate_name} is not in Cargo.lock"))
 }
 
-/// Installs and returns the build tools.
+const REGISTRY_ADVICE: &str = "Check that this machine reaches crates.io (or the mirror your cargo configuration names) and has a few GB of free disk, then run the same command again; what was installed already is kept.";
+
+/// Installs and returns the build tools. Trunk and the wasm-bindgen CLI are compiled from
+/// crates.io when missing — the longest part of a fresh machine's set-up — side by side, and
+/// each without the default features: the build runs them offline, so neither needs TLS,
+/// downloads or an update check.
 pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
     let installed_targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    let rustup_advice = "rustup downloads from the Rust distribution server; check this machine reaches it, or add the component with the tool that installed Rust.";
     if !installed_targets.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
-        status(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+        Step { what: "adding the wasm32-unknown-unknown target", advice: rustup_advice }.run(root, "rustup-target", Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
     // The widget's standard library is rebuilt from source for size (see `SMALL_STD`).
     let installed_components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
     if !installed_components.lines().any(|line| line.trim().starts_with("rust-src")) {
-        status(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+        Step { what: "adding the rust-src component", advice: rustup_advice }.run(root, "rustup-rust-src", Command::new("rustup").args(["component", "add", "rust-src"]))?;
     }
 
     let bin = cargo_bin();
     let trunk = bin.join("trunk");
-    if !output(&trunk, &["--version"]).is_some_and(|version| version.contains(TRUNK_VERSION)) {
-        eprintln!("xtask: installing Trunk {TRUNK_VERSION} (compiles for 10–25 minutes on 2 cores, once)");
-        status(crate::cargo().args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
-    }
+    let trunk_missing = !output(&trunk, &["--version"]).is_some_and(|version| version.contains(TRUNK_VERSION));
 
     let bindgen_version = locked_version(root, "wasm-bindgen")?;
     let trunk_toml = std::fs::read_to_string(root.join("Trunk.toml")).unwrap_or_default();
     if !trunk_toml.contains(&format!("wasm_bindgen = \"{bindgen_version}\"")) {
         return Err(format!("Trunk.toml must say wasm_bindgen = \"{bindgen_version}\", the version in Cargo.lock"));
     }
-    if !output(bin.join("wasm-bindgen"), &["--version"]).is_some_and(|version| version.split_whitespace().nth(1) == Some(bindgen_version.as_str())) {
-        eprintln!("xtask: installing wasm-bindgen-cli {bindgen_version} (about 10 minutes, once)");
+    let bindgen_missing = !output(bin.join("wasm-bindgen"), &["--version"]).is_some_and(|version| version.split_whitespace().nth(1) == Some(bindgen_version.as_str()));
+
+    let install_trunk = || -> Result {
+        if !trunk_missing {
+            return Ok(());
+        }
+        let what = format!("installing Trunk {TRUNK_VERSION} (compiles for 10–15 minutes on 2 cores, once)");
+        Step { what: &what, advice: REGISTRY_ADVICE }.run(
+            root,
+            "install-trunk",
+            crate::cargo().args(["install", "--locked", "--no-default-features", "trunk", "--version", TRUNK_VERSION]),
+        )
+    };
+    let install_bindgen = || -> Result {
+        if !bindgen_missing {
+            return Ok(());
+        }
+        let what = format!("installing wasm-bindgen-cli {bindgen_version} (compiles for about 5 minutes, once)");
         // Not --locked: its lock file pins a webpki-roots release the registry mirror lacks.
-        status(crate::cargo().args(["install", "wasm-bindgen-cli", "--version", &bindgen_version]))?;
-    }
+        Step { what: &what, advice: REGISTRY_ADVICE }.run(
+            root,
+            "install-wasm-bindgen",
+            crate::cargo().args(["install", "--no-default-features", "wasm-bindgen-cli", "--version", &bindgen_version]),
+        )
+    };
+    // Side by side: each compile has long single-threaded stretches (build scripts, the
+    // final crate, linking) that the other fills.
+    let (trunk_outcome, bindgen_outcome) = std::thread::scope(|scope| {
+        let trunk = scope.spawn(install_trunk);
+        let bindgen = install_bindgen();
+        (trunk.join().unwrap_or_else(|_| Err("the Trunk install thread panicked".into())), bindgen)
+    });
+    trunk_outcome?;
+    bindgen_outcome?;
 
     let tools_dir = target_dir(root).join("xtask-tools");
     let wasm_opt_dir = tools_dir.join("node_modules").join(".bin");
     let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
     if !output(wasm_opt_dir.join("wasm-opt"), &["--version"]).is_some_and(|version| version.contains(&format!("version {major}"))) {
-        std::fs::create_dir_all(&tools_dir).map_err(|error| format!("creating {}: {error}", tools_dir.display()))?;
-        status(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&tools_dir).arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+        npm_install(root, &tools_dir, "binaryen", BINARYEN_VERSION)?;
     }
     Ok(BuildTools { trunk, wasm_opt_dir, cargo_bin: bin })
+}
+
+/// Installs one npm package into `tools_dir`.
+fn npm_install(root: &Path, tools_dir: &Path, package: &str, version: &str) -> Result {
+    std::fs::create_dir_all(tools_dir).map_err(|error| format!("creating {}: {error}", tools_dir.display()))?;
+    let what = format!("installing {package} {version} from npm");
+    Step { what: &what, advice: "Check that this machine reaches the npm registry (or the one npm's configuration names), then run the same command again." }.run(
+        root,
+        &format!("npm-{package}"),
+        Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(tools_dir).arg(format!("{package}@{version}")),
+    )
+}
+
+/// An empty cargo home for a build that must prove it downloads everything it needs:
+/// `<target>/xtask-tools/fresh-cargo-home`, emptied on every call, holding only the person's
+/// cargo configuration (a registry mirror, say) and none of their downloaded crates. It
+/// stays at one path so that the build's fingerprints, which include where a crate's sources
+/// are, stay the same from one run to the next and compiled crates are reused.
+pub fn fresh_cargo_home(root: &Path) -> Result<PathBuf> {
+    let home = target_dir(root).join("xtask-tools").join("fresh-cargo-home");
+    if home.exists() {
+        std::fs::remove_dir_all(&home).map_err(|error| format!("emptying {}: {error}", home.display()))?;
+    }
+    std::fs::create_dir_all(&home).map_err(|error| format!("creating {}: {error}", home.display()))?;
+    let usual = cargo_home();
+    for config in ["config.toml", "config"] {
+        let source = usual.join(config);
+        if source.is_file() {
+            std::fs::copy(&source, home.join(config)).map_err(|error| format!("copying {}: {error}", source.display()))?;
+        }
+    }
+    Ok(home)
 }
 
 /// Installs axe-core from npm (for the browser tests) and returns the path of `axe.min.js`.
@@ -118,14 +187,13 @@ pub fn ensure_axe(root: &Path) -> Result<PathBuf> {
     let package = tools_dir.join("node_modules").join("axe-core");
     let installed = std::fs::read_to_string(package.join("package.json")).unwrap_or_default();
     if !installed.contains(&format!("\"version\": \"{AXE_VERSION}\"")) {
-        std::fs::create_dir_all(&tools_dir).map_err(|error| format!("creating {}: {error}", tools_dir.display()))?;
-        status(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&tools_dir).arg(format!("axe-core@{AXE_VERSION}")))?;
+        npm_install(root, &tools_dir, "axe-core", AXE_VERSION)?;
     }
     Ok(package.join("axe.min.js"))
 }
 
-/// Runs apt-get (through sudo when not root).
-fn apt(args: &[&str]) -> Result {
+/// Runs apt-get (through sudo when not root) as a step of its own.
+fn apt(root: &Path, what: &str, log_name: &str, args: &[&str]) -> Result {
     let root_user = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     let mut command = if root_user {
         Command::new("apt-get")
@@ -135,30 +203,29 @@ fn apt(args: &[&str]) -> Result {
         sudo
     };
     command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
-    status(&mut command)
+    Step { what, advice: "apt-get needs root (or sudo) and Debian's package mirror; check both, or install the named packages by hand, then run the same command again." }.run(root, log_name, &mut command)
 }
 
 /// Installs Debian's brotli and gzip command-line tools when absent (the widget's files are
 /// precompressed at build time).
-pub fn ensure_compressors() -> Result {
+pub fn ensure_compressors(root: &Path) -> Result {
     if output("brotli", &["--version"]).is_some() && output("gzip", &["--version"]).is_some() {
         return Ok(());
     }
-    apt(&["update"])?;
-    apt(&["install", "-y", "brotli", "gzip"])
+    apt(root, "reading Debian's package lists", "apt-update", &["update"])?;
+    apt(root, "installing brotli and gzip from Debian", "apt-compressors", &["install", "-y", "brotli", "gzip"])
 }
 
 /// Installs Debian's Chromium and ChromeDriver when absent, with Chinese and emoji fonts
 /// so screenshots show what a phone shows.
-pub fn ensure_browser() -> Result {
+pub fn ensure_browser(root: &Path) -> Result {
     let fonts = output("fc-list", &[":lang=zh"]).is_some_and(|list| !list.trim().is_empty())
         && output("fc-list", &[":charset=1f6a7"]).is_some_and(|list| !list.trim().is_empty());
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() && fonts {
         return Ok(());
     }
-    eprintln!("xtask: installing chromium, chromium-driver and fonts from Debian");
-    apt(&["update"])?;
-    apt(&["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei", "fonts-noto-color-emoji"])
+    apt(root, "reading Debian's package lists", "apt-update", &["update"])?;
+    apt(root, "installing chromium, chromium-driver and fonts from Debian", "apt-browser", &["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei", "fonts-noto-color-emoji"])
 }
 
 /// Installs the S3 emulator (moto's server, from PyPI, in its own virtualenv under the
@@ -169,19 +236,20 @@ pub fn ensure_s3_emulator(root: &Path) -> Result<PathBuf> {
     let pip = venv.join("bin").join("pip");
     let installed = output(&pip, &["show", "moto"]).is_some_and(|info| info.lines().any(|line| line.trim() == format!("Version: {MOTO_VERSION}")));
     if !(installed && server.exists()) {
-        eprintln!("xtask: installing the S3 emulator moto {MOTO_VERSION} from PyPI (about a minute, once)");
-        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        status(Command::new(&pip).args(["install", "--quiet", &format!("moto[server]=={MOTO_VERSION}")]))?;
+        let advice = "The S3 emulator comes from PyPI into a virtualenv: check that python3 has its venv module and this machine reaches PyPI (or pip's configured index), then run the same command again.";
+        Step { what: "creating the S3 emulator's virtualenv", advice }.run(root, "moto-venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        let what = format!("installing the S3 emulator moto {MOTO_VERSION} from PyPI (about a minute, once)");
+        Step { what: &what, advice }.run(root, "moto-install", Command::new(&pip).args(["install", &format!("moto[server]=={MOTO_VERSION}")]))?;
     }
     Ok(server)
 }
 
 /// Installs cargo-fuzz and returns its path.
-pub fn ensure_cargo_fuzz() -> Result<PathBuf> {
+pub fn ensure_cargo_fuzz(root: &Path) -> Result<PathBuf> {
     let program = cargo_bin().join("cargo-fuzz");
     if !output(&program, &["--version"]).is_some_and(|version| version.contains(CARGO_FUZZ_VERSION)) {
-        eprintln!("xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION} (a few minutes, once)");
-        status(crate::cargo().args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]))?;
+        let what = format!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (a few minutes, once)");
+        Step { what: &what, advice: REGISTRY_ADVICE }.run(root, "install-cargo-fuzz", crate::cargo().args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]))?;
     }
     Ok(program)
 }
