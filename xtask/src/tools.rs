@@ -115,7 +115,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
         Step { what: &what, advice: REGISTRY_ADVICE }.run(
             root,
             "install-trunk",
-            crate::cargo().args(["install", "--locked", "--no-default-features", "trunk", "--version", TRUNK_VERSION]),
+            crate::cargo().args(["install", "--locked", "--no-default-features", "trunk", "--version", TRUNK_VERSION]).arg("--target-dir").arg(install_dir(root, "trunk")),
         )
     };
     let install_bindgen = || -> Result {
@@ -127,7 +127,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
         Step { what: &what, advice: REGISTRY_ADVICE }.run(
             root,
             "install-wasm-bindgen",
-            crate::cargo().args(["install", "--no-default-features", "wasm-bindgen-cli", "--version", &bindgen_version]),
+            crate::cargo().args(["install", "--no-default-features", "wasm-bindgen-cli", "--version", &bindgen_version]).arg("--target-dir").arg(install_dir(root, "wasm-bindgen")),
         )
     };
     // Side by side: each compile has long single-threaded stretches (build scripts, the
@@ -147,6 +147,13 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
         npm_install(root, &tools_dir, "binaryen", BINARYEN_VERSION)?;
     }
     Ok(BuildTools { trunk, wasm_opt_dir, cargo_bin: bin })
+}
+
+/// Where `cargo install` compiles `tool`: a directory of its own, so that two installs can
+/// run side by side (a shared one is locked by whichever starts first) and an interrupted
+/// install goes on where it stopped.
+fn install_dir(root: &Path, tool: &str) -> PathBuf {
+    target_dir(root).join("xtask-tools").join(format!("build-{tool}"))
 }
 
 /// Installs one npm package into `tools_dir`.
@@ -249,7 +256,11 @@ pub fn ensure_cargo_fuzz(root: &Path) -> Result<PathBuf> {
     let program = cargo_bin().join("cargo-fuzz");
     if !output(&program, &["--version"]).is_some_and(|version| version.contains(CARGO_FUZZ_VERSION)) {
         let what = format!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (a few minutes, once)");
-        Step { what: &what, advice: REGISTRY_ADVICE }.run(root, "install-cargo-fuzz", crate::cargo().args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]))?;
+        Step { what: &what, advice: REGISTRY_ADVICE }.run(
+            root,
+            "install-cargo-fuzz",
+            crate::cargo().args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]).arg("--target-dir").arg(install_dir(root, "cargo-fuzz")),
+        )?;
     }
     Ok(program)
 }
