@@ -36,7 +36,7 @@ impl Step<'_> {
         eprintln!("xtask: {} (log: {})", self.what, log_path.display());
         let started = Instant::now();
         // Plain text in the log: no colour codes in the line quoted back to the person.
-        command.env("CARGO_TERM_COLOR", "never").env("NO_COLOR", "1").stdin(Stdio::null()).stdout(log).stderr(log_for_errors);
+        command.env("CARGO_TERM_COLOR", "never").env("NO_COLOR", "true").stdin(Stdio::null()).stdout(log).stderr(log_for_errors);
         let outcome = command.status();
         let seconds = started.elapsed().as_secs();
         match outcome {
