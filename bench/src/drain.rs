@@ -49,6 +49,7 @@ async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> 
                                 lang: Default::default(),
                             },
                             photos: Vec::new(),
+                            sender: None,
                         })
                         .await
                 })

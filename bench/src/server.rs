@@ -43,13 +43,15 @@ pub async fn wait_until_up(url: &str) -> anyhow::Result<()> {
 
 impl ServerProcess {
     /// Starts the release binary with `extra_toml` appended to a configuration that lifts
-    /// the per-client rate limit (the load comes from one address).
+    /// the per-client limits and the decode queue's bound (the load comes from one address,
+    /// and the memory bench queues 200 photos on purpose); `extra_toml` must not repeat the
+    /// `[security]` or `[photos]` tables.
     pub async fn start(extra_toml: &str) -> anyhow::Result<ServerProcess> {
         let binary = PathBuf::from(std::env::var("LIANXIN_BENCH_SERVER").context("LIANXIN_BENCH_SERVER names the release lianxin binary; run `cargo xtask bench`")?);
         let data_dir = tempfile::tempdir()?;
         let port = free_port()?;
         let config = data_dir.path().join("lianxin.toml");
-        std::fs::write(&config, format!("[security]\nreports_per_minute = 100000000\n{extra_toml}"))?;
+        std::fs::write(&config, format!("[security]\nreports_per_minute = 100000000\nuploads_per_client = 100000000\nreads_per_minute = 100000000\n[photos]\ndecode_queue = 100000\n{extra_toml}"))?;
         let child = Command::new(&binary)
             .args(["--config", config.to_str().unwrap_or_default(), "--data-dir", data_dir.path().to_str().unwrap_or_default(), "--addr", &format!("127.0.0.1:{port}")])
             .args(["--widget-dir", data_dir.path().to_str().unwrap_or_default()])

@@ -68,6 +68,9 @@ pub enum Rule {
     InvalidPlate,
     /// Not a phone number.
     InvalidPhone,
+    /// Given although the category does not ask for it (contact details where the
+    /// catalog says `contact = "none"`): nothing a category does not need is kept.
+    NotAsked,
     /// Not an amount in yuan.
     InvalidMoney,
     /// Not a date and time.
@@ -135,6 +138,7 @@ enum RuleName {
     InvalidChoice,
     InvalidPlate,
     InvalidPhone,
+    NotAsked,
     InvalidMoney,
     InvalidDateTime,
     UnknownDistrict,
@@ -163,6 +167,7 @@ impl TryFrom<RawError> for ValidationError {
             RuleName::InvalidChoice => Rule::InvalidChoice,
             RuleName::InvalidPlate => Rule::InvalidPlate,
             RuleName::InvalidPhone => Rule::InvalidPhone,
+            RuleName::NotAsked => Rule::NotAsked,
             RuleName::InvalidMoney => Rule::InvalidMoney,
             RuleName::InvalidDateTime => Rule::InvalidDateTime,
             RuleName::UnknownDistrict => Rule::UnknownDistrict,
@@ -218,6 +223,9 @@ impl ValidationError {
             (InvalidPhone, Lang::ZhCn) => "请输入11位手机号或带国家代码的号码（如 +7…）".into(),
             (InvalidPhone, Lang::En) => "Enter a Chinese mobile number or an international number starting with +".into(),
             (InvalidPhone, Lang::Ru) => "Введите китайский мобильный или международный номер, начиная с +".into(),
+            (NotAsked, Lang::ZhCn) => "此类诉求不需要留联系方式，请删除后再提交".into(),
+            (NotAsked, Lang::En) => "This kind of report does not take contact details; please remove them".into(),
+            (NotAsked, Lang::Ru) => "Для такого обращения контактные данные не нужны; удалите их".into(),
             (InvalidMoney, Lang::ZhCn) => "请输入金额（元），最多两位小数".into(),
             (InvalidMoney, Lang::En) => "Enter an amount in yuan with at most two decimals".into(),
             (InvalidMoney, Lang::Ru) => "Введите сумму в юанях, не более двух знаков после запятой".into(),
@@ -355,6 +363,10 @@ fn check_contact(
     clean.name = clean.name.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
     clean.phone = clean.phone.filter(|text| !text.trim().is_empty());
     let needed = category.contact == Need::Required;
+    if category.contact == Need::None && (clean.phone.is_some() || clean.name.is_some()) {
+        errors.push(ValidationError::new("contact", Rule::NotAsked));
+        return None;
+    }
     if clean.phone.is_none() && clean.name.is_none() {
         if needed {
             errors.push(ValidationError::new("contact.phone", Rule::Required));

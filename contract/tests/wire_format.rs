@@ -91,6 +91,7 @@ fn every_rule_reads_back_from_a_problem() {
         Rule::InvalidChoice,
         Rule::InvalidPlate,
         Rule::InvalidPhone,
+        Rule::NotAsked,
         Rule::InvalidMoney,
         Rule::InvalidDateTime,
         Rule::UnknownDistrict,

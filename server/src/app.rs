@@ -46,6 +46,11 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
         config.check()?;
+        let request_time = std::time::Duration::from_secs(config.security.request_timeout_secs + 60);
+        let stale = crate::intake::remove_stale_uploads(&crate::intake::spool_dir(&config.data_dir), request_time).context("clearing the upload spool")?;
+        if stale > 0 {
+            tracing::info!(files = stale, "removed uploads a previous run left behind");
+        }
         let location = match config.storage.database_url.expose() {
             "" => store::Location::Sqlite(&config.data_dir),
             url => store::Location::Postgres { url, pool_size: config.storage.pool_size },

@@ -39,7 +39,7 @@ pub async fn run(mut args: Vec<String>) -> anyhow::Result<()> {
     match words.as_slice() {
         ["purge"] => {
             let purged = application.purge().await?;
-            println!("purged contact details and photos of {} resolved reports ({} photo files)", purged.reports, purged.unused_photos.len());
+            println!("purged the personal data of {} closed or expired reports ({} photo files)", purged.reports, purged.unused_photos.len());
         }
         ["outbox", "stats"] => {
             let stats = store.outbox_stats().await?;

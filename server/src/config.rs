@@ -28,6 +28,10 @@ pub struct Config {
     /// Bearer token the pipeline presents when it reports status back
     /// (`LIANXIN_PIPELINE_TOKEN`); empty refuses every status event.
     pub pipeline_token: Secret,
+    /// Bearer token operators present for `/metrics` and the OpenAPI document
+    /// (`LIANXIN_ADMIN_TOKEN`). Empty: those answer only requests made on this machine
+    /// (a loopback peer, not through a proxy).
+    pub admin_token: Secret,
     /// The server's public base URL, for links to photos in forwarded reports
     /// (`LIANXIN_PUBLIC_URL`; default `http://<addr>`).
     pub public_url: String,
@@ -58,6 +62,7 @@ impl Default for Config {
             pipeline: String::new(),
             pipeline_secret: Secret::default(),
             pipeline_token: Secret::default(),
+            admin_token: Secret::default(),
             public_url: String::new(),
             catalog: None,
             widget_dir: PathBuf::from("dist"),
@@ -128,6 +133,13 @@ pub struct PhotoSettings {
     pub jpeg_quality: u8,
     /// Photos decoded at the same time; more wait (default: number of CPUs).
     pub concurrent_decodes: usize,
+    /// Most memory one photo's decoding may take, in bytes: the decoded pixels (16-bit
+    /// images count double) plus the copy an EXIF rotation makes. Checked from the header
+    /// before any pixel is decoded; a photo over it gets 413 (default 256 MiB).
+    pub decode_bytes: u64,
+    /// Photos waiting for a decode thread at most; past this the server answers 503 and
+    /// the widget sends the report again later (default 32).
+    pub decode_queue: usize,
 }
 
 impl Default for PhotoSettings {
@@ -137,6 +149,8 @@ impl Default for PhotoSettings {
             thumbnail_edge: 320,
             jpeg_quality: 85,
             concurrent_decodes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            decode_bytes: 256 * 1024 * 1024,
+            decode_queue: 32,
         }
     }
 }
@@ -240,16 +254,20 @@ impl std::fmt::Debug for Secret {
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrivacySettings {
-    /// Days after resolution when a report's contact details and photos are deleted
-    /// (default 180).
+    /// Days after a report was closed — resolved, rejected, or given up on by the forwarder
+    /// (dead letter) — when its personal data goes: contact details, photos, description,
+    /// address, exact position and the department's messages (default 180).
     pub retention_days: u32,
+    /// Days after acceptance when a report's personal data goes even if it was never closed
+    /// (default 365).
+    pub open_retention_days: u32,
     /// Minutes between scheduled purges (default 60).
     pub purge_interval_minutes: u64,
 }
 
 impl Default for PrivacySettings {
     fn default() -> Self {
-        PrivacySettings { retention_days: 180, purge_interval_minutes: 60 }
+        PrivacySettings { retention_days: 180, open_retention_days: 365, purge_interval_minutes: 60 }
     }
 }
 
@@ -264,8 +282,16 @@ pub struct SecuritySettings {
     /// Reports one client address may submit per minute (default 30; a whole block of flats
     /// can share one carrier-grade NAT address, so keep it generous).
     pub reports_per_minute: u32,
-    /// Take the client address from the last `X-Forwarded-For` entry (set only behind a
-    /// reverse proxy that sets it; default false).
+    /// Status and nearby reads one client network may make per minute (default 120): a
+    /// resident checking progress needs a few; guessing tracking numbers or bisecting the
+    /// nearby circle needs thousands.
+    pub reads_per_minute: u32,
+    /// Reports one client may be uploading at the same time; one more is answered 429 at
+    /// once (default 4). Bounds the memory and disk one client can hold.
+    pub uploads_per_client: u32,
+    /// Take the client address from the last `X-Forwarded-For` value (across every such
+    /// header: the one the nearest proxy appended). Set only behind a reverse proxy that
+    /// appends it; default false.
     pub trust_forwarded_for: bool,
     /// Seconds a client has to send its request headers (slow-loris guard; default 15).
     pub header_timeout_secs: u64,
@@ -282,6 +308,8 @@ impl Default for SecuritySettings {
         SecuritySettings {
             allowed_origins: Vec::new(),
             reports_per_minute: 30,
+            uploads_per_client: 4,
+            reads_per_minute: 120,
             trust_forwarded_for: false,
             header_timeout_secs: 15,
             body_idle_timeout_secs: 30,
@@ -312,6 +340,7 @@ impl Config {
             ("LIANXIN_ALLOWED_ORIGINS", "allowed-origins"),
             ("LIANXIN_PIPELINE_SECRET", "pipeline-secret"),
             ("LIANXIN_PIPELINE_TOKEN", "pipeline-token"),
+            ("LIANXIN_ADMIN_TOKEN", "admin-token"),
             ("LIANXIN_PUBLIC_URL", "public-url"),
             ("LIANXIN_DATABASE_URL", "database-url"),
             ("LIANXIN_PHOTO_STORE", "photo-store"),
@@ -341,13 +370,14 @@ impl Config {
             "widget-dir" => self.widget_dir = PathBuf::from(value),
             "pipeline-secret" => self.pipeline_secret = Secret(value.to_owned()),
             "pipeline-token" => self.pipeline_token = Secret(value.to_owned()),
+            "admin-token" => self.admin_token = Secret(value.to_owned()),
             "public-url" => self.public_url = value.trim_end_matches('/').to_owned(),
             "database-url" => self.storage.database_url = Secret(value.to_owned()),
             "photo-store" => self.storage.photo_store = value.to_owned(),
             "allowed-origins" => {
                 self.security.allowed_origins = value.split(',').map(|origin| origin.trim().trim_end_matches('/').to_owned()).filter(|origin| !origin.is_empty()).collect();
             }
-            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --public-url --database-url --photo-store"),
+            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --admin-token --public-url --database-url --photo-store"),
         }
         Ok(())
     }

@@ -139,7 +139,11 @@ impl Forwarder {
                 let attempts = self.store.attempts(id).await? + 1;
                 let too_old = ids::now_ms() - report.created_ms > self.settings.max_age_hours as i64 * 3_600_000;
                 let dead = attempts >= self.settings.max_attempts || too_old;
-                let delay = after.unwrap_or_else(|| backoff(&self.settings, attempts));
+                // The pipeline's Retry-After is honoured up to our own backoff cap: a huge
+                // value must neither wrap into the past (a retry storm) nor park a report
+                // for years past its dead-letter age.
+                let cap = Duration::from_millis(self.settings.retry_max_ms);
+                let delay = after.map_or_else(|| backoff(&self.settings, attempts), |asked| asked.min(cap));
                 self.store.mark_failed(id, reason.clone(), ids::now_ms() + delay.as_millis() as i64, dead).await?;
                 tracing::warn!(report = id, attempts, %reason, ?delay, dead_letter = dead, "delivery failed");
             }

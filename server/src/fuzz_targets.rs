@@ -47,3 +47,19 @@ pub fn multipart(data: &[u8]) {
 pub fn photo(data: &[u8]) {
     let _ = crate::photos::prepare_blocking(data, PhotoSettings::default(), IntakeLimits::default().photo_pixels);
 }
+
+/// An answer of an Open311 server to a status poll, read as the status poller reads it.
+pub fn open311_status(data: &[u8]) {
+    if let Ok(answer) = serde_json::from_slice::<serde_json::Value>(data) {
+        for status in crate::sink::open311::statuses_in(&answer) {
+            let _ = status.updated.as_deref().map(humantime::parse_rfc3339_weak);
+        }
+    }
+}
+
+/// A status event as the pipeline posts it, parsed and checked as the server does.
+pub fn pipeline_event(data: &[u8]) {
+    if let Ok(event) = serde_json::from_slice::<lianxin_contract::report::PipelineEvent>(data) {
+        let _ = crate::http::pipeline::check(event);
+    }
+}

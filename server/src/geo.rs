@@ -85,6 +85,19 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_M * a.sqrt().asin()
 }
 
+/// The centre of the grid cell, about `cell_m` metres on a side, that holds a point. Every
+/// point of one cell gives the same centre, so an answer computed from the centre reveals
+/// nothing finer than the cell.
+pub fn snap_to_grid(lat: f64, lon: f64, cell_m: f64) -> (f64, f64) {
+    const METRES_PER_DEGREE: f64 = 111_320.0;
+    let lat_step = cell_m / METRES_PER_DEGREE;
+    let snapped_lat = ((lat / lat_step).floor() + 0.5) * lat_step;
+    // Columns are as wide as at the cell's own latitude, so a cell stays about square.
+    let lon_step = lat_step / snapped_lat.to_radians().cos().abs().max(0.01);
+    let snapped_lon = ((lon / lon_step).floor() + 0.5) * lon_step;
+    (snapped_lat, snapped_lon)
+}
+
 /// The districts that have boundaries, in catalog order.
 #[derive(Clone, Debug, Default)]
 pub struct DistrictMap {

@@ -143,11 +143,41 @@ async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limit
 }
 
 /// A new temporary file in `dir` (created if missing), deleted when its path is dropped.
+/// The directory under the data dir where large photos are spooled while they arrive.
+pub fn spool_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("uploads")
+}
+
+/// Removes spooled uploads older than `older_than` from `dir`: what a crashed server left
+/// behind (they still carry the photo's original EXIF, GPS included). An upload that old
+/// cannot belong to a request still running, whose time is bounded by the request timeout,
+/// so this is safe to run while another server uses the same directory. Returns how many
+/// files went.
+pub fn remove_stale_uploads(dir: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let is_upload = entry.file_name().to_str().is_some_and(|name| name.starts_with(SPOOL_PREFIX));
+        let age = entry.metadata().and_then(|metadata| metadata.modified()).ok().and_then(|modified| modified.elapsed().ok());
+        if is_upload && age.is_some_and(|age| age > older_than) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// How spooled uploads' file names begin.
+const SPOOL_PREFIX: &str = "upload-";
+
 async fn spool_file(dir: &Path) -> Result<(tokio::fs::File, tempfile::TempPath), ApiError> {
     let dir: PathBuf = dir.to_owned();
     let (file, path) = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)?;
-        tempfile::Builder::new().prefix("upload-").tempfile_in(&dir).map(tempfile::NamedTempFile::into_parts)
+        tempfile::Builder::new().prefix(SPOOL_PREFIX).tempfile_in(&dir).map(tempfile::NamedTempFile::into_parts)
     })
     .await
     .map_err(|error| ApiError::Internal(error.into()))?

@@ -8,6 +8,7 @@
 use std::io::{Cursor, Write};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use sha2::{Digest, Sha256};
@@ -38,18 +39,32 @@ pub struct PhotoProcessor {
     settings: PhotoSettings,
     max_pixels: u64,
     workers: DecodeWorkers,
+    deletion: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// Decoding happens on `concurrent_decodes` threads of its own, not on the runtime's
 /// blocking pool: a decode allocates tens of megabytes, and spread over dozens of pool
 /// threads (each with its own allocator arena) that memory stays resident.
+/// The queue in front of them is bounded: past `max_queued` photos waiting or being
+/// decoded, a report is answered 503 at once instead of holding its upload in memory.
 #[derive(Clone, Debug)]
 struct DecodeWorkers {
     jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+/// Counts a job as queued until it is dropped (done, or panicked).
+struct Queued(Arc<AtomicUsize>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl DecodeWorkers {
-    fn start(count: usize) -> DecodeWorkers {
+    fn start(count: usize, max_queued: usize) -> DecodeWorkers {
         let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
         for index in 0..count.max(1) {
@@ -60,36 +75,103 @@ impl DecodeWorkers {
                     loop {
                         let job = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
                         match job {
-                            Ok(job) => job(),
+                            // A decoder that panics on some input costs that one request
+                            // (its answer channel is dropped: a 500), never the thread:
+                            // with every thread gone every photo report would fail.
+                            Ok(job) => {
+                                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                                    tracing::error!("a photo job panicked; its request was answered 500");
+                                }
+                            }
                             Err(_) => return,
                         }
                     }
                 })
                 .expect("a photo thread starts");
         }
-        DecodeWorkers { jobs }
+        DecodeWorkers { jobs, queued: Arc::default(), max_queued: max_queued.max(1) }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError::Unavailable("every photo decoder is busy".into()));
+        }
+        let queued = Queued(self.queued.clone());
         let (answer, result) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
+                let _queued = queued;
                 let _ = answer.send(work());
             }))
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("the photo threads are gone")))?;
-        result.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("a photo thread panicked")))
+        result.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("a photo job panicked")))
+    }
+}
+
+#[cfg(test)]
+mod worker_tests {
+    use std::sync::atomic::Ordering;
+
+    use super::DecodeWorkers;
+    use crate::error::ApiError;
+
+    #[tokio::test]
+    async fn a_full_decode_queue_answers_busy_at_once_and_takes_work_again_when_it_drains() {
+        let workers = DecodeWorkers::start(1, 2);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = std::sync::Arc::new(std::sync::Mutex::new(hold));
+        let blocking = |hold: std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>| move || hold.lock().unwrap().recv().is_ok();
+        let first = tokio::spawn({
+            let workers = workers.clone();
+            let job = blocking(hold.clone());
+            async move { workers.run(job).await }
+        });
+        let second = tokio::spawn({
+            let workers = workers.clone();
+            let job = blocking(hold.clone());
+            async move { workers.run(job).await }
+        });
+        while workers.queued.load(Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+
+        let third = workers.run(|| true).await;
+
+        assert!(matches!(third, Err(ApiError::Unavailable(_))), "{third:?}");
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap() && second.await.unwrap().unwrap());
+        assert!(workers.run(|| true).await.unwrap(), "room again once the queue drained");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_photo_job_fails_alone_and_the_threads_go_on() {
+        let workers = DecodeWorkers::start(1, 8);
+        let panicked = workers.run(|| -> u32 { panic!("a decoder bug") }).await;
+        assert!(panicked.is_err(), "the request whose photo panicked gets an error");
+        for round in 0..3 {
+            assert_eq!(workers.run(move || round * 2).await.unwrap(), round * 2, "the only thread still takes work");
+        }
     }
 }
 
 impl PhotoProcessor {
     /// A processor storing into `store`.
     pub fn new(store: PhotoStore, settings: PhotoSettings, limits: &IntakeLimits) -> Self {
-        PhotoProcessor { store, settings, max_pixels: limits.photo_pixels, workers: DecodeWorkers::start(settings.concurrent_decodes) }
+        PhotoProcessor { store, settings, max_pixels: limits.photo_pixels, workers: DecodeWorkers::start(settings.concurrent_decodes, settings.decode_queue), deletion: Arc::default() }
     }
 
     /// Where the photos are kept.
     pub fn store(&self) -> &PhotoStore {
         &self.store
+    }
+
+    /// Held for reading by a request from storing its photos until its report is committed,
+    /// and for writing by the retention purge while it deletes photo files: a file a new
+    /// report is about to use is never deleted under it (see `retention::purge_once`).
+    pub fn deletion_lock(&self) -> &tokio::sync::RwLock<()> {
+        &self.deletion
     }
 
     /// Makes `upload` safe in memory: nothing touches the disk until every photo of the
@@ -123,7 +205,7 @@ pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64)
     if let Some(prepared) = keep_jpeg_data(upload, settings, max_pixels)? {
         return Ok(prepared);
     }
-    let image = decode(upload, max_pixels)?;
+    let image = decode(upload, max_pixels, settings.decode_bytes)?;
     let edge = settings.max_edge;
     // Area averaging straight into the output: no full-size floating-point copy.
     let image = if image.width() > edge || image.height() > edge { image.thumbnail(edge, edge) } else { image };
@@ -150,7 +232,7 @@ fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Re
         return Ok(None);
     }
     let Some(jpeg) = strip_jpeg_metadata(upload) else { return Ok(None) };
-    let image = decode(&jpeg, max_pixels)?;
+    let image = decode(&jpeg, max_pixels, settings.decode_bytes)?;
     let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
     let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };
     Ok(Some(PreparedPhoto { jpeg, thumbnail, stored }))
@@ -224,7 +306,7 @@ fn storage_error(error: PhotoStoreError) -> ApiError {
 }
 
 /// Sniffs, checks and decodes a photo, applying its EXIF orientation.
-pub fn decode(upload: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> {
+pub fn decode(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<DynamicImage, ApiError> {
     if upload.len() >= 12 && &upload[4..8] == b"ftyp" && matches!(&upload[8..12], b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif") {
         return Err(ApiError::UnsupportedPhoto(PhotoProblem::Heic));
     }
@@ -252,6 +334,12 @@ pub fn decode(upload: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> 
         return Err(too_large());
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    // The memory budget, from the header: `from_decoder` does not apply `max_alloc`, and a
+    // small 16-bit PNG can expand to hundreds of megabytes, twice over when rotated.
+    let copies = if orientation == image::metadata::Orientation::NoTransforms { 1 } else { 2 };
+    if decoder.total_bytes().saturating_mul(copies) > max_bytes {
+        return Err(ApiError::TooLarge { limit: "photo_decode_bytes", max: max_bytes });
+    }
     let mut image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
         image::ImageError::Limits(_) => too_large(),
         _ => ApiError::UnsupportedPhoto(PhotoProblem::Corrupt),
@@ -340,8 +428,8 @@ mod tests {
         assert!(contains(&tagged, b"Exif") && !contains(&stripped, b"Exif"), "EXIF is gone");
         assert!(!contains(&stripped, b"GPS") && !contains(&stripped, b"taken at home"), "GPS and comment are gone");
         assert!(stripped.ends_with(&[0xFF, 0xD9]) && stripped.len() < padded.len());
-        let before = decode(&plain, 1 << 20).unwrap().to_rgb8();
-        let after = decode(&stripped, 1 << 20).unwrap().to_rgb8();
+        let before = decode(&plain, 1 << 20, u64::MAX).unwrap().to_rgb8();
+        let after = decode(&stripped, 1 << 20, u64::MAX).unwrap().to_rgb8();
         assert_eq!(before, after, "the same compressed data decodes to the same pixels");
     }
 

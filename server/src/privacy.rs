@@ -90,9 +90,20 @@ impl ContactCipher {
 
     /// The keyed hash of a normalised phone number, for linking repeat reports.
     pub fn phone_hash(&self, phone: &str) -> String {
+        self.keyed_hash(b"lianxin phone v1\0", phone)
+    }
+
+    /// The keyed hash of the network a report came from (see `ClientNetwork`), so that
+    /// reports from one sender can be told from reports by several without keeping an
+    /// address. Purged with the contact.
+    pub fn sender_hash(&self, network: &str) -> String {
+        self.keyed_hash(b"lianxin sender v1\0", network)
+    }
+
+    fn keyed_hash(&self, purpose: &[u8], value: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(b"lianxin phone v1\0");
-        mac.update(phone.as_bytes());
+        mac.update(purpose);
+        mac.update(value.as_bytes());
         hex(&mac.finalize().into_bytes())
     }
 }

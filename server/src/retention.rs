@@ -1,7 +1,9 @@
-//! The retention purge: once a report has been resolved for longer than the configured
-//! retention period, its contact details and photos are deleted (the report itself, without
-//! personal data, stays for statistics). Runs on a schedule inside the server and as the
-//! `lianxin purge` command.
+//! The retention purge: once a report has been closed (resolved, rejected or dead-lettered)
+//! for longer than the retention period, or accepted longer ago than the open-report
+//! retention whatever its state, its personal data is removed — contact details, the sender
+//! hash, photos, description, address, exact position and the department's messages. The
+//! report itself, without them, stays for the city's figures. Runs on a schedule inside the
+//! server and as the `lianxin purge` command.
 
 use std::time::Duration;
 
@@ -13,11 +15,20 @@ use crate::photos::PhotoProcessor;
 use crate::store::{Purged, Store};
 
 /// Purges everything due now; returns what was removed.
+///
+/// Photos are stored by content hash, so a report being accepted right now may reuse the
+/// file of a photo being purged. Files are therefore deleted under the photo processor's
+/// deletion lock — which an accepting request holds from storing its photos until its
+/// report is committed — and only after checking again that no kept report uses them.
 pub async fn purge_once(store: &Store, photos: &PhotoProcessor, settings: &PrivacySettings) -> anyhow::Result<Purged> {
-    let cutoff = ids::now_ms() - i64::from(settings.retention_days) * 86_400_000;
-    let purged = store.purge_resolved(cutoff).await?;
+    let now = ids::now_ms();
+    let day = 86_400_000;
+    let purged = store.purge_due(now - i64::from(settings.retention_days) * day, now - i64::from(settings.open_retention_days) * day).await?;
+    let _no_report_being_accepted = photos.deletion_lock().write().await;
     for hash in &purged.unused_photos {
-        photos.store().remove(hash).await?;
+        if !store.photo_in_use(hash).await? {
+            photos.store().remove(hash).await?;
+        }
     }
     Ok(purged)
 }

@@ -28,7 +28,9 @@ async fn healthz() -> &'static str {
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     if let Err(error) = state.store.check_writable().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("store not writable: {error}"));
+        // The reason goes to the log; the answer, public, names only the part.
+        tracing::warn!(%error, "not ready: the store is not writable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store not writable".into());
     }
     let stale_after = 3 * state.config.forwarder.poll_ms as i64 + state.config.forwarder.delivery_timeout_ms as i64 + 5_000;
     let last_round = state.forwarder.last_round_ms();

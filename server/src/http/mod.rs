@@ -12,7 +12,7 @@ pub mod districts;
 pub mod health;
 /// Security headers, CSP and CORS.
 pub mod security;
-/// Per-client rate limit on submissions.
+/// Per-client rate limits on submissions and on revealing reads.
 pub mod rate_limit;
 /// `GET /metrics` and request timing.
 pub mod metrics;
@@ -24,6 +24,8 @@ pub mod photos;
 pub mod pipeline;
 /// The built widget's static files.
 pub mod widget;
+/// Who may read `/metrics` and the OpenAPI document.
+pub mod operators;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -70,14 +72,15 @@ pub fn router(state: AppState) -> Router {
     let security = &config.security;
     let widget = tower::ServiceBuilder::new().layer(axum::middleware::from_fn(widget::cache_control)).service(widget::service(&config.widget_dir));
     let headers = Arc::new(security::SecurityHeaders::new(&config.widget_dir, &security.allowed_origins));
-    let limiter = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, security.trust_forwarded_for));
+    let submissions = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, Some(security.uploads_per_client), security.trust_forwarded_for));
+    let reads = Arc::new(rate_limit::RateLimiter::new(security.reads_per_minute, None, security.trust_forwarded_for));
     let (api, document) = OpenApiRouter::with_openapi(openapi::document())
-        .merge(reports::router(&config, limiter))
+        .merge(reports::router(&config, submissions, reads))
         .merge(catalog::router())
         .merge(districts::router())
         .merge(health::router())
-        .merge(metrics::router())
-        .merge(openapi::router())
+        .merge(metrics::router().layer(axum::middleware::from_fn_with_state(state.clone(), operators::only_operators)))
+        .merge(openapi::router().layer(axum::middleware::from_fn_with_state(state.clone(), operators::only_operators)))
         .merge(photos::router())
         .merge(pipeline::router())
         .split_for_parts();

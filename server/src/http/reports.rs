@@ -10,13 +10,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use lianxin_contract::validate::{is_on_earth, validate_report};
 use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
 
-use super::rate_limit::{self, RateLimiter};
+use super::rate_limit::{self, ClientNetwork, RateLimiter};
 use super::{AppState, request_lang};
 use crate::config::Config;
 use crate::error::{ApiError, BadRequest, Localized};
@@ -25,14 +25,20 @@ use crate::intake;
 use crate::store::{Inserted, NewReport, RELATED_DAYS, SAME_PLACE_M};
 use lianxin_contract::report::Nearby;
 
-/// The report routes, with the body limit from the configuration and the rate limit on
-/// submissions.
-pub fn router(config: &Config, limiter: Arc<RateLimiter>) -> OpenApiRouter<AppState> {
+/// The report routes, with the body limit from the configuration, the rate limit on
+/// submissions and the one on status and nearby reads.
+pub fn router(config: &Config, submissions: Arc<RateLimiter>, reads: Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let (schemas, paths, submit_route) = routes!(submit);
     let submit_route = submit_route
         .layer(DefaultBodyLimit::max(config.limits.body_bytes))
-        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit));
-    OpenApiRouter::new().routes((schemas, paths, submit_route)).routes(routes!(status)).routes(routes!(nearby))
+        .layer(axum::middleware::from_fn_with_state(submissions, rate_limit::limit));
+    let read_limit = axum::middleware::from_fn_with_state(reads, rate_limit::limit);
+    let (schemas_status, paths_status, status_route) = routes!(status);
+    let (schemas_nearby, paths_nearby, nearby_route) = routes!(nearby);
+    OpenApiRouter::new()
+        .routes((schemas, paths, submit_route))
+        .routes((schemas_status, paths_status, status_route.layer(read_limit.clone())))
+        .routes((schemas_nearby, paths_nearby, nearby_route.layer(read_limit)))
 }
 
 /// Holds an idempotency key as "in flight" until dropped, so a concurrent retry of the same
@@ -86,9 +92,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         (status = 503, description = "Storage unavailable; nothing was stored", content_type = "application/problem+json"),
     )
 )]
-async fn submit(State(state): State<AppState>, headers: HeaderMap, multipart: Result<Multipart, MultipartRejection>) -> Response {
+async fn submit(State(state): State<AppState>, sender: Option<Extension<ClientNetwork>>, headers: HeaderMap, multipart: Result<Multipart, MultipartRejection>) -> Response {
     let mut lang = request_lang(&headers);
-    match accept(&state, &headers, multipart, &mut lang).await {
+    let sender = sender.map(|Extension(network)| network);
+    match accept(&state, &headers, sender, multipart, &mut lang).await {
         Ok((status, receipt)) => (status, Json(receipt)).into_response(),
         Err(error) => {
             state.metrics.refused(error.kind());
@@ -100,13 +107,14 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, multipart: Re
 async fn accept(
     state: &AppState,
     headers: &HeaderMap,
+    sender: Option<ClientNetwork>,
     multipart: Result<Multipart, MultipartRejection>,
     lang: &mut Lang,
 ) -> Result<(StatusCode, lianxin_contract::Receipt), ApiError> {
     let key = idempotency_key(headers)?;
     let multipart = multipart.map_err(|_| ApiError::BadRequest(BadRequest::NotMultipart))?;
     let _in_flight = InFlight::claim(&state.in_flight, &key).ok_or(ApiError::KeyInFlight)?;
-    let intake = intake::read(multipart, &state.config.limits, &state.config.data_dir.join("uploads")).await?;
+    let intake = intake::read(multipart, &state.config.limits, &intake::spool_dir(&state.config.data_dir)).await?;
 
     // A retry of a stored report with photos is answered before its photos are decoded
     // again; without photos the insert below finds the earlier report just as well.
@@ -126,6 +134,9 @@ async fn accept(
     for upload in intake.photos {
         prepared.push(state.photos.prepare(upload).await?);
     }
+    // From the first stored photo until the report is committed, the retention purge
+    // deletes no photo file (a photo is stored by content hash and may be shared).
+    let _photos_in_use = state.photos.deletion_lock().read().await;
     let mut photos = Vec::with_capacity(prepared.len());
     for photo in prepared {
         photos.push(state.photos.persist(photo).await?);
@@ -140,6 +151,7 @@ async fn accept(
         district: route_district(state, report.location.as_ref()),
         report,
         photos,
+        sender: sender.map(|network| network.to_string()),
     };
     match state.store.insert_report(new).await? {
         Inserted::Created(receipt) => {
@@ -170,8 +182,15 @@ struct NearbyQuery {
     category: String,
 }
 
+/// The side of the grid cell a nearby query is snapped to, in metres.
+const NEARBY_CELL_M: f64 = 100.0;
+/// Fewer open reports than this nearby are answered as none: one report near a point is
+/// too close to saying where one resident is.
+const NEARBY_MIN_COUNT: usize = 2;
+
 /// How many open reports of a category are near a point, so the widget can say "3
-/// neighbours reported this nearby" before the resident submits. No personal data.
+/// neighbours reported this nearby" before the resident submits. No personal data: the
+/// point is coarsened to a 100 m grid cell and counts under two are answered as none.
 #[utoipa::path(
     get,
     path = "/api/v1/reports/nearby",
@@ -194,8 +213,14 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result
     if state.catalog.category(&query.category).is_none() {
         return Localized(ApiError::Validation(vec![ValidationError::new("category", Rule::UnknownCategory)]), lang).into_response();
     }
-    match state.store.nearby_open(&query.category, query.lat, query.lon).await {
-        Ok(count) => Json(Nearby { count: count as u32, radius_m: SAME_PLACE_M as u32, days: RELATED_DAYS as u32 }).into_response(),
+    // Counted around the centre of the query's grid cell, and small counts shown as none:
+    // moving the query point cannot bisect the circle down to one resident's front door.
+    let (lat, lon) = crate::geo::snap_to_grid(query.lat, query.lon, NEARBY_CELL_M);
+    match state.store.nearby_open(&query.category, lat, lon).await {
+        Ok(count) => {
+            let count = if count < NEARBY_MIN_COUNT { 0 } else { count as u32 };
+            Json(Nearby { count, radius_m: SAME_PLACE_M as u32, days: RELATED_DAYS as u32 }).into_response()
+        }
         Err(error) => Localized(error.into(), lang).into_response(),
     }
 }

@@ -3,8 +3,13 @@
 //! would deliver the last report again on restart, so the sink remembers the ids in the
 //! file's tail and skips a report already there: the file holds each report once. A line
 //! torn by a crash is closed with a newline on open, so the next line starts cleanly.
+//!
+//! The file holds what a pipeline receives, contact details included where the resident
+//! consented, so it is readable by its owner only (0600, also when it existed before). It is
+//! the pipeline's copy, not Lianxin's: the retention purge does not rewrite it, and whoever
+//! runs the file sink keeps it as their own records (README "Privacy and retention").
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +24,9 @@ use crate::store::OutboxReport;
 /// delivers one report at a time, so only the last line can be a repeat; 1 MiB covers it
 /// with a wide margin.
 const TAIL_BYTES: u64 = 1 << 20;
+/// Ids remembered for repeat suppression, newest kept: only the last delivery can be
+/// repeated, so the memory stays bounded for the life of the process.
+const RECENT_IDS: usize = 1024;
 
 /// Appends reports to a JSON-lines file.
 #[derive(Debug)]
@@ -30,7 +38,31 @@ pub struct FileSink {
 #[derive(Debug)]
 struct State {
     file: File,
-    recent: HashSet<String>,
+    recent: Recent,
+}
+
+/// The ids of the newest lines, at most [`RECENT_IDS`].
+#[derive(Debug, Default)]
+struct Recent {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Recent {
+    fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    fn insert(&mut self, id: String) {
+        if self.ids.insert(id.clone()) {
+            self.order.push_back(id);
+        }
+        while self.order.len() > RECENT_IDS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl FileSink {
@@ -39,13 +71,19 @@ impl FileSink {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut options = OpenOptions::new();
+        options.create(true).read(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).with_context(|| format!("opening {}", path.display()))?;
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).with_context(|| format!("making {} private", path.display()))?;
         let length = file.metadata()?.len();
         let start = length.saturating_sub(TAIL_BYTES);
         file.seek(SeekFrom::Start(start))?;
         let mut tail = Vec::new();
         file.read_to_end(&mut tail)?;
-        let mut recent = HashSet::new();
+        let mut recent = Recent::default();
         for line in tail.split(|byte| *byte == b'\n') {
             if let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) {
                 if let Some(id) = value.get("id").and_then(|id| id.as_str()) {
@@ -83,5 +121,33 @@ impl FileSink {
         .await
         .map_err(|error| DeliveryError::Retry { reason: error.to_string(), after: None })?
         .map_err(|error| DeliveryError::Retry { reason: format!("writing the pipeline file: {error}"), after: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_ids_stay_bounded_and_keep_the_newest() {
+        let mut recent = Recent::default();
+        for index in 0..RECENT_IDS + 500 {
+            recent.insert(format!("id-{index}"));
+        }
+        assert_eq!(recent.ids.len(), RECENT_IDS);
+        assert!(recent.contains(&format!("id-{}", RECENT_IDS + 499)));
+        assert!(!recent.contains("id-0"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_pipeline_file_is_private_to_its_owner_even_if_it_existed_before() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pipeline.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _sink = FileSink::open(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

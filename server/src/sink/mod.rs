@@ -41,6 +41,43 @@ pub struct Delivered {
     pub ticket_id: Option<String>,
 }
 
+/// The most of a pipeline's answer that is read: a status, a ticket id, an error array. A
+/// pipeline sending more must not fill the server's memory; the rest is not read.
+pub const ANSWER_LIMIT: usize = 64 * 1024;
+
+/// Reads at most [`ANSWER_LIMIT`] bytes of an HTTP answer's body, as text. `None` when the
+/// answer is longer (or breaks off): callers treat that as an answer they cannot use.
+pub async fn capped_answer(mut response: reqwest::Response) -> Option<String> {
+    if response.content_length().is_some_and(|length| length > ANSWER_LIMIT as u64) {
+        return None;
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.ok()? {
+        if body.len() + chunk.len() > ANSWER_LIMIT {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// What went wrong with an HTTP call to the pipeline, in words safe for logs: never the URL
+/// (which may carry a key) and never the body.
+pub fn http_failure(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+}
+
+/// The seconds of a `Retry-After` header (the HTTP-date form is not used by pipelines).
+pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|value| value.trim().parse::<u64>().ok()).map(Duration::from_secs)
+}
+
 /// The configured sink.
 #[derive(Debug)]
 pub enum Sink {

@@ -16,6 +16,13 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Mutex;
 
 use super::{Delivered, DeliveryError};
+use crate::config::Secret;
+
+/// The longest protocol line read from the server (an `INFO` line is a few hundred bytes).
+const MAX_LINE: u64 = 64 * 1024;
+/// The largest message read from the server: acknowledgements are tiny, and NATS's own
+/// default `max_payload` is 1 MiB.
+const MAX_MESSAGE: usize = 1024 * 1024;
 use crate::store::OutboxReport;
 
 /// Where and how to connect.
@@ -23,10 +30,10 @@ use crate::store::OutboxReport;
 pub struct NatsUrl {
     /// `host:port`.
     pub address: String,
-    /// User and password, when given.
-    pub user: Option<(String, String)>,
-    /// An auth token, when given.
-    pub token: Option<String>,
+    /// User and password, when given (the password never printed).
+    pub user: Option<(String, Secret)>,
+    /// An auth token, when given (never printed).
+    pub token: Option<Secret>,
     /// Subject prefix.
     pub prefix: String,
 }
@@ -42,8 +49,8 @@ impl NatsUrl {
         };
         let address = if host.contains(':') { host.to_owned() } else { format!("{host}:4222") };
         let (user, token) = match credentials.map(|credentials| credentials.split_once(':')) {
-            Some(Some((user, password))) => (Some((user.to_owned(), password.to_owned())), None),
-            Some(None) => (None, credentials.map(str::to_owned)),
+            Some(Some((user, password))) => (Some((user.to_owned(), Secret::from(password))), None),
+            Some(None) => (None, credentials.map(Secret::from)),
             None => (None, None),
         };
         let prefix = if prefix.is_empty() { "lianxin".to_owned() } else { prefix.trim_matches('.').to_owned() };
@@ -94,10 +101,10 @@ impl NatsConnection {
         });
         if let Some((user, password)) = &url.user {
             options["user"] = user.clone().into();
-            options["pass"] = password.clone().into();
+            options["pass"] = password.expose().into();
         }
         if let Some(token) = &url.token {
-            options["auth_token"] = token.clone().into();
+            options["auth_token"] = token.expose().into();
         }
         let mut random = [0u8; 8];
         let _ = getrandom::fill(&mut random);
@@ -117,8 +124,12 @@ impl NatsConnection {
 
     async fn read_line(&mut self) -> std::io::Result<String> {
         let mut line = String::new();
-        if self.reader.read_line(&mut line).await? == 0 {
+        let read = (&mut self.reader).take(MAX_LINE).read_line(&mut line).await?;
+        if read == 0 {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the NATS server closed the connection"));
+        }
+        if !line.ends_with('\n') {
+            return Err(protocol_error(format!("a line from the NATS server longer than {MAX_LINE} bytes")));
         }
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
@@ -173,6 +184,9 @@ impl NatsConnection {
     }
 
     async fn read_exact(&mut self, size: usize) -> std::io::Result<Vec<u8>> {
+        if size > MAX_MESSAGE {
+            return Err(protocol_error(format!("a message from the NATS server of {size} bytes, more than {MAX_MESSAGE}")));
+        }
         let mut body = vec![0u8; size + 2];
         self.reader.read_exact(&mut body).await?;
         body.truncate(size);
@@ -246,8 +260,9 @@ mod tests {
         let full = NatsUrl::parse("nats://city:s3cret@nats.example/hotline.reports").unwrap();
         assert_eq!(full.address, "nats.example:4222");
         assert_eq!(full.user, Some(("city".into(), "s3cret".into())));
+        assert!(!format!("{full:?}").contains("s3cret"), "the password never prints");
         assert_eq!(full.prefix, "hotline.reports");
-        assert_eq!(NatsUrl::parse("nats://t0ken@host:1/x").unwrap().token.as_deref(), Some("t0ken"));
+        assert_eq!(NatsUrl::parse("nats://t0ken@host:1/x").unwrap().token.as_ref().map(Secret::expose), Some("t0ken"));
         assert!(NatsUrl::parse("nats://host/a.*").is_err());
         assert!(NatsUrl::parse("http://host").is_err());
     }

@@ -8,6 +8,11 @@
 //! permanent. Status comes back by polling `GET requests.json?service_request_id=…`
 //! (`open` → accepted, `closed` → resolved with the `status_notes`).
 //!
+//! The `api_key` travels only in the body of the POST: GeoReport v2 asks for none on its
+//! GET calls, so it never appears in a URL, where proxies and error messages would show
+//! it. Answers are read up to [`super::ANSWER_LIMIT`]; errors name what failed without the
+//! URL or the body.
+//!
 //! URL: `open311+https://host/path/v2` (or `open311+http://`).
 
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use std::time::Duration;
 use lianxin_contract::Catalog;
 use lianxin_contract::report::{FieldValue, Status};
 
-use super::{Delivered, DeliveryError};
+use super::{ANSWER_LIMIT, Delivered, DeliveryError, capped_answer, http_failure, retry_after};
 use crate::config::Secret;
 use crate::store::OutboxReport;
 
@@ -31,6 +36,11 @@ pub struct Open311Sink {
     api_key: Secret,
     catalog: Arc<Catalog>,
 }
+
+/// Why a status lookup failed, in words safe for logs (no URL, no key, no body).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PollError(String);
 
 /// A request's state as the Open311 server reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +128,12 @@ impl Open311Sink {
             .form(&self.form(report))
             .send()
             .await
-            .map_err(|error| DeliveryError::Retry { reason: format!("Open311 server unreachable: {}", if error.is_timeout() { "timed out" } else { "connection failed" }), after: None })?;
+            .map_err(|error| DeliveryError::Retry { reason: format!("Open311 server unreachable: {}", http_failure(&error)), after: None })?;
         let status = response.status();
-        let after = response.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|value| value.parse().ok()).map(Duration::from_secs);
-        let body = response.text().await.unwrap_or_default();
+        let after = retry_after(&response);
+        let Some(body) = capped_answer(response).await else {
+            return Err(DeliveryError::Retry { reason: format!("Open311 answered {status} with more than {ANSWER_LIMIT} bytes or a broken body"), after });
+        };
         if !status.is_success() {
             let reason = format!("Open311 answered {status}: {}", errors_text(&body));
             return if status.is_server_error() || matches!(status.as_u16(), 408 | 429) { Err(DeliveryError::Retry { reason, after }) } else { Err(DeliveryError::Permanent(reason)) };
@@ -143,9 +155,10 @@ impl Open311Sink {
     }
 
     /// Resolves a token to its `service_request_id`, once the server has created it.
-    pub async fn resolve_token(&self, token: &str) -> anyhow::Result<Option<String>> {
-        let url = format!("{}/tokens/{token}.json?api_key={}", self.endpoint, self.api_key.expose());
-        let answer: serde_json::Value = self.client.get(url).send().await?.error_for_status()?.json().await?;
+    pub async fn resolve_token(&self, token: &str) -> Result<Option<String>, PollError> {
+        let mut url = reqwest::Url::parse(&format!("{}/tokens/", self.endpoint)).map_err(|_| PollError("the Open311 URL cannot take a token".into()))?;
+        url.path_segments_mut().map_err(|_| PollError("the Open311 URL cannot take a token".into()))?.pop_if_empty().push(&format!("{token}.json"));
+        let answer = self.get_json(self.client.get(url)).await?;
         Ok(match answer.get(0).map(|first| &first["service_request_id"]) {
             Some(serde_json::Value::String(id)) if !id.is_empty() => Some(id.clone()),
             Some(serde_json::Value::Number(id)) => Some(id.to_string()),
@@ -153,39 +166,52 @@ impl Open311Sink {
         })
     }
 
+    /// Sends a GET and reads its JSON answer, failing in words safe for logs.
+    async fn get_json(&self, request: reqwest::RequestBuilder) -> Result<serde_json::Value, PollError> {
+        let response = request.send().await.map_err(|error| PollError(format!("Open311 server unreachable: {}", http_failure(&error))))?;
+        let status = response.status();
+        let body = capped_answer(response).await.ok_or_else(|| PollError(format!("Open311 answered {status} with more than {ANSWER_LIMIT} bytes or a broken body")))?;
+        if !status.is_success() {
+            return Err(PollError(format!("Open311 answered {status}: {}", errors_text(&body))));
+        }
+        serde_json::from_str(&body).map_err(|_| PollError(format!("Open311 answered {status} with something that is not JSON")))
+    }
+
     /// The current state of these service requests.
-    pub async fn poll(&self, service_request_ids: &[String]) -> anyhow::Result<Vec<RemoteStatus>> {
+    pub async fn poll(&self, service_request_ids: &[String]) -> Result<Vec<RemoteStatus>, PollError> {
         if service_request_ids.is_empty() {
             return Ok(Vec::new());
         }
         let url = format!("{}/requests.json", self.endpoint);
-        let answer: serde_json::Value = self
-            .client
-            .get(url)
-            .query(&[("service_request_id", service_request_ids.join(",")), ("api_key", self.api_key.expose().to_owned())])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(answer
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|request| {
-                let id = request["service_request_id"].as_str()?.to_owned();
-                let status = match request["status"].as_str()? {
-                    "open" => Status::Accepted,
-                    "closed" => Status::Resolved,
-                    _ => return None,
-                };
-                Some(RemoteStatus {
-                    service_request_id: id,
-                    status,
-                    notes: request["status_notes"].as_str().map(str::to_owned).filter(|notes| !notes.is_empty()),
-                    updated: request["updated_datetime"].as_str().map(str::to_owned),
-                })
-            })
-            .collect())
+        let answer = self.get_json(self.client.get(url).query(&[("service_request_id", service_request_ids.join(","))])).await?;
+        Ok(statuses_in(&answer))
     }
+}
+
+/// The states an Open311 `requests.json` answer reports, skipping entries it cannot read.
+/// (The fuzz target `open311_status` drives this with arbitrary JSON.)
+pub fn statuses_in(answer: &serde_json::Value) -> Vec<RemoteStatus> {
+    answer
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|request| {
+            let id = match &request["service_request_id"] {
+                serde_json::Value::String(id) if !id.is_empty() => id.clone(),
+                serde_json::Value::Number(id) => id.to_string(),
+                _ => return None,
+            };
+            let status = match request["status"].as_str()? {
+                "open" => Status::Accepted,
+                "closed" => Status::Resolved,
+                _ => return None,
+            };
+            Some(RemoteStatus {
+                service_request_id: id,
+                status,
+                notes: request["status_notes"].as_str().map(str::to_owned).filter(|notes| !notes.is_empty()),
+                updated: request["updated_datetime"].as_str().map(str::to_owned),
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Delivered, DeliveryError};
+use super::{ANSWER_LIMIT, Delivered, DeliveryError, capped_answer, http_failure, retry_after};
 use crate::config::Secret;
 use crate::intake::hex;
 use crate::store::OutboxReport;
@@ -58,15 +58,12 @@ impl WebhookSink {
             .body(body)
             .send()
             .await
-            .map_err(|error| DeliveryError::Retry { reason: format!("webhook unreachable: {}", without_url(&error)), after: None })?;
+            .map_err(|error| DeliveryError::Retry { reason: format!("webhook unreachable: {}", http_failure(&error)), after: None })?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response.text().await.unwrap_or_default();
+        let retry_after = retry_after(&response);
+        let Some(text) = capped_answer(response).await else {
+            return Err(DeliveryError::Retry { reason: format!("webhook answered {status} with more than {ANSWER_LIMIT} bytes or a broken body"), after: retry_after });
+        };
         if status.is_success() {
             let ticket_id = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|answer| match &answer["ticket_id"] {
                 serde_json::Value::String(id) => Some(id.clone()),
@@ -84,14 +81,3 @@ impl WebhookSink {
     }
 }
 
-/// The error without the URL (which may carry a token in its query).
-fn without_url(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    kind.to_owned()
-}

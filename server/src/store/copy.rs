@@ -47,6 +47,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("lon", Float),
             ("escalate", Bool),
             ("purged_ms", Int8),
+            ("related_count", Int4),
+            ("sender_hash", Text),
         ],
     ),
     ("photos", &[("report_id", Text), ("position", Int4), ("sha256", Text), ("width", Int4), ("height", Int4), ("bytes", Int8)]),

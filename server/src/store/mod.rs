@@ -62,6 +62,9 @@ pub enum StoreError {
         /// The newest this server knows.
         known: usize,
     },
+    /// A write job panicked (a bug); it was rolled back and the writer went on.
+    #[error("a write job panicked")]
+    JobPanicked,
     /// A blocking read task failed.
     #[error("read task: {0}")]
     Task(String),
@@ -106,6 +109,9 @@ pub struct NewReport {
     pub report: ReportSubmission,
     /// Its photos, already safe on disk.
     pub photos: Vec<StoredPhoto>,
+    /// The network it came from (`ClientNetwork`'s text), when known; stored only as a
+    /// keyed hash, to tell one sender's repeated reports from several senders'.
+    pub sender: Option<String>,
 }
 
 /// What an insert did.
@@ -139,10 +145,13 @@ pub struct OutboxReport {
     pub report: ReportSubmission,
     /// Its photos.
     pub photos: Vec<OutboxPhoto>,
-    /// Ids of earlier open reports of the same problem (same contact, or within 150 m, in
-    /// the last 30 days).
+    /// Ids of the newest earlier open reports of the same problem (same contact, or within
+    /// 150 m, in the last 30 days): at most [`RELATED_IDS_KEPT`].
     pub related: Vec<String>,
-    /// The third (or later) report of the same problem: the hotline authority supervises it.
+    /// How many such reports there are, counted among the newest [`RELATED_SCAN`].
+    pub related_count: u32,
+    /// Neighbours keep reporting this: the related reports came from at least
+    /// [`ESCALATE_AFTER`] senders other than this one (one sender alone never sets it).
     pub escalate: bool,
     /// When it was accepted (ms since the epoch), for the forwarder's age limit.
     #[serde(skip)]
@@ -196,7 +205,7 @@ pub struct OutboxEntry {
 /// What a retention purge removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Purged {
-    /// Reports whose contact and photos were purged.
+    /// Reports whose personal data was purged.
     pub reports: u64,
     /// Photo hashes no longer used by any unpurged report: their files can go.
     pub unused_photos: Vec<String>,
@@ -337,9 +346,18 @@ impl Store {
         on_engine!(self, engine => engine.record_status(id, status_code(status)?, at_ms, message).await)
     }
 
-    /// Purges contacts and photos of reports resolved before `resolved_before_ms`.
-    pub async fn purge_resolved(&self, resolved_before_ms: i64) -> Result<Purged, StoreError> {
-        on_engine!(self, engine => engine.purge_resolved(resolved_before_ms).await)
+    /// Removes the personal data of every report due (see [`PURGE_DUE`]): its contact, its
+    /// sender hash, its description, address and exact position, the department's messages
+    /// in its timeline; and says which photos no unpurged report uses any more.
+    /// `final_before_ms`: reports closed (resolved, rejected, or dead-lettered) before it;
+    /// `created_before_ms`: any report accepted before it, closed or not.
+    pub async fn purge_due(&self, final_before_ms: i64, created_before_ms: i64) -> Result<Purged, StoreError> {
+        on_engine!(self, engine => engine.purge_due(final_before_ms, created_before_ms).await)
+    }
+
+    /// Whether a report whose personal data is kept still uses the photo `sha256`.
+    pub async fn photo_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        on_engine!(self, engine => engine.photo_in_use(sha256).await)
     }
 
     /// The id of the report the pipeline knows under `ticket_id`.
@@ -348,9 +366,10 @@ impl Store {
     }
 
     /// Delivered reports that are not finished (neither resolved nor rejected), with the
-    /// pipeline's ticket id, oldest first: what a status poll asks about.
-    pub async fn open_tickets(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
-        on_engine!(self, engine => engine.open_tickets(limit).await)
+    /// pipeline's ticket id: what a status poll asks about. One page of at most `limit`, in
+    /// report id order, of those whose id sorts after `after` (`""` for the first page).
+    pub async fn open_tickets(&self, after: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        on_engine!(self, engine => engine.open_tickets(after, limit).await)
     }
 
     /// Replaces a report's ticket id (an Open311 token resolved to its request id).
@@ -385,8 +404,14 @@ impl Store {
 pub const SAME_PLACE_M: f64 = 150.0;
 /// How far back related reports are looked for.
 pub const RELATED_DAYS: i64 = 30;
-/// A report with this many related earlier reports (it is the third) is escalated.
+/// A report whose related earlier reports came from this many other senders (it is at least
+/// the third sender) is flagged as one neighbours keep reporting.
 pub const ESCALATE_AFTER: usize = 2;
+/// Related reports looked at per new report, newest first: the work per report stays
+/// bounded however many reports one spot collects.
+pub const RELATED_SCAN: usize = 200;
+/// Related report ids stored and forwarded per report, newest first.
+pub const RELATED_IDS_KEPT: usize = 5;
 
 /// SQL ranking a status by how far along it is; the current status is the furthest reached.
 const STATUS_RANK: &str = "CASE status WHEN 'received' THEN 0 WHEN 'forwarded' THEN 1 WHEN 'accepted' THEN 2 \
@@ -398,14 +423,67 @@ struct Candidate {
     lat: Option<f64>,
     lon: Option<f64>,
     phone_hash: Option<String>,
+    sender_hash: Option<String>,
+}
+
+/// The reports whose personal data is due for the purge, with their stored bodies: `$1`
+/// closed before (resolved or rejected then, or dead-lettered and accepted before), `$2`
+/// accepted before whatever their state. Both engines read these placeholders.
+const PURGE_DUE: &str = "SELECT r.id, r.body FROM reports r WHERE r.purged_ms IS NULL AND (
+        r.created_ms < $2
+     OR EXISTS (SELECT 1 FROM status_events e WHERE e.report_id = r.id AND e.status IN ('resolved', 'rejected') AND e.at_ms < $1)
+     OR (r.created_ms < $1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.report_id = r.id AND o.state = 'dead_letter')))";
+
+/// Whether an unpurged report uses photo `$1`.
+const PHOTO_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = $1 AND r.purged_ms IS NULL)";
+
+/// A stored report body without what the retention policy removes: the description, the
+/// address and the exact position (the district stays, for the city's figures).
+fn scrubbed_body(body: &str) -> Result<String, StoreError> {
+    let mut report: serde_json::Value = serde_json::from_str(body)?;
+    if let Some(object) = report.as_object_mut() {
+        object.insert("description".into(), serde_json::Value::String(String::new()));
+        if let Some(location) = object.get_mut("location").and_then(serde_json::Value::as_object_mut) {
+            location.retain(|key, _| key == "district");
+        }
+    }
+    Ok(serde_json::to_string(&report)?)
+}
+
+/// One page of open tickets (see [`Store::open_tickets`]); `$1` the last report id of the
+/// previous page, `$2` the page size. Both engines read these placeholders.
+const OPEN_TICKETS: &str = "SELECT o.report_id, o.ticket_id FROM outbox o JOIN reports r ON r.id = o.report_id
+     WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status NOT IN ('resolved', 'rejected') AND o.report_id > $1
+     ORDER BY o.report_id LIMIT $2";
+
+/// The ids of the reports a report is related to, newest first, at most
+/// [`RELATED_IDS_KEPT`] (reports stored before the bound have more rows). `$1` is the
+/// report's id; both engines read this placeholder.
+fn related_ids_sql() -> String {
+    format!(
+        "SELECT x.related_id FROM relations x JOIN reports r ON r.id = x.related_id WHERE x.report_id = $1 ORDER BY r.created_ms DESC, x.related_id LIMIT {RELATED_IDS_KEPT}"
+    )
+}
+
+/// The earlier open reports of the same problem a new report is related to.
+#[derive(Debug, Default)]
+struct Related {
+    /// The newest ids, at most [`RELATED_IDS_KEPT`].
+    ids: Vec<String>,
+    /// How many there are (among the newest [`RELATED_SCAN`] candidates).
+    count: usize,
+    /// Whether they came from at least [`ESCALATE_AFTER`] other senders.
+    escalate: bool,
 }
 
 /// Where related reports are looked for: the category, since when, the phone hash and a
 /// bounding box around the position (the exact distance is checked by [`Search::keep`]).
+/// The sender's hash only decides which related reports count as other senders'.
 struct Search<'a> {
     category: &'a str,
     since_ms: i64,
     phone_hash: Option<&'a str>,
+    sender_hash: Option<&'a str>,
     position: Option<(f64, f64)>,
     /// min lat, max lat, min lon, max lon; NULL (matching nothing) without a position.
     bounds: [Option<f64>; 4],
@@ -413,7 +491,7 @@ struct Search<'a> {
 
 impl<'a> Search<'a> {
     /// `None` when there is nothing to relate by.
-    fn new(category: &'a str, position: Option<(f64, f64)>, phone_hash: Option<&'a str>, now_ms: i64) -> Option<Search<'a>> {
+    fn new(category: &'a str, position: Option<(f64, f64)>, phone_hash: Option<&'a str>, sender_hash: Option<&'a str>, now_ms: i64) -> Option<Search<'a>> {
         if position.is_none() && phone_hash.is_none() {
             return None;
         }
@@ -422,20 +500,33 @@ impl<'a> Search<'a> {
             let d_lon = d_lat / lat.to_radians().cos().abs().max(0.01);
             [Some(lat - d_lat), Some(lat + d_lat), Some(lon - d_lon), Some(lon + d_lon)]
         });
-        Some(Search { category, since_ms: now_ms - RELATED_DAYS * 86_400_000, phone_hash, position, bounds })
+        Some(Search { category, since_ms: now_ms - RELATED_DAYS * 86_400_000, phone_hash, sender_hash, position, bounds })
     }
 
-    /// The ids of the candidates from the same phone or really within [`SAME_PLACE_M`].
-    fn keep(&self, candidates: Vec<Candidate>) -> Vec<String> {
-        candidates
-            .into_iter()
-            .filter(|candidate| {
-                let same_person = self.phone_hash.is_some() && candidate.phone_hash.as_deref() == self.phone_hash;
-                let same_place = matches!((self.position, candidate.lat, candidate.lon), (Some((lat, lon)), Some(other_lat), Some(other_lon)) if geo::distance_m(lat, lon, other_lat, other_lon) <= SAME_PLACE_M);
-                same_person || same_place
-            })
-            .map(|candidate| candidate.id)
-            .collect()
+    /// Of the candidates (newest first, at most [`RELATED_SCAN`]), those from the same
+    /// phone or really within [`SAME_PLACE_M`]; and whether other senders filed them. A
+    /// related report counts as another sender's unless it came from this network or this
+    /// phone; reports stored before senders were recorded count as one sender each.
+    fn keep(&self, candidates: Vec<Candidate>) -> Related {
+        let mut related = Related::default();
+        let mut other_senders = std::collections::HashSet::new();
+        for candidate in candidates {
+            let same_person = self.phone_hash.is_some() && candidate.phone_hash.as_deref() == self.phone_hash;
+            let same_place = matches!((self.position, candidate.lat, candidate.lon), (Some((lat, lon)), Some(other_lat), Some(other_lon)) if geo::distance_m(lat, lon, other_lat, other_lon) <= SAME_PLACE_M);
+            if !(same_person || same_place) {
+                continue;
+            }
+            related.count += 1;
+            let same_sender = same_person || (self.sender_hash.is_some() && candidate.sender_hash.as_deref() == self.sender_hash);
+            if !same_sender {
+                other_senders.insert(candidate.sender_hash.clone().unwrap_or_else(|| candidate.id.clone()));
+            }
+            if related.ids.len() < RELATED_IDS_KEPT {
+                related.ids.push(candidate.id);
+            }
+        }
+        related.escalate = other_senders.len() >= ESCALATE_AFTER;
+        related
     }
 }
 
@@ -463,10 +554,11 @@ struct Rows {
     name_sealed: Option<Vec<u8>>,
     phone_sealed: Option<Vec<u8>>,
     consented: bool,
+    sender_hash: Option<String>,
 }
 
 impl Rows {
-    fn of(report: &ReportSubmission, cipher: &ContactCipher) -> Result<Rows, StoreError> {
+    fn of(report: &ReportSubmission, sender: Option<&str>, cipher: &ContactCipher) -> Result<Rows, StoreError> {
         let mut report = report.clone();
         let contact = report.contact.take().filter(|contact| contact.consent);
         let (lat, lon) = report.location.as_ref().map_or((None, None), |location| (location.lat, location.lon));
@@ -481,6 +573,7 @@ impl Rows {
             name_sealed: contact.as_ref().and_then(|contact| contact.name.as_deref()).map(|name| cipher.seal(name)),
             phone_sealed: phone.map(|phone| cipher.seal(phone)),
             consented: contact.is_some(),
+            sender_hash: sender.map(|network| cipher.sender_hash(network)),
         })
     }
 }

@@ -17,7 +17,7 @@ use lianxin_contract::report::{ReportStatus, StatusEvent};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    Candidate, ESCALATE_AFTER, Inserted, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, outbox_body,
+    Candidate, Inserted, RELATED_SCAN, Related, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, OPEN_TICKETS, PHOTO_IN_USE, PURGE_DUE, outbox_body, related_ids_sql, scrubbed_body,
     parse_status, receipt,
 };
 use crate::ids;
@@ -25,7 +25,7 @@ use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `lianxin_schema` records which are applied. Never
 /// edit a released migration: append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("postgres/001_schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("postgres/001_schema.sql"), include_str!("postgres/002_bounded_relations.sql")];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x4c69_616e_7869_6e00;
@@ -110,7 +110,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn insert_report(&self, new: NewReport) -> Result<Inserted, StoreError> {
-        let rows = Rows::of(&new.report, &self.cipher)?;
+        let rows = Rows::of(&new.report, new.sender.as_deref(), &self.cipher)?;
         let mut client = self.client().await?;
         loop {
             let transaction = client.transaction().await?;
@@ -118,18 +118,19 @@ impl PostgresStore {
                 return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
             }
             let now = ids::now_ms();
-            let related = related_reports(&*transaction, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), now)).await?;
+            let search = Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now);
+            let related = related_reports(&*transaction, search).await?;
             let tracking_no = ids::new_tracking_no();
             // Another instance may be inserting the same idempotency key right now: the
             // unique index makes this wait for it, then skip. A tracking number collision
             // skips too; the loop tells the two apart.
             let inserted = transaction
                 .execute(
-                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
                     &[
                         &new.id, &tracking_no, &new.idempotency_key, &new.request_hash, &rows.category, &new.department, &new.district,
-                        &rows.kind, &rows.body, &now, &rows.lat, &rows.lon, &(related.len() >= ESCALATE_AFTER),
+                        &rows.kind, &rows.body, &now, &rows.lat, &rows.lon, &related.escalate, &(related.count as i32), &rows.sender_hash,
                     ],
                 )
                 .await?;
@@ -137,7 +138,7 @@ impl PostgresStore {
                 transaction.rollback().await?;
                 continue;
             }
-            for related_id in &related {
+            for related_id in &related.ids {
                 transaction.execute("INSERT INTO relations (report_id, related_id) VALUES ($1, $2)", &[&new.id, related_id]).await?;
             }
             for (position, photo) in new.photos.iter().enumerate() {
@@ -207,8 +208,8 @@ impl PostgresStore {
 
     pub(super) async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
         let client = self.client().await?;
-        let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate FROM reports WHERE id = $1", &[&id]).await?;
-        let related = client.query("SELECT related_id FROM relations WHERE report_id = $1 ORDER BY related_id", &[&id]).await?.iter().map(|row| row.get(0)).collect();
+        let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = $1", &[&id]).await?;
+        let related = client.query(&related_ids_sql(), &[&id]).await?.iter().map(|row| row.get(0)).collect();
         let contact = client.query_opt("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = $1", &[&id]).await?.map(|row| (row.get(0), row.get(1)));
         let photos = client
             .query("SELECT sha256, width, height FROM photos WHERE report_id = $1 ORDER BY position", &[&id])
@@ -226,6 +227,7 @@ impl PostgresStore {
             report: outbox_body(row.get(3), contact, &self.cipher)?,
             photos,
             related,
+            related_count: row.get::<_, i32>(6) as u32,
             escalate: row.get(5),
             created_ms,
         })
@@ -344,20 +346,22 @@ impl PostgresStore {
         Ok(inserted > 0)
     }
 
-    pub(super) async fn purge_resolved(&self, resolved_before_ms: i64) -> Result<Purged, StoreError> {
+    pub(super) async fn purge_due(&self, final_before_ms: i64, created_before_ms: i64) -> Result<Purged, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
         let now = ids::now_ms();
-        let purged = transaction
-            .query(
-                "UPDATE reports r SET purged_ms = $2 FROM status_events e
-                 WHERE e.report_id = r.id AND e.status = 'resolved' AND r.purged_ms IS NULL AND e.at_ms < $1
-                 RETURNING r.id",
-                &[&resolved_before_ms, &now],
-            )
-            .await?;
-        let ids: Vec<String> = purged.iter().map(|row| row.get(0)).collect();
+        // FOR UPDATE: two servers purging at once take turns per report.
+        let due = transaction.query(&format!("{PURGE_DUE} FOR UPDATE OF r SKIP LOCKED"), &[&final_before_ms, &created_before_ms]).await?;
+        let mut ids = Vec::with_capacity(due.len());
+        for row in &due {
+            let (id, body): (String, String) = (row.get(0), row.get(1));
+            transaction
+                .execute("UPDATE reports SET purged_ms = $2, sender_hash = NULL, lat = NULL, lon = NULL, body = $3 WHERE id = $1", &[&id, &now, &scrubbed_body(&body)?])
+                .await?;
+            ids.push(id);
+        }
         transaction.execute("DELETE FROM contacts WHERE report_id = ANY($1)", &[&ids]).await?;
+        transaction.execute("UPDATE status_events SET message = NULL WHERE report_id = ANY($1)", &[&ids]).await?;
         let unused = transaction
             .query(
                 "SELECT DISTINCT p.sha256 FROM photos p WHERE p.report_id = ANY($1)
@@ -369,21 +373,16 @@ impl PostgresStore {
         Ok(Purged { reports: ids.len() as u64, unused_photos: unused.iter().map(|row| row.get(0)).collect() })
     }
 
+    pub(super) async fn photo_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.client().await?.query_one(PHOTO_IN_USE, &[&sha256]).await?.get(0))
+    }
+
     pub(super) async fn report_by_ticket(&self, ticket_id: &str) -> Result<Option<String>, StoreError> {
         Ok(self.client().await?.query_opt("SELECT report_id FROM outbox WHERE ticket_id = $1", &[&ticket_id]).await?.map(|row| row.get(0)))
     }
 
-    pub(super) async fn open_tickets(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = self
-            .client()
-            .await?
-            .query(
-                "SELECT o.report_id, o.ticket_id FROM outbox o JOIN reports r ON r.id = o.report_id
-                 WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status NOT IN ('resolved', 'rejected')
-                 ORDER BY r.created_ms LIMIT $1",
-                &[&(limit as i64)],
-            )
-            .await?;
+    pub(super) async fn open_tickets(&self, after: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.client().await?.query(OPEN_TICKETS, &[&after, &(limit as i64)]).await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
@@ -398,7 +397,7 @@ impl PostgresStore {
 
     pub(super) async fn nearby_open(&self, category: &str, lat: f64, lon: f64) -> Result<usize, StoreError> {
         let client = self.client().await?;
-        Ok(related_reports(&**client, Search::new(category, Some((lat, lon)), None, ids::now_ms())).await?.len())
+        Ok(related_reports(&**client, Search::new(category, Some((lat, lon)), None, None, ids::now_ms())).await?.count)
     }
 
     pub(super) fn commits(&self) -> u64 {
@@ -412,19 +411,21 @@ impl PostgresStore {
 }
 
 /// Earlier open reports of the same problem, oldest first (see [`Search`]).
-async fn related_reports(client: &impl GenericClient, search: Option<Search<'_>>) -> Result<Vec<String>, StoreError> {
-    let Some(search) = search else { return Ok(Vec::new()) };
+async fn related_reports(client: &impl GenericClient, search: Option<Search<'_>>) -> Result<Related, StoreError> {
+    let Some(search) = search else { return Ok(Related::default()) };
     let [min_lat, max_lat, min_lon, max_lon] = search.bounds;
     let rows = client
         .query(
-            "SELECT r.id, r.lat, r.lon, c.phone_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
-             WHERE r.category = $1 AND r.created_ms >= $2 AND r.status NOT IN ('resolved', 'rejected')
-               AND (($3::text IS NOT NULL AND c.phone_hash = $3::text) OR (r.lat BETWEEN $4 AND $5 AND r.lon BETWEEN $6 AND $7))
-             ORDER BY r.created_ms",
+            &format!(
+                "SELECT r.id, r.lat, r.lon, c.phone_hash, r.sender_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
+                 WHERE r.category = $1 AND r.created_ms >= $2 AND r.status NOT IN ('resolved', 'rejected')
+                   AND (($3::text IS NOT NULL AND c.phone_hash = $3::text) OR (r.lat BETWEEN $4 AND $5 AND r.lon BETWEEN $6 AND $7))
+                 ORDER BY r.created_ms DESC LIMIT {RELATED_SCAN}"
+            ),
             &[&search.category, &search.since_ms, &search.phone_hash, &min_lat, &max_lat, &min_lon, &max_lon],
         )
         .await?;
-    let candidates = rows.iter().map(|row| Candidate { id: row.get(0), lat: row.get(1), lon: row.get(2), phone_hash: row.get(3) }).collect();
+    let candidates = rows.iter().map(|row| Candidate { id: row.get(0), lat: row.get(1), lon: row.get(2), phone_hash: row.get(3), sender_hash: row.get(4) }).collect();
     Ok(search.keep(candidates))
 }
 

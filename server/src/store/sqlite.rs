@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    Candidate, ESCALATE_AFTER, Inserted, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, outbox_body,
+    Candidate, Inserted, RELATED_SCAN, Related, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, OPEN_TICKETS, PHOTO_IN_USE, PURGE_DUE, outbox_body, related_ids_sql, scrubbed_body,
     parse_status, receipt,
 };
 use crate::ids;
@@ -19,7 +19,7 @@ use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `PRAGMA user_version` records how many are applied.
 /// Never edit a released migration: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("sqlite/001_schema.sql"), include_str!("sqlite/002_leases.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[include_str!("sqlite/001_schema.sql"), include_str!("sqlite/002_leases.sql"), include_str!("sqlite/003_bounded_relations.sql")];
 
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "lianxin.sqlite3";
@@ -74,20 +74,20 @@ impl SqliteStore {
                     return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
                 }
                 let now = ids::now_ms();
-                let rows = Rows::of(&new.report, &cipher)?;
-                let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), now))?;
+                let rows = Rows::of(&new.report, new.sender.as_deref(), &cipher)?;
+                let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now))?;
                 let mut tracking_no = ids::new_tracking_no();
                 // A collision of tracking numbers is rare; draw again until the index is happy.
                 while connection.prepare_cached("SELECT 1 FROM reports WHERE tracking_no = ?1")?.query_row([&tracking_no], |_| Ok(())).optional()?.is_some() {
                     tracking_no = ids::new_tracking_no();
                 }
-                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13)")?.execute(params![
+                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15)")?.execute(params![
                         new.id, tracking_no, new.idempotency_key, new.request_hash, rows.category, new.department, new.district,
-                        rows.kind, rows.body, now, rows.lat, rows.lon, related.len() >= ESCALATE_AFTER
+                        rows.kind, rows.body, now, rows.lat, rows.lon, related.escalate, related.count as i64, rows.sender_hash
                     ],
                 )?;
-                for related_id in &related {
+                for related_id in &related.ids {
                     connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
                 }
                 for (position, photo) in new.photos.iter().enumerate() {
@@ -164,8 +164,8 @@ impl SqliteStore {
         let id = id.to_owned();
         let cipher = self.cipher.clone();
         self.read(move |connection| {
-            let (tracking_no, department, district, body, created_ms, escalate) = connection.query_row(
-                "SELECT tracking_no, department, district, body, created_ms, escalate FROM reports WHERE id = ?1",
+            let (tracking_no, department, district, body, created_ms, escalate, related_count) = connection.query_row(
+                "SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = ?1",
                 [&id],
                 |row| {
                     Ok((
@@ -175,10 +175,11 @@ impl SqliteStore {
                         row.get::<_, String>(3)?,
                         row.get::<_, i64>(4)?,
                         row.get::<_, bool>(5)?,
+                        row.get::<_, u32>(6)?,
                     ))
                 },
             )?;
-            let mut related = connection.prepare_cached("SELECT related_id FROM relations WHERE report_id = ?1 ORDER BY related_id")?;
+            let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
             let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
             let contact = connection
                 .query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -188,7 +189,7 @@ impl SqliteStore {
             let photos = statement
                 .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?
                 .collect::<Result<_, _>>()?;
-            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, escalate, created_ms })
+            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, related_count, escalate, created_ms })
         })
         .await
     }
@@ -305,36 +306,38 @@ impl SqliteStore {
             .await
     }
 
-    pub(super) async fn purge_resolved(&self, resolved_before_ms: i64) -> Result<Purged, StoreError> {
+    pub(super) async fn purge_due(&self, final_before_ms: i64, created_before_ms: i64) -> Result<Purged, StoreError> {
         self.writer
             .write(move |connection| {
                 let now = ids::now_ms();
-                let mut due = connection.prepare(
-                    "SELECT r.id FROM reports r JOIN status_events e ON e.report_id = r.id AND e.status = 'resolved'
-                     WHERE r.purged_ms IS NULL AND e.at_ms < ?1",
-                )?;
-                let ids: Vec<String> = due.query_map([resolved_before_ms], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                let due: Vec<(String, String)> =
+                    connection.prepare(&numbered(PURGE_DUE))?.query_map(params![final_before_ms, created_before_ms], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
                 let mut hashes = Vec::new();
-                for id in &ids {
+                for (id, body) in &due {
                     connection.execute("DELETE FROM contacts WHERE report_id = ?1", [id])?;
-                    connection.execute("UPDATE reports SET purged_ms = ?2 WHERE id = ?1", params![id, now])?;
+                    connection.execute(
+                        "UPDATE reports SET purged_ms = ?2, sender_hash = NULL, lat = NULL, lon = NULL, body = ?3 WHERE id = ?1",
+                        params![id, now, scrubbed_body(body)?],
+                    )?;
+                    connection.execute("UPDATE status_events SET message = NULL WHERE report_id = ?1", [id])?;
                     let mut photos = connection.prepare_cached("SELECT sha256 FROM photos WHERE report_id = ?1")?;
                     hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
                 }
                 let mut unused_photos = Vec::new();
                 for hash in hashes {
-                    let still_used: bool = connection.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = ?1 AND r.purged_ms IS NULL)",
-                        [&hash],
-                        |row| row.get(0),
-                    )?;
-                    if !still_used && !unused_photos.contains(&hash) {
+                    let in_use: bool = connection.prepare_cached(&numbered(PHOTO_IN_USE))?.query_row([&hash], |row| row.get(0))?;
+                    if !in_use && !unused_photos.contains(&hash) {
                         unused_photos.push(hash);
                     }
                 }
-                Ok(Purged { reports: ids.len() as u64, unused_photos })
+                Ok(Purged { reports: due.len() as u64, unused_photos })
             })
             .await
+    }
+
+    pub(super) async fn photo_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        let sha256 = sha256.to_owned();
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(PHOTO_IN_USE))?.query_row([&sha256], |row| row.get(0))?)).await
     }
 
     pub(super) async fn report_by_ticket(&self, ticket_id: &str) -> Result<Option<String>, StoreError> {
@@ -342,14 +345,11 @@ impl SqliteStore {
         self.read(move |connection| Ok(connection.query_row("SELECT report_id FROM outbox WHERE ticket_id = ?1", [&ticket_id], |row| row.get(0)).optional()?)).await
     }
 
-    pub(super) async fn open_tickets(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+    pub(super) async fn open_tickets(&self, after: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let after = after.to_owned();
         self.read(move |connection| {
-            let mut statement = connection.prepare(
-                "SELECT o.report_id, o.ticket_id FROM outbox o JOIN reports r ON r.id = o.report_id
-                 WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status NOT IN ('resolved', 'rejected')
-                 ORDER BY r.created_ms LIMIT ?1",
-            )?;
-            let rows = statement.query_map([limit as i64], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+            let mut statement = connection.prepare_cached(&numbered(OPEN_TICKETS))?;
+            let rows = statement.query_map(params![after, limit as i64], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
             Ok(rows)
         })
         .await
@@ -367,7 +367,7 @@ impl SqliteStore {
 
     pub(super) async fn nearby_open(&self, category: &str, lat: f64, lon: f64) -> Result<usize, StoreError> {
         let category = category.to_owned();
-        self.read(move |connection| Ok(related_reports(connection, Search::new(&category, Some((lat, lon)), None, ids::now_ms()))?.len())).await
+        self.read(move |connection| Ok(related_reports(connection, Search::new(&category, Some((lat, lon)), None, None, ids::now_ms()))?.count)).await
     }
 
     pub(super) fn commits(&self) -> u64 {
@@ -377,6 +377,13 @@ impl SqliteStore {
     pub(super) async fn check_writable(&self) -> Result<(), StoreError> {
         self.writer.write(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ping (x); DELETE FROM ping;")?)).await
     }
+}
+
+/// A statement shared with the PostgreSQL engine, for SQLite: `$N` placeholders become
+/// `?N`. (SQLite reads `$N` as a named parameter numbered by first appearance, so `$2`
+/// before `$1` in the text would swap the values.) The shared statements hold no `$` else.
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
 }
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
@@ -392,18 +399,18 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// Earlier open reports of the same problem, oldest first (see [`Search`]).
-fn related_reports(connection: &Connection, search: Option<Search<'_>>) -> Result<Vec<String>, StoreError> {
-    let Some(search) = search else { return Ok(Vec::new()) };
-    let mut statement = connection.prepare_cached(
-        "SELECT r.id, r.lat, r.lon, c.phone_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
+fn related_reports(connection: &Connection, search: Option<Search<'_>>) -> Result<Related, StoreError> {
+    let Some(search) = search else { return Ok(Related::default()) };
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT r.id, r.lat, r.lon, c.phone_hash, r.sender_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
          WHERE r.category = ?1 AND r.created_ms >= ?2 AND r.status NOT IN ('resolved', 'rejected')
            AND ((?3 IS NOT NULL AND c.phone_hash = ?3) OR (r.lat BETWEEN ?4 AND ?5 AND r.lon BETWEEN ?6 AND ?7))
-         ORDER BY r.created_ms",
-    )?;
+         ORDER BY r.created_ms DESC LIMIT {RELATED_SCAN}"
+    ))?;
     let [min_lat, max_lat, min_lon, max_lon] = search.bounds;
     let candidates = statement
         .query_map(params![search.category, search.since_ms, search.phone_hash, min_lat, max_lat, min_lon, max_lon], |row| {
-            Ok(Candidate { id: row.get(0)?, lat: row.get(1)?, lon: row.get(2)?, phone_hash: row.get(3)? })
+            Ok(Candidate { id: row.get(0)?, lat: row.get(1)?, lon: row.get(2)?, phone_hash: row.get(3)?, sender_hash: row.get(4)? })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(search.keep(candidates))

@@ -68,7 +68,13 @@ impl Writer {
 
 fn in_savepoint<T>(connection: &Connection, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
     connection.execute_batch("SAVEPOINT job")?;
-    match work(connection) {
+    // A job that panics is rolled back like one that failed: the writer is SQLite's only
+    // one, and must outlive any bug in a single job.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection))).unwrap_or_else(|_| {
+        tracing::error!("a write job panicked; it was rolled back");
+        Err(StoreError::JobPanicked)
+    });
+    match outcome {
         Ok(value) => {
             connection.execute_batch("RELEASE job")?;
             Ok(value)
@@ -113,5 +119,33 @@ fn run(connection: Connection, queue: std_mpsc::Receiver<Job>, commits: &AtomicU
         for reply in replies {
             reply(committed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_write_job_is_rolled_back_and_the_writer_goes_on() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch("CREATE TABLE notes (text TEXT NOT NULL)").unwrap();
+        let writer = Writer::start(connection);
+
+        let panicked = writer
+            .write(|connection| -> Result<(), StoreError> {
+                connection.execute("INSERT INTO notes VALUES ('half-done')", [])?;
+                panic!("a bug in one job")
+            })
+            .await;
+        let after = writer
+            .write(|connection| {
+                connection.execute("INSERT INTO notes VALUES ('next')", [])?;
+                Ok(connection.query_row("SELECT group_concat(text) FROM notes", [], |row| row.get::<_, String>(0))?)
+            })
+            .await;
+
+        assert!(matches!(panicked, Err(StoreError::JobPanicked)), "{panicked:?}");
+        assert_eq!(after.unwrap(), "next", "the panicked job left nothing; the writer still writes");
     }
 }

@@ -33,7 +33,7 @@ fn start_instance(database_url: &str, pipeline: &str) -> Instance {
     let config = data_dir.path().join("lianxin.toml");
     std::fs::write(
         &config,
-        "[forwarder]\npoll_ms = 100\nretry_base_ms = 100\ndelivery_timeout_ms = 1000\nlease_ms = 3000\n[security]\nreports_per_minute = 100000\n",
+        "[forwarder]\npoll_ms = 100\nretry_base_ms = 100\ndelivery_timeout_ms = 1000\nlease_ms = 3000\n[security]\nreports_per_minute = 100000\nuploads_per_client = 100000\n",
     )
     .unwrap();
     let process = Command::new(env!("CARGO_BIN_EXE_lianxin"))

@@ -17,7 +17,7 @@ use crate::receiver::Receiver;
 const SECRET: &str = "fault-test-secret";
 
 async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
-    let config = "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\n";
+    let config = "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\nuploads_per_client = 100000\n";
     start_binary(data_dir, port, config, pipeline, SECRET).await
 }
 
@@ -109,6 +109,7 @@ async fn reports_taken_while_the_pipeline_is_down_are_all_delivered_once_it_is_b
         config.forwarder.retry_max_ms = 500;
         config.forwarder.delivery_timeout_ms = 300;
         config.security.reports_per_minute = 100_000;
+        config.security.uploads_per_client = 100_000;
     })
     .await;
     receiver.go_down();
@@ -182,6 +183,7 @@ async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowled
         config.pipeline_secret = SECRET.into();
         config.forwarder.poll_ms = 50;
         config.security.reports_per_minute = 100_000;
+        config.security.uploads_per_client = 100_000;
     })
     .await;
     // Leave about 1.5 MB free, then send photos until the disk is full.

@@ -39,3 +39,13 @@ fn multipart_inputs_never_crash() {
 fn photo_inputs_never_crash() {
     replay("photo", lianxin_server::fuzz_targets::photo);
 }
+
+#[test]
+fn open311_status_answers_never_crash() {
+    replay("open311_status", lianxin_server::fuzz_targets::open311_status);
+}
+
+#[test]
+fn pipeline_event_inputs_never_crash() {
+    replay("pipeline_event", lianxin_server::fuzz_targets::pipeline_event);
+}

@@ -73,15 +73,21 @@ pub async fn database_url_for(data_dir: &std::path::Path) -> Option<String> {
 /// How many reports the database of the server using `data_dir` holds, counted in the
 /// database itself (also for a server running as its own process).
 pub async fn count_reports(data_dir: &std::path::Path) -> i64 {
+    count_rows(data_dir, "reports").await
+}
+
+/// How many rows `table` holds in the database of the server using `data_dir`.
+pub async fn count_rows(data_dir: &std::path::Path, table: &str) -> i64 {
+    let query = format!("SELECT count(*) FROM {table}");
     match database_url_for(data_dir).await {
         None => {
             let connection = rusqlite::Connection::open(data_dir.join("lianxin.sqlite3")).unwrap();
-            connection.query_row("SELECT count(*) FROM reports", [], |row| row.get(0)).unwrap()
+            connection.query_row(&query, [], |row| row.get(0)).unwrap()
         }
         Some(url) => {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(connection);
-            client.query_one("SELECT count(*) FROM reports", &[]).await.unwrap().get(0)
+            client.query_one(&query, &[]).await.unwrap().get(0)
         }
     }
 }
@@ -188,6 +194,11 @@ impl TestApp {
 
     /// Posts a report with photos under `key` (no header when `None`).
     pub async fn post_report(&self, key: Option<&str>, report: &Value, photos: Vec<Vec<u8>>) -> reqwest::Response {
+        self.report_request(key, report, photos).send().await.expect("the server answers")
+    }
+
+    /// The request `post_report` sends, for a test to add headers to.
+    pub fn report_request(&self, key: Option<&str>, report: &Value, photos: Vec<Vec<u8>>) -> reqwest::RequestBuilder {
         let mut form = Form::new().part("report", Part::bytes(serde_json::to_vec(report).unwrap()).mime_str("application/json").unwrap());
         for photo in photos {
             form = form.part("photo", Part::bytes(photo).file_name("photo.jpg").mime_str("image/jpeg").unwrap());
@@ -196,7 +207,7 @@ impl TestApp {
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
-        request.send().await.expect("the server answers")
+        request
     }
 
     /// Waits until at least one report is in dead letter (or fails after 10 s).

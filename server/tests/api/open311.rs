@@ -19,6 +19,10 @@ struct Server {
     token_mode: bool,
     requests: Vec<(String, String, HashMap<String, Vec<String>>)>,
     closed: HashMap<String, String>,
+    /// Tokens and service request ids this server refuses to answer for (500).
+    broken: Vec<String>,
+    /// Every GET's URL path and query, as it arrived.
+    gets: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Server>>;
@@ -75,9 +79,13 @@ async fn create(State(server): State<Shared>, body: String) -> Response {
     axum::Json(answer).into_response()
 }
 
-async fn token(State(server): State<Shared>, Path(file): Path<String>) -> Response {
+async fn token(State(server): State<Shared>, Path(file): Path<String>, RawQuery(query): RawQuery) -> Response {
     let token = file.trim_end_matches(".json");
-    let server = server.lock().unwrap();
+    let mut server = server.lock().unwrap();
+    server.gets.push(format!("/tokens/{file}?{}", query.unwrap_or_default()));
+    if server.broken.iter().any(|broken| broken == token) {
+        return errors(StatusCode::INTERNAL_SERVER_ERROR, "token store unavailable");
+    }
     match server.requests.iter().find(|(_, each, _)| each == token) {
         Some((id, token, _)) => axum::Json(json!([{ "service_request_id": id, "token": token }])).into_response(),
         None => errors(StatusCode::NOT_FOUND, "no such token"),
@@ -85,9 +93,14 @@ async fn token(State(server): State<Shared>, Path(file): Path<String>) -> Respon
 }
 
 async fn requests(State(server): State<Shared>, RawQuery(query): RawQuery) -> Response {
-    let query = parse_form(&query.unwrap_or_default());
+    let raw = query.unwrap_or_default();
+    let query = parse_form(&raw);
     let ids: Vec<String> = query.get("service_request_id").and_then(|values| values.first()).map(|ids| ids.split(',').map(str::to_owned).collect()).unwrap_or_default();
-    let server = server.lock().unwrap();
+    let mut server = server.lock().unwrap();
+    server.gets.push(format!("/requests.json?{raw}"));
+    if ids.iter().any(|id| server.broken.contains(id)) {
+        return errors(StatusCode::BAD_REQUEST, "unknown service_request_id");
+    }
     let answer: Vec<Value> = ids
         .iter()
         .filter(|id| server.requests.iter().any(|(each, _, _)| each == *id))
@@ -116,6 +129,7 @@ async fn start_server(token_mode: bool) -> (String, Shared) {
 async fn app_for(url: &str, api_key: &str) -> TestApp {
     let (url, api_key) = (url.to_owned(), api_key.to_owned());
     spawn_app_with(move |config| {
+        config.security.reports_per_minute = 1000;
         config.pipeline = url;
         config.pipeline_secret = api_key.as_str().into();
         config.forwarder.poll_ms = 50;
@@ -181,7 +195,7 @@ async fn a_token_is_resolved_to_its_request_and_a_report_without_position_sends_
     let form = server.lock().unwrap().requests[0].2.clone();
     assert_eq!(form["address_string"][0], "哈尔滨市");
     assert_eq!(form["attribute[plate]"][0], "黑A·12345");
-    let tickets = app.state.store.open_tickets(10).await.unwrap();
+    let tickets = app.state.store.open_tickets("", 10).await.unwrap();
     assert_eq!(tickets[0].1, "SR-1", "the token was replaced by the service request id");
 }
 
@@ -193,4 +207,68 @@ async fn open311_errors_are_permanent_and_named_in_the_dead_letter() {
     app.post_report(Some("k"), &report, vec![]).await;
     let dead = app.wait_for_dead_letters().await;
     assert!(dead[0].last_error.as_deref().unwrap().contains("403 Invalid api_key"), "{:?}", dead[0].last_error);
+}
+
+#[tokio::test]
+async fn one_ticket_the_server_refuses_does_not_stop_the_status_of_the_others_and_no_key_is_in_a_url() {
+    let (url, server) = start_server(true).await;
+    server.lock().unwrap().broken.push("tok-1".into());
+    let app = app_for(&url, API_KEY).await;
+    let report = |text: &str| json!({ "category": "manhole_cover", "kind": "complaint", "description": text, "location": { "district": "daoli" } });
+    let mut receipts = Vec::new();
+    for (key, text) in [("a", "井盖一"), ("b", "井盖二"), ("c", "井盖三")] {
+        let response = app.post_report(Some(key), &report(text), vec![]).await;
+        receipts.push(response.json::<Value>().await.unwrap());
+    }
+    // Requests are numbered in the order they reach the server; find which report is which.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.lock().unwrap().requests.len() < 3 {
+        assert!(Instant::now() < deadline, "the three reports were not forwarded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let number_of = |text: &str| server.lock().unwrap().requests.iter().find(|(_, _, form)| form["description"][0] == text).map(|(id, _, _)| id.clone()).unwrap();
+    let (first, second, third) = (number_of("井盖一"), number_of("井盖二"), number_of("井盖三"));
+    let broken_token = format!("tok-{}", &first[3..]);
+    {
+        let mut server = server.lock().unwrap();
+        server.broken = vec![broken_token, second.clone()];
+        server.closed.insert(third.clone(), "已更换井盖".into());
+    }
+
+    let resolved = wait_for_status(&app, receipts[2]["status_url"].as_str().unwrap(), "resolved").await;
+
+    assert_eq!(resolved["timeline"].as_array().unwrap().last().unwrap()["message"], "已更换井盖");
+    let gets = server.lock().unwrap().gets.clone();
+    assert!(!gets.is_empty());
+    assert!(gets.iter().all(|get| !get.contains(API_KEY) && !get.contains("api_key")), "{gets:?}");
+}
+
+#[tokio::test]
+async fn every_open_ticket_is_polled_not_only_the_oldest_page() {
+    let (url, server) = start_server(false).await;
+    let app = app_for(&url, API_KEY).await;
+    let count = 230;
+    let mut receipts = Vec::new();
+    for index in 0..count {
+        let report = json!({ "category": "manhole_cover", "kind": "complaint", "description": format!("井盖 {index}"), "location": { "district": "daoli" } });
+        receipts.push(app.post_report(Some(&format!("k{index}")), &report, vec![]).await.json::<Value>().await.unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.lock().unwrap().requests.len() < count {
+        assert!(Instant::now() < deadline, "not every report was forwarded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Close the request of the report whose id sorts last: it is on the last page.
+    let last = receipts.iter().max_by_key(|receipt| receipt["id"].as_str().unwrap().to_owned()).unwrap();
+    let text = last_description(&receipts, last);
+    let request = server.lock().unwrap().requests.iter().find(|(_, _, form)| form["description"][0] == text).map(|(id, _, _)| id.clone()).unwrap();
+    server.lock().unwrap().closed.insert(request, "已处理".into());
+
+    wait_for_status(&app, last["status_url"].as_str().unwrap(), "resolved").await;
+}
+
+/// The description the report with `receipt` was filed with (its position in `receipts`).
+fn last_description(receipts: &[Value], receipt: &Value) -> String {
+    let index = receipts.iter().position(|each| each["id"] == receipt["id"]).unwrap();
+    format!("井盖 {index}")
 }

@@ -192,3 +192,46 @@ async fn large_photos_are_spooled_to_disk_while_uploading_and_no_spool_file_outl
     let retried = app.post_report(Some("big"), &manhole_report(), vec![big]).await;
     assert_eq!(retried.status(), 200, "a retry of a spooled report hashes the same");
 }
+
+/// A 16-bit RGBA PNG of one colour: small on the wire, 8 bytes a pixel once decoded.
+fn png_16_bit(width: u32, height: u32) -> Vec<u8> {
+    let image = image::ImageBuffer::<image::Rgba<u16>, _>::from_pixel(width, height, image::Rgba([40_000, 20_000, 10_000, 65_535]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    png.into_inner()
+}
+
+/// `png` with an `eXIf` chunk saying "orientation 6" (rotate to display), after its header.
+fn with_orientation_6(png: &[u8]) -> Vec<u8> {
+    let mut exif = b"II\x2A\x00".to_vec();
+    exif.extend_from_slice(&8u32.to_le_bytes());
+    exif.extend_from_slice(&1u16.to_le_bytes());
+    exif.extend_from_slice(&[0x12, 0x01, 3, 0]);
+    exif.extend_from_slice(&1u32.to_le_bytes());
+    exif.extend_from_slice(&[6, 0, 0, 0]);
+    exif.extend_from_slice(&0u32.to_le_bytes());
+    let header_end = 8 + 25;
+    let mut out = png[..header_end].to_vec();
+    let mut body = b"eXIf".to_vec();
+    body.extend_from_slice(&exif);
+    out.extend_from_slice(&(exif.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+    out.extend_from_slice(&png[header_end..]);
+    out
+}
+
+#[tokio::test]
+async fn a_photo_whose_decoding_would_take_more_memory_than_the_budget_is_refused_before_decoding() {
+    let app = crate::helpers::spawn_app_with(|config| config.photos.decode_bytes = 6_000_000).await;
+
+    // 1000 × 1000 × 8 bytes = 8 MB decoded, from a PNG of a few kilobytes.
+    let (status, _) = refused(&app, png_16_bit(1000, 1000)).await;
+    assert_eq!(status, 413, "over the budget");
+    // 700 × 700 × 8 = 3.9 MB fits; rotated it needs a second copy (7.8 MB), which does not.
+    let fits = app.post_report(Some("fits"), &manhole_report(), vec![png_16_bit(700, 700)]).await;
+    assert_eq!(fits.status(), 201);
+    let (rotated, _) = refused(&app, with_orientation_6(&png_16_bit(700, 700))).await;
+    assert_eq!(rotated, 413, "the rotation's copy counts");
+    assert_eq!(stored_photo_files(&app), 2, "only the photo that fitted (and its thumbnail)");
+}

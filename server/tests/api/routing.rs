@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, count_rows, spawn_app, spawn_app_with};
 
 fn manhole_at(lat: f64, lon: f64, phone: Option<&str>) -> Value {
     let mut report = json!({
@@ -26,24 +26,53 @@ fn line_of<'a>(lines: &'a [Value], id: &str) -> &'a Value {
     lines.iter().find(|line| line["id"] == id).unwrap()
 }
 
+/// Files `report` as if it came through a trusted proxy from `client`.
+async fn file_from(app: &TestApp, client: &str, key: &str, report: &Value) -> String {
+    let response = app.report_request(Some(key), report, vec![]).header("X-Forwarded-For", client).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn the_third_report_of_one_problem_nearby_is_escalated_with_the_related_ids() {
-    let app = spawn_app().await;
-    let first = file(&app, "1", &manhole_at(45.7610, 126.6200, None)).await;
-    let second = file(&app, "2", &manhole_at(45.7615, 126.6205, None)).await; // about 70 m away
-    let third = file(&app, "3", &manhole_at(45.7605, 126.6195, None)).await; // about 70 m the other way
-    let far = file(&app, "4", &manhole_at(45.7700, 126.6200, None)).await; // about 1 km
+async fn the_third_sender_of_one_problem_nearby_flags_it_with_the_related_ids() {
+    let app = spawn_app_with(|config| config.security.trust_forwarded_for = true).await;
+    let first = file_from(&app, "203.0.113.1", "1", &manhole_at(45.7610, 126.6200, None)).await;
+    let second = file_from(&app, "203.0.113.2", "2", &manhole_at(45.7615, 126.6205, None)).await; // about 70 m away
+    let third = file_from(&app, "2001:db8:3::1", "3", &manhole_at(45.7605, 126.6195, None)).await; // about 70 m the other way
+    let far = file_from(&app, "203.0.113.4", "4", &manhole_at(45.7700, 126.6200, None)).await; // about 1 km
 
     let lines = app.wait_for_pipeline(4).await;
 
     assert_eq!(line_of(&lines, &first)["escalate"], false);
     assert_eq!(line_of(&lines, &second)["related"], json!([first]));
     assert_eq!(line_of(&lines, &second)["escalate"], false);
-    let mut related = vec![first.clone(), second.clone()];
-    related.sort();
-    assert_eq!(line_of(&lines, &third)["related"], json!(related));
+    assert_eq!(line_of(&lines, &third)["related"], json!([second, first]), "newest first");
+    assert_eq!(line_of(&lines, &third)["related_count"], 2);
     assert_eq!(line_of(&lines, &third)["escalate"], true);
     assert_eq!(line_of(&lines, &far)["related"], json!([]));
+}
+
+#[tokio::test]
+async fn one_sender_reporting_one_spot_again_and_again_makes_bounded_work_and_no_flag() {
+    let app = spawn_app_with(|config| config.security.trust_forwarded_for = true).await;
+    let mut ids = Vec::new();
+    for index in 0..12 {
+        // One IPv4 client, then one IPv6 client using a new address of its /64 each time.
+        let client = if index < 6 { "198.51.100.7".to_owned() } else { format!("2001:db8:77:1::{:x}", index + 1) };
+        ids.push(file_from(&app, &client, &format!("k{index}"), &manhole_at(45.7610, 126.6200, None)).await);
+    }
+
+    let lines = app.wait_for_pipeline(12).await;
+
+    let last = line_of(&lines, ids.last().unwrap());
+    let newest_five: Vec<&String> = ids[6..11].iter().rev().collect();
+    assert_eq!(last["related"], json!(newest_five), "only the newest five ids travel");
+    assert_eq!(last["related_count"], 11, "the count still says how many");
+    // Two networks (the IPv4 address and the /64), so the IPv6 reports see one other sender.
+    assert!(lines.iter().all(|line| line["escalate"] == false), "one or two senders never flag a problem");
+    assert!(serde_json::to_vec(last).unwrap().len() < 4096);
+    // 0 + 1 + … + 5, then 5 for each later report: never one row per earlier report.
+    assert_eq!(count_rows(app.data_dir.path(), "relations").await, 15 + 6 * 5);
 }
 
 #[tokio::test]
@@ -73,7 +102,49 @@ async fn nearby_counts_open_reports_of_the_category_without_personal_data() {
 
     app.state.store.record_status(&second, lianxin_contract::report::Status::Resolved, lianxin_server::ids::now_ms(), None).await.unwrap();
     let after: Value = nearby("manhole_cover").await.unwrap().json().await.unwrap();
-    assert_eq!(after["count"], 1, "resolved reports no longer count");
+    assert_eq!(after["count"], 0, "resolved reports no longer count, and one open report is too few to show");
+}
+
+#[tokio::test]
+async fn nearby_cannot_be_bisected_down_to_where_reports_were_filed() {
+    let app = spawn_app_with(|config| config.security.reads_per_minute = 10_000).await;
+    let (lat, lon) = (45.7610, 126.6200);
+    file(&app, "1", &manhole_at(lat, lon, None)).await;
+    file(&app, "2", &manhole_at(lat, lon, None)).await;
+    // Walk north from 100 m to 220 m in 2 m steps: the 150 m circle's edge lies on the way.
+    let mut answers: Vec<((i64, i64), u64)> = Vec::new();
+    for step in 0..60 {
+        let north = lat + (100.0 + 2.0 * f64::from(step)) / 111_320.0;
+        let answer: Value = app.client.get(app.url(&format!("/api/v1/reports/nearby?lat={north}&lon={lon}&category=manhole_cover"))).send().await.unwrap().json().await.unwrap();
+        let (cell_lat, cell_lon) = lianxin_server::geo::snap_to_grid(north, lon, 100.0);
+        answers.push((((cell_lat * 1e7) as i64, (cell_lon * 1e7) as i64), answer["count"].as_u64().unwrap()));
+    }
+
+    // Within one grid cell every point gets the same answer: the edge of the circle can be
+    // found no finer than a cell (about 100 m), never to the metre.
+    for pair in answers.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            assert_eq!(pair[0].1, pair[1].1, "two points of one cell answered differently: {answers:?}");
+        }
+    }
+    assert!(answers.iter().any(|(_, count)| *count == 2) && answers.iter().any(|(_, count)| *count == 0), "the walk crosses the edge: {answers:?}");
+}
+
+#[tokio::test]
+async fn status_and_nearby_reads_are_rate_limited_so_tracking_numbers_cannot_be_guessed_at_speed() {
+    let app = spawn_app_with(|config| config.security.reads_per_minute = 3).await;
+    let guess = |number: &'static str| app.client.get(app.url(&format!("/api/v1/reports/{number}"))).send();
+    for number in ["AAAA2222", "AAAA2223", "AAAA2224"] {
+        assert_eq!(guess(number).await.unwrap().status(), 404);
+    }
+
+    let fourth = guess("AAAA2225").await.unwrap();
+
+    assert_eq!(fourth.status(), 429);
+    assert!(fourth.headers().contains_key("retry-after"));
+    let nearby = app.client.get(app.url("/api/v1/reports/nearby?lat=45.76&lon=126.62&category=manhole_cover")).send().await.unwrap();
+    assert_eq!(nearby.status(), 429, "the nearby count shares the read limit");
+    assert_eq!(app.client.get(app.url("/api/v1/catalog")).send().await.unwrap().status(), 200, "the catalog is not limited");
 }
 
 const TOKEN: &str = "pipeline-token-for-tests";

@@ -64,6 +64,37 @@ async fn too_many_reports_from_one_address_get_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn behind_a_proxy_a_client_cannot_pick_its_own_address_to_escape_the_limit() {
+    let app = spawn_app_with(|config| {
+        config.security.reports_per_minute = 1;
+        config.security.trust_forwarded_for = true;
+    })
+    .await;
+    // The proxy appends the address it saw in a header of its own; the client wrote the
+    // first one, a new address each time.
+    let through_proxy = |key: &'static str, spoofed: &'static str| {
+        app.report_request(Some(key), &manhole_report(), vec![]).header("X-Forwarded-For", spoofed).header("X-Forwarded-For", "203.0.113.50").send()
+    };
+
+    assert_eq!(through_proxy("a", "192.0.2.1").await.unwrap().status(), 201);
+    assert_eq!(through_proxy("b", "192.0.2.2").await.unwrap().status(), 429, "the proxy's address is the one counted");
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_whole_slash_64() {
+    let app = spawn_app_with(|config| {
+        config.security.reports_per_minute = 1;
+        config.security.trust_forwarded_for = true;
+    })
+    .await;
+    let from = |key: &'static str, address: &'static str| app.report_request(Some(key), &manhole_report(), vec![]).header("X-Forwarded-For", address).send();
+
+    assert_eq!(from("a", "2001:db8:5:6::1").await.unwrap().status(), 201);
+    assert_eq!(from("b", "2001:db8:5:6:ffff::2").await.unwrap().status(), 429, "another address of the same /64");
+    assert_eq!(from("c", "2001:db8:5:7::1").await.unwrap().status(), 201, "another /64 is another client");
+}
+
+#[tokio::test]
 async fn a_client_trickling_its_headers_is_disconnected() {
     let app = spawn_app_with(|config| config.security.header_timeout_secs = 1).await;
     let mut stream = TcpStream::connect(app.host()).await.unwrap();
@@ -114,6 +145,22 @@ async fn a_retry_while_the_first_attempt_is_in_flight_gets_409() {
 }
 
 #[tokio::test]
+async fn a_client_holding_open_uploads_cannot_start_more_than_its_share() {
+    let app = spawn_app_with(|config| config.security.uploads_per_client = 2).await;
+    let (first, first_rest) = start_slow_upload(&app.host(), "slow-1").await;
+    let (second, second_rest) = start_slow_upload(&app.host(), "slow-2").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let third = app.post_report(Some("third"), &manhole_report(), vec![]).await;
+
+    assert_eq!(third.status(), 429, "a third upload at once is refused");
+    assert!(third.headers().contains_key("retry-after"));
+    assert!(finish_upload(first, &first_rest).await.starts_with("HTTP/1.1 201"));
+    assert!(finish_upload(second, &second_rest).await.starts_with("HTTP/1.1 201"));
+    assert_eq!(app.post_report(Some("third"), &manhole_report(), vec![]).await.status(), 201, "taken once the others finished");
+}
+
+#[tokio::test]
 async fn shutdown_during_an_upload_finishes_it_and_loses_no_acknowledged_report() {
     let app = spawn_app().await;
     let (stream, rest) = start_slow_upload(&app.host(), "late").await;
@@ -134,4 +181,29 @@ async fn shutdown_during_an_upload_finishes_it_and_loses_no_acknowledged_report(
     let lines = restarted.wait_for_pipeline(1).await;
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["id"], receipt["id"]);
+}
+
+#[tokio::test]
+async fn metrics_and_the_api_document_are_for_operators_only() {
+    let open = spawn_app().await;
+    let proxied = |path: &'static str| open.client.get(open.url(path)).header("X-Forwarded-For", "198.51.100.20").send();
+    assert_eq!(open.client.get(open.url("/metrics")).send().await.unwrap().status(), 200, "on the machine itself, without a token");
+    assert_eq!(proxied("/metrics").await.unwrap().status(), 403, "from outside through a proxy");
+    assert_eq!(proxied("/api/v1/openapi.json").await.unwrap().status(), 403);
+    assert_eq!(proxied("/healthz").await.unwrap().status(), 200, "probes stay public");
+
+    let guarded = spawn_app_with(|config| config.admin_token = "operator-token-for-tests".into()).await;
+    let metrics = |token: Option<&'static str>| {
+        let request = guarded.client.get(guarded.url("/metrics"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(metrics(None).await.unwrap().status(), 403, "with a token configured, even the machine itself must present it");
+    assert_eq!(metrics(Some("wrong")).await.unwrap().status(), 403);
+    let answer = metrics(Some("operator-token-for-tests")).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().await.unwrap().contains("lianxin_"));
 }

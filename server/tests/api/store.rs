@@ -27,6 +27,7 @@ fn new_report(key: &str) -> NewReport {
             lang: Default::default(),
         },
         photos: Vec::new(),
+        sender: None,
     }
 }
 

@@ -60,7 +60,8 @@ async fn every_report_reaches_a_flaky_pipeline_once_with_a_valid_signature() {
         for (failures, pair) in of_report.windows(2).enumerate() {
             let gap = pair[1].at - pair[0].at;
             let minimum = match pair[0].answer {
-                Some(Behaviour::RetryAfter(seconds)) => Duration::from_secs(seconds),
+                // Honoured up to the retry cap (400 ms here).
+                Some(Behaviour::RetryAfter(seconds)) => Duration::from_secs(seconds).min(Duration::from_millis(400)),
                 _ => Duration::from_millis((100u64 << failures).min(400) / 2),
             };
             assert!(gap >= minimum, "retry {} of {key} after {gap:?}, before {minimum:?}", failures + 1);
@@ -116,6 +117,24 @@ async fn photo_links_without_a_valid_signature_are_refused() {
         assert_eq!(app.client.get(&bad).send().await.unwrap().status(), 403, "{bad}");
     }
     assert_eq!(app.client.get(format!("{url}&size=thumb")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_neither_wraps_into_a_retry_storm_nor_parks_the_report_for_years() {
+    let ten_years = 10 * 365 * 86_400;
+    let receiver = Receiver::start(SECRET, vec![Behaviour::RetryAfter(u64::MAX), Behaviour::RetryAfter(ten_years)]).await;
+    let app = spawn_app_with(|config| fast_retries(config, &receiver.url)).await;
+    let receipt = submit(&app, "patient").await;
+
+    let tickets = receiver.wait_for_tickets(1, Duration::from_secs(10)).await;
+
+    assert!(tickets.contains_key(receipt["id"].as_str().unwrap()), "delivered within seconds, not years");
+    let attempts = receiver.attempts();
+    assert_eq!(attempts.len(), 3);
+    for pair in attempts.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(350), "waited the retry cap, not nothing: {gap:?}");
+    }
 }
 
 #[tokio::test]
