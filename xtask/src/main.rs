@@ -139,15 +139,14 @@ const SMALL_STD: [(&str, &str); 4] = [
 fn precompress(root: &Path, dist: &Path) -> Result {
     tools::ensure_compressors(root)?;
     let entries = std::fs::read_dir(dist).map_err(|error| format!("reading {}: {error}", dist.display()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let compressible = path.extension().and_then(|extension| extension.to_str()).is_some_and(|extension| matches!(extension, "wasm" | "js" | "css" | "html" | "txt"));
-        if compressible {
-            status(Command::new("brotli").args(["--quality=11", "--force", "--keep"]).arg(&path))?;
-            status(Command::new("gzip").args(["-9", "--force", "--keep", "--no-name"]).arg(&path))?;
-        }
-    }
-    Ok(())
+    let files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().and_then(|extension| extension.to_str()).is_some_and(|extension| matches!(extension, "wasm" | "js" | "css" | "html" | "txt")))
+        .collect();
+    let advice = "brotli and gzip come from Debian's packages; check they run, then build the widget again.";
+    Step { what: "compressing the widget's files with brotli", advice }.run(root, "brotli", Command::new("brotli").args(["--quality=11", "--force", "--keep"]).args(&files))?;
+    Step { what: "compressing the widget's files with gzip", advice }.run(root, "gzip", Command::new("gzip").args(["-9", "--force", "--keep", "--no-name"]).args(&files))
 }
 
 fn run(server_args: &[String]) -> Result {

@@ -47,7 +47,7 @@ impl Step<'_> {
             }
             Ok(status) => {
                 let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let reason = reason_in(&log_text).map(|line| format!(" It said: {line}")).unwrap_or_default();
+                let reason = reason_in(&log_text).map(|line| format!(" It said: \"{line}\".")).unwrap_or_default();
                 Err(format!(
                     "{} failed after {}: `{description}` exited with {status}.{reason} The whole output is in {}. {}",
                     self.what,
