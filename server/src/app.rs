@@ -25,6 +25,39 @@ use crate::photo_links::PhotoLinks;
 /// department to open the case.
 const PHOTO_LINK_TTL_SECS: u64 = 7 * 24 * 3600;
 
+/// Where reports and photos are kept, opened from the configuration: what the server and
+/// the operator commands share (those open only this — no port, no widget, no pipeline).
+#[derive(Debug)]
+pub struct Storage {
+    /// The database.
+    pub store: Store,
+    /// Photo processing and storage.
+    pub photos: PhotoProcessor,
+    /// The contact key.
+    pub cipher: crate::privacy::ContactCipher,
+}
+
+impl Storage {
+    /// Checks the configuration, creates the data dir and opens the database (applying its
+    /// migrations) and the photo store.
+    pub async fn open(config: &Config) -> anyhow::Result<Storage> {
+        config.check()?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
+        let location = match config.storage.database_url.expose() {
+            "" => store::Location::Sqlite(&config.data_dir),
+            url => store::Location::Postgres { url, pool_size: config.storage.pool_size },
+        };
+        let store = Store::open(location, cipher.clone()).await.context("opening the database")?;
+        let photo_store = match config.storage.photo_store.as_str() {
+            "" => PhotoStore::local(config.data_dir.join("photos")).context("creating the photo directory")?,
+            url => PhotoStore::from_url(url).context("opening the photo store")?,
+        };
+        let photos = PhotoProcessor::new(photo_store, config.photos, &config.limits);
+        Ok(Storage { store, photos, cipher })
+    }
+}
+
 /// A built, bound application, ready to run.
 #[derive(Debug)]
 pub struct Application {
@@ -43,24 +76,12 @@ impl Application {
         let catalog::CityCatalog { catalog, districts } = catalog::load(config.catalog.as_deref())?;
         // Limits are configuration, not catalog content: the server publishes its own.
         let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
-        config.check()?;
+        let Storage { store, photos, cipher } = Storage::open(&config).await?;
         let request_time = std::time::Duration::from_secs(config.security.request_timeout_secs + 60);
         let stale = crate::intake::remove_stale_uploads(&crate::intake::spool_dir(&config.data_dir), request_time).context("clearing the upload spool")?;
         if stale > 0 {
             tracing::info!(files = stale, "removed uploads a previous run left behind");
         }
-        let location = match config.storage.database_url.expose() {
-            "" => store::Location::Sqlite(&config.data_dir),
-            url => store::Location::Postgres { url, pool_size: config.storage.pool_size },
-        };
-        let store = Store::open(location, cipher.clone()).await.context("opening the database")?;
-        let photo_store = match config.storage.photo_store.as_str() {
-            "" => PhotoStore::local(config.data_dir.join("photos")).context("creating the photo directory")?,
-            url => PhotoStore::from_url(url).context("opening the photo store")?,
-        };
-        let photos = PhotoProcessor::new(photo_store, config.photos, &config.limits);
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let address = listener.local_addr()?;
         let photo_links = Arc::new(PhotoLinks::new(config.public_base_url(address), cipher.derive_key("photo links"), PHOTO_LINK_TTL_SECS));
@@ -81,11 +102,6 @@ impl Application {
         };
         let router = http::router(state.clone());
         Ok(Application { sink, listener, address, router, forwarder, state })
-    }
-
-    /// Runs the retention purge once (the `lianxin purge` command).
-    pub async fn purge(&self) -> anyhow::Result<crate::store::Purged> {
-        crate::retention::purge_once(&self.state.store, &self.state.photos, &self.state.config.privacy).await
     }
 
     /// The address actually bound.

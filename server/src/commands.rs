@@ -1,53 +1,45 @@
-//! The `lianxin` command line: serving is the default; the rest are operator commands that
-//! open the same data dir as the running server (SQLite allows both at once).
-//!
-//! ```text
-//! lianxin [flags]                         serve
-//! lianxin purge [flags]                   run the retention purge once
-//! lianxin outbox stats [flags]            counts and the oldest waiting report
-//! lianxin outbox pending|dead [flags]     list waiting or dead-lettered reports
-//! lianxin outbox requeue <id|tracking-no> [flags]
-//! lianxin outbox requeue-all [flags]      put dead letters back in the queue
-//! lianxin migrate-to-postgres --database-url postgres://… [--photo-store s3://…] [flags]
-//!                                         copy the data dir's SQLite reports (and photos)
-//! ```
+//! What each `lianxin` command does (the command line itself is `cli`): serving builds the
+//! whole application; the operator commands open only the storage (`app::Storage`) — the
+//! same database and photos as the running server — and print their answer.
 
 use anyhow::{Context, bail};
 
+use crate::app::Storage;
+use crate::cli::{Cli, Command, OutboxCommand};
 use crate::config::Config;
 use crate::photo_store::{PhotoStore, Variant};
 use crate::{Application, ids};
 
-/// Runs the command in `args` (the arguments after the program name).
-pub async fn run(mut args: Vec<String>) -> anyhow::Result<()> {
-    let command: Vec<String> = args.iter().take_while(|arg| !arg.starts_with("--")).cloned().collect();
-    args.drain(..command.len());
-    let mut config = Config::load(args).context("reading configuration")?;
-    let words: Vec<&str> = command.iter().map(String::as_str).collect();
-    if words == ["migrate-to-postgres"] {
-        return migrate_to_postgres(&config).await;
-    }
-    if words.is_empty() {
-        let application = Application::build(config).await.context("starting lianxin")?;
-        tracing::info!(address = %application.address(), "lianxin is listening");
-        return application.run_until_stopped().await;
-    }
-    // Operator commands serve nothing: bind any free port.
-    config.addr.set_port(0);
-    let application = Application::build(config).await.context("opening lianxin")?;
-    let store = &application.state().store;
-    match words.as_slice() {
-        ["purge"] => {
-            let purged = application.purge().await?;
-            println!("purged the personal data of {} closed or expired reports ({} photo files)", purged.reports, purged.unused_photos.len());
+/// Runs the command `cli` names.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.settings).context("reading the configuration")?;
+    match cli.command {
+        None => {
+            let application = Application::build(config).await.context("starting lianxin")?;
+            tracing::info!(address = %application.address(), "lianxin is listening");
+            application.run_until_stopped().await
         }
-        ["outbox", "stats"] => {
+        Some(Command::MigrateToPostgres) => migrate_to_postgres(&config).await,
+        Some(Command::Purge) => {
+            let storage = Storage::open(&config).await?;
+            let purged = crate::retention::purge_once(&storage.store, &storage.photos, &config.privacy).await?;
+            println!("purged the personal data of {} closed or expired reports ({} photo files)", purged.reports, purged.unused_photos.len());
+            Ok(())
+        }
+        Some(Command::Outbox { action }) => outbox(&Storage::open(&config).await?, action).await,
+    }
+}
+
+async fn outbox(storage: &Storage, action: OutboxCommand) -> anyhow::Result<()> {
+    let store = &storage.store;
+    match action {
+        OutboxCommand::Stats => {
             let stats = store.outbox_stats().await?;
             let oldest = stats.oldest_pending_ms.map_or("none".to_owned(), |ms| format!("{} ({} s ago)", ids::rfc3339(ms), (ids::now_ms() - ms) / 1000));
             println!("pending: {}\ndead letter: {}\noldest pending: {oldest}", stats.pending, stats.dead_letter);
         }
-        ["outbox", state @ ("pending" | "dead")] => {
-            let state = if *state == "dead" { "dead_letter" } else { "pending" };
+        OutboxCommand::Pending | OutboxCommand::Dead => {
+            let state = if matches!(action, OutboxCommand::Dead) { "dead_letter" } else { "pending" };
             for entry in store.outbox_entries(state, 1000).await? {
                 println!(
                     "{}  {}  attempts {}  next {}  {}",
@@ -59,15 +51,14 @@ pub async fn run(mut args: Vec<String>) -> anyhow::Result<()> {
                 );
             }
         }
-        ["outbox", "requeue", which] => {
-            let count = store.requeue(Some((*which).to_owned())).await?;
+        OutboxCommand::Requeue { which } => {
+            let count = store.requeue(Some(which.clone())).await?;
             if count == 0 {
-                bail!("no dead-lettered report has the id or tracking number {which}");
+                bail!("no dead-lettered report has the id or tracking number {which}; `lianxin outbox dead` lists them");
             }
             println!("requeued {count} report");
         }
-        ["outbox", "requeue-all"] => println!("requeued {} reports", store.requeue(None).await?),
-        _ => bail!("unknown command {:?}; see `lianxin` commands: purge, outbox stats|pending|dead|requeue <id>|requeue-all, migrate-to-postgres", words.join(" ")),
+        OutboxCommand::RequeueAll => println!("requeued {} reports", store.requeue(None).await?),
     }
     Ok(())
 }

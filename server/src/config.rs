@@ -197,6 +197,10 @@ pub struct ForwarderSettings {
     /// Milliseconds a forwarder holds the outbox rows it claimed; a crashed instance's rows
     /// go to another after this (default 60000; at least twice the delivery timeout).
     pub lease_ms: u64,
+    /// Webhooks also carry the old `Lianxin-Signature` header beside the Standard Webhooks
+    /// ones, for receivers that still check it (default true; set false once yours
+    /// verifies `webhook-signature`).
+    pub legacy_signature: bool,
 }
 
 impl Default for ForwarderSettings {
@@ -210,6 +214,7 @@ impl Default for ForwarderSettings {
             max_age_hours: 72,
             status_poll_secs: 300,
             lease_ms: 60_000,
+            legacy_signature: true,
         }
     }
 }
@@ -320,37 +325,16 @@ impl Default for SecuritySettings {
 }
 
 impl Config {
-    /// Loads the configuration from the file, the environment and `args` (the command-line
-    /// flags after the program name).
-    pub fn load(args: impl IntoIterator<Item = String>) -> anyhow::Result<Config> {
-        let args: Vec<String> = args.into_iter().collect();
-        let flags = parse_flags(&args)?;
-        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let file = flags.iter().find(|(flag, _)| flag == "config").map(|(_, value)| value.clone()).or_else(|| env("LIANXIN_CONFIG"));
-        let mut config = match file {
-            Some(path) => Config::from_file(Path::new(&path))?,
+    /// Loads the configuration: the defaults, then the TOML file named by `--config` or
+    /// `LIANXIN_CONFIG`, then the settings the command line and the environment give (clap
+    /// has already let each flag win over its environment variable).
+    pub fn load(settings: &crate::cli::Settings) -> anyhow::Result<Config> {
+        let mut config = match settings.config.as_deref().filter(|path| !path.as_os_str().is_empty()) {
+            Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
-        for (name, key) in [
-            ("LIANXIN_ADDR", "addr"),
-            ("LIANXIN_DATA_DIR", "data-dir"),
-            ("LIANXIN_PIPELINE", "pipeline"),
-            ("LIANXIN_CATALOG", "catalog"),
-            ("LIANXIN_WIDGET_DIR", "widget-dir"),
-            ("LIANXIN_ALLOWED_ORIGINS", "allowed-origins"),
-            ("LIANXIN_PIPELINE_SECRET", "pipeline-secret"),
-            ("LIANXIN_PIPELINE_TOKEN", "pipeline-token"),
-            ("LIANXIN_ADMIN_TOKEN", "admin-token"),
-            ("LIANXIN_PUBLIC_URL", "public-url"),
-            ("LIANXIN_DATABASE_URL", "database-url"),
-            ("LIANXIN_PHOTO_STORE", "photo-store"),
-        ] {
-            if let Some(value) = env(name) {
-                config.set(key, &value).with_context(|| format!("environment variable {name}"))?;
-            }
-        }
-        for (key, value) in flags.iter().filter(|(flag, _)| flag != "config") {
-            config.set(key, value).with_context(|| format!("flag --{key}"))?;
+        for (key, value) in settings.pairs() {
+            config.set(key, value).with_context(|| format!("--{key} (or its environment variable)"))?;
         }
         Ok(config)
     }
@@ -416,31 +400,21 @@ impl Config {
     }
 }
 
-fn parse_flags(args: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    let mut flags = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let Some(flag) = arg.strip_prefix("--") else { bail!("unexpected argument {arg:?}; settings are given as --name value") };
-        let (name, value) = match flag.split_once('=') {
-            Some((name, value)) => (name.to_owned(), value.to_owned()),
-            None => (flag.to_owned(), iter.next().with_context(|| format!("--{flag} needs a value"))?.clone()),
-        };
-        flags.push((name, value));
-    }
-    Ok(flags)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(args: &[&str]) -> crate::cli::Settings {
+        use clap::Parser;
+        crate::cli::Cli::try_parse_from(std::iter::once("lianxin").chain(args.iter().copied())).unwrap().settings
+    }
 
     #[test]
     fn flags_override_file_values() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lianxin.toml");
         std::fs::write(&file, "addr = \"127.0.0.1:9000\"\ndata_dir = \"/srv/lianxin\"\n[limits]\nphotos = 2\n").unwrap();
-        let args = ["--config", file.to_str().unwrap(), "--addr=127.0.0.1:9100"].map(String::from);
-        let config = Config::load(args).unwrap();
+        let config = Config::load(&settings(&["--config", file.to_str().unwrap(), "--addr=127.0.0.1:9100"])).unwrap();
         assert_eq!(config.addr.port(), 9100);
         assert_eq!(config.data_dir, PathBuf::from("/srv/lianxin"));
         assert_eq!(config.limits.photos, 2);
@@ -448,9 +422,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_flag_is_refused_with_the_known_ones() {
-        let error = Config::load(["--port".to_owned(), "1".to_owned()]).unwrap_err();
-        assert!(format!("{error:#}").contains("--addr"), "{error:#}");
+    fn a_bad_value_names_the_setting_and_what_it_should_look_like() {
+        let error = Config::load(&settings(&["--addr", "localhost"])).unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("--addr") && text.contains("127.0.0.1:8080"), "{text}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //!
 //! A guided tour, in the order a report travels:
 
+/// The command line (clap): settings, `--help`, `--version`, operator commands.
+pub mod cli;
 /// Typed configuration: defaults, then a TOML file, then environment, then flags.
 pub mod config;
 /// Loads and checks the city's catalog file.
@@ -21,7 +23,7 @@ pub mod photos;
 pub mod photo_store;
 /// Sealing contact details at rest, keyed phone hashes.
 pub mod privacy;
-/// The retention purge of contacts and photos.
+/// The retention purge of personal data.
 pub mod retention;
 /// Signed, expiring links to stored photos.
 pub mod photo_links;

@@ -234,16 +234,16 @@ fn test(cargo_args: &[String]) -> Result {
     // The test-only tools (Debian's Chromium, npm's axe-core, PyPI's moto) download while
     // the build tools compile.
     let (build_tools, test_tools) = std::thread::scope(|scope| {
-        let test_tools = scope.spawn(|| -> Result<(PathBuf, PathBuf)> {
+        let test_tools = scope.spawn(|| -> Result<(PathBuf, tools::PythonTools)> {
             tools::ensure_browser(&root)?;
-            Ok((tools::ensure_axe(&root)?, tools::ensure_s3_emulator(&root)?))
+            Ok((tools::ensure_axe(&root)?, tools::ensure_python_tools(&root)?))
         });
         let build_tools = tools::ensure_build_tools(&root);
         (build_tools, test_tools.join().unwrap_or_else(|_| Err("the test-tool install thread panicked".into())))
     });
     let tools = build_tools?;
-    let (axe, moto) = test_tools?;
-    let s3 = services::S3Emulator::start(&moto)?;
+    let (axe, python) = test_tools?;
+    let s3 = services::S3Emulator::start(&python.moto_server)?;
     // The widget the browser tests load is built from an empty cargo home: a crate that
     // only an earlier run's cache holds fails here, on every machine, not only on a new one.
     build_widget(&tools, Crates::Fresh(&tools::fresh_cargo_home(&root)?))?;
@@ -254,12 +254,19 @@ fn test(cargo_args: &[String]) -> Result {
             .args(cargo_args)
             .env_remove("LIANXIN_TEST_DATABASE")
             .env("LIANXIN_E2E_DIST", root.join("dist"))
+            .env("LIANXIN_TEST_PYTHON", &python.python)
             .env("LIANXIN_AXE", axe)
             .env("CHROMEDRIVER", tools::CHROMEDRIVER),
     )?;
     // The server's integration suite again on PostgreSQL (each test in its own schema),
     // with the cluster and migration tests that need it.
-    status(s3.configure(cargo().current_dir(&root)).args(["test", "-p", "lianxin-server", "--test", "api"]).args(cargo_args).env("LIANXIN_TEST_DATABASE", &database))?;
+    status(
+        s3.configure(cargo().current_dir(&root))
+            .args(["test", "-p", "lianxin-server", "--test", "api"])
+            .args(cargo_args)
+            .env("LIANXIN_TEST_DATABASE", &database)
+            .env("LIANXIN_TEST_PYTHON", &python.python),
+    )?;
     // The contract compiled to wasm32 and run in headless Chromium: the widget's side of
     // the shared validation.
     status(

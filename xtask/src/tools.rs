@@ -21,6 +21,8 @@ const AXE_VERSION: &str = "4.14.1";
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The S3 emulator the object-storage tests use (PyPI's moto, run as a server).
 const MOTO_VERSION: &str = "5.2.5";
+/// The Standard Webhooks reference library (PyPI) the webhook test verifies deliveries with.
+const STANDARD_WEBHOOKS_VERSION: &str = "1.1.0";
 /// Where Debian installs ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -235,20 +237,34 @@ pub fn ensure_browser(root: &Path) -> Result {
     apt(root, "installing chromium, chromium-driver and fonts from Debian", "apt-browser", &["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei", "fonts-noto-color-emoji"])
 }
 
-/// Installs the S3 emulator (moto's server, from PyPI, in its own virtualenv under the
-/// target dir) and returns the path of its `moto_server` program.
-pub fn ensure_s3_emulator(root: &Path) -> Result<PathBuf> {
+/// The Python test tools: the S3 emulator and a webhook receiver's verifier.
+#[derive(Debug)]
+pub struct PythonTools {
+    /// moto's `moto_server` program.
+    pub moto_server: PathBuf,
+    /// A Python with `standardwebhooks`, the reference library receivers verify Lianxin's
+    /// webhook signatures with.
+    pub python: PathBuf,
+}
+
+/// Installs the Python test tools from PyPI into their own virtualenv under the target dir:
+/// the S3 emulator (moto's server) and `standardwebhooks`.
+pub fn ensure_python_tools(root: &Path) -> Result<PythonTools> {
     let venv = target_dir(root).join("xtask-tools").join("moto-venv");
-    let server = venv.join("bin").join("moto_server");
+    let tools = PythonTools { moto_server: venv.join("bin").join("moto_server"), python: venv.join("bin").join("python") };
     let pip = venv.join("bin").join("pip");
-    let installed = output(&pip, &["show", "moto"]).is_some_and(|info| info.lines().any(|line| line.trim() == format!("Version: {MOTO_VERSION}")));
-    if !(installed && server.exists()) {
-        let advice = "The S3 emulator comes from PyPI into a virtualenv: check that python3 has its venv module and this machine reaches PyPI (or pip's configured index), then run the same command again.";
-        Step { what: "creating the S3 emulator's virtualenv", advice }.run(root, "moto-venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        let what = format!("installing the S3 emulator moto {MOTO_VERSION} from PyPI (about a minute, once)");
-        Step { what: &what, advice }.run(root, "moto-install", Command::new(&pip).args(["install", &format!("moto[server]=={MOTO_VERSION}")]))?;
+    let installed = |package: &str, version: &str| output(&pip, &["show", package]).is_some_and(|info| info.lines().any(|line| line.trim() == format!("Version: {version}")));
+    if !(installed("moto", MOTO_VERSION) && installed("standardwebhooks", STANDARD_WEBHOOKS_VERSION) && tools.moto_server.exists()) {
+        let advice = "The Python test tools come from PyPI into a virtualenv: check that python3 has its venv module and this machine reaches PyPI (or pip's configured index), then run the same command again.";
+        Step { what: "creating the Python test tools' virtualenv", advice }.run(root, "python-venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        let what = format!("installing moto {MOTO_VERSION} (S3 emulator) and standardwebhooks {STANDARD_WEBHOOKS_VERSION} from PyPI (about a minute, once)");
+        Step { what: &what, advice }.run(
+            root,
+            "python-install",
+            Command::new(&pip).args(["install", &format!("moto[server]=={MOTO_VERSION}"), &format!("standardwebhooks=={STANDARD_WEBHOOKS_VERSION}")]),
+        )?;
     }
-    Ok(server)
+    Ok(tools)
 }
 
 /// Installs cargo-fuzz and returns its path.

@@ -102,7 +102,7 @@ impl Sink {
             return Ok(Sink::File(FileSink::open(path.as_ref())?));
         }
         if url.starts_with("http://") || url.starts_with("https://") {
-            return Ok(Sink::Webhook(WebhookSink::new(url, config.pipeline_secret.clone())?));
+            return Ok(Sink::Webhook(WebhookSink::new(url, config.pipeline_secret.clone(), config.forwarder.legacy_signature)?));
         }
         if url.starts_with("nats://") {
             return Ok(Sink::Nats(NatsSink::new(url)?));

@@ -33,6 +33,10 @@ pub struct Attempt {
     pub signature_ok: bool,
     /// The scripted answer it got; `None` when accepted.
     pub answer: Option<Behaviour>,
+    /// Its signature headers, as sent.
+    pub webhook_headers: Vec<(String, String)>,
+    /// Its body, as sent.
+    pub body: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -118,20 +122,27 @@ impl Drop for Receiver {
     }
 }
 
-fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
-    let Some((t, v1)) = header.split_once(',') else { return false };
-    let (Some(timestamp), Some(_)) = (t.strip_prefix("t="), v1.strip_prefix("v1=")) else { return false };
-    let Ok(timestamp) = timestamp.parse::<u64>() else { return false };
-    header == lianxin_server::sink::webhook::signature(secret, timestamp, body)
+/// Checks the Standard Webhooks headers (`webhook-id`, `-timestamp`, `-signature`) as a
+/// receiver does. (`webhook.rs` also checks real deliveries with the Python reference
+/// library.)
+fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let (Ok(timestamp), Ok(key)) = (header("webhook-timestamp").parse::<u64>(), lianxin_server::sink::webhook::signing_key(secret)) else { return false };
+    let expected = lianxin_server::sink::webhook::standard_signature(&key, header("webhook-id"), timestamp, body);
+    header("webhook-signature").split(' ').any(|signature| signature == expected)
 }
 
 async fn receive(State((inner, secret)): State<(Arc<Mutex<Inner>>, String)>, headers: HeaderMap, body: Bytes) -> Response {
     let key = headers.get("idempotency-key").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
-    let signature_ok = headers.get("lianxin-signature").and_then(|value| value.to_str().ok()).is_some_and(|header| verify(&secret, header, &body));
+    let signature_ok = verify(&secret, &headers, &body);
+    let webhook_headers = ["webhook-id", "webhook-timestamp", "webhook-signature", "lianxin-signature"]
+        .into_iter()
+        .filter_map(|name| headers.get(name).and_then(|value| value.to_str().ok()).map(|value| (name.to_owned(), value.to_owned())))
+        .collect();
     let behaviour = {
         let mut inner = inner.lock().unwrap();
         let answer = inner.script.pop_front();
-        inner.attempts.push(Attempt { key: key.clone(), at: Instant::now(), signature_ok, answer });
+        inner.attempts.push(Attempt { key: key.clone(), at: Instant::now(), signature_ok, answer, webhook_headers, body: body.to_vec() });
         answer
     };
     match behaviour {

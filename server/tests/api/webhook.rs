@@ -150,3 +150,70 @@ async fn a_report_failing_past_the_age_limit_goes_to_dead_letter() {
     assert_eq!(dead.len(), 1, "dead-lettered for its age");
     assert!(dead[0].last_error.as_deref().unwrap().contains("503"));
 }
+
+/// Verifies one delivery with PyPI's `standardwebhooks` — the library a city's Python
+/// receiver would use — in the interpreter `LIANXIN_TEST_PYTHON` names (`cargo xtask test`
+/// installs it). Returns whether the library accepted it, and its words.
+fn verify_with_the_reference_library(python: &str, secret: &str, headers: &[(String, String)], body: &[u8]) -> (bool, String) {
+    let script = r#"
+import json, sys
+from standardwebhooks import Webhook
+secret, headers = sys.argv[1], json.loads(sys.argv[2])
+try:
+    Webhook(secret).verify(sys.stdin.buffer.read(), headers)
+    print("verified")
+except Exception as error:
+    print(f"refused: {error}")
+    sys.exit(1)
+"#;
+    let headers: serde_json::Map<String, Value> = headers.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, secret, &Value::Object(headers).to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test Python runs");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+#[tokio::test]
+async fn deliveries_verify_with_the_standard_webhooks_reference_library_and_tampering_does_not() {
+    let Ok(python) = std::env::var("LIANXIN_TEST_PYTHON") else {
+        eprintln!("skipped: set LIANXIN_TEST_PYTHON to a Python with standardwebhooks (cargo xtask test does)");
+        return;
+    };
+    for secret in ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SECRET] {
+        let receiver = Receiver::start(secret, vec![]).await;
+        let app = spawn_app_with(|config| {
+            fast_retries(config, &receiver.url);
+            config.pipeline_secret = secret.into();
+            config.forwarder.legacy_signature = false;
+        })
+        .await;
+        submit(&app, "signed").await;
+        receiver.wait_for_tickets(1, Duration::from_secs(10)).await;
+        let delivery = receiver.attempts().into_iter().next().unwrap();
+        assert!(!delivery.webhook_headers.iter().any(|(name, _)| name == "lianxin-signature"), "no legacy header once it is switched off");
+        // A receiver configures a non-whsec secret as whsec_ + its base64.
+        let library_secret = if secret.starts_with("whsec_") { secret.to_owned() } else { format!("whsec_{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret.as_bytes())) };
+
+        let (accepted, words) = verify_with_the_reference_library(&python, &library_secret, &delivery.webhook_headers, &delivery.body);
+        assert!(accepted, "{secret}: {words}");
+
+        let tampered = String::from_utf8(delivery.body.clone()).unwrap().replace("daoli", "nangang").into_bytes();
+        assert_ne!(tampered, delivery.body);
+        let (accepted, words) = verify_with_the_reference_library(&python, &library_secret, &delivery.webhook_headers, &tampered);
+        assert!(!accepted && words.contains("No matching signature"), "a changed body is refused: {words}");
+
+        let mut old = delivery.webhook_headers.clone();
+        for (name, value) in &mut old {
+            if name == "webhook-timestamp" {
+                *value = (value.parse::<u64>().unwrap() - 3600).to_string();
+            }
+        }
+        let (accepted, words) = verify_with_the_reference_library(&python, &library_secret, &old, &delivery.body);
+        assert!(!accepted && words.contains("too old"), "an hour-old timestamp is refused: {words}");
+    }
+}
