@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use lianxin_contract::{ReportSubmission, RequestKind};
-use lianxin_server::sink::nats::{NatsConnection, NatsUrl};
 use lianxin_server::store::NewReport;
 use lianxin_server::{Application, Config, ids};
 
@@ -77,11 +76,17 @@ async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> 
 async fn nats_stream() -> anyhow::Result<String> {
     let suffix = ids::new_report_id().replace('-', "")[..8].to_owned();
     let prefix = format!("lianxinbench{suffix}");
-    let mut admin = NatsConnection::connect(&NatsUrl::parse(NATS)?).await?;
-    let body = serde_json::json!({ "name": format!("LIANXIN_BENCH_{suffix}"), "subjects": [format!("{prefix}.>")], "storage": "file", "max_age": 3_600_000_000_000u64 });
-    let reply = admin.request(&format!("$JS.API.STREAM.CREATE.LIANXIN_BENCH_{suffix}"), &[], body.to_string().as_bytes()).await?;
-    let answer: serde_json::Value = serde_json::from_slice(&reply.payload)?;
-    anyhow::ensure!(answer.get("error").is_none(), "creating the stream: {answer}");
+    let jetstream = async_nats::jetstream::new(async_nats::connect(NATS).await?);
+    jetstream
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: format!("LIANXIN_BENCH_{suffix}"),
+            subjects: vec![format!("{prefix}.>")],
+            storage: async_nats::jetstream::stream::StorageType::File,
+            max_age: std::time::Duration::from_secs(3600),
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("creating the stream: {error}"))?;
     Ok(format!("{NATS}/{prefix}"))
 }
 

@@ -1,7 +1,8 @@
-//! The NATS JetStream sink, over a small client of the NATS text protocol (CONNECT, PING,
-//! SUB, HPUB, MSG/HMSG): each report is published to `<prefix>.<district>.<category>` with
-//! the header `Nats-Msg-Id: <report id>`, so the stream discards a repeat inside its
-//! duplicate window, and the delivery counts only once JetStream has acknowledged it.
+//! The NATS JetStream sink, over the official `async-nats` client (it reconnects by itself
+//! and keeps the protocol's limits): each report is published to
+//! `<prefix>.<district>.<category>` with the header `Nats-Msg-Id: <report id>`, so the
+//! stream discards a repeat inside its duplicate window, and the delivery counts only once
+//! JetStream has acknowledged it.
 //!
 //! JetStream acknowledges before it fsyncs unless the server runs with
 //! `jetstream { sync_interval: always }`; cities that cannot lose a report on a power cut
@@ -10,19 +11,13 @@
 //! URL: `nats://[user:password@|token@]host:port[/subject.prefix]` (plain TCP: run it on a
 //! trusted network). The default prefix is `lianxin`.
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::Mutex;
+use std::time::Duration;
+
+use async_nats::jetstream::context::PublishErrorKind;
+use tokio::sync::OnceCell;
 
 use super::{Delivered, DeliveryError};
 use crate::config::Secret;
-
-/// The longest protocol line read from the server (an `INFO` line is a few hundred bytes).
-const MAX_LINE: u64 = 64 * 1024;
-/// The largest message read from the server: acknowledgements are tiny, and NATS's own
-/// default `max_payload` is 1 MiB.
-const MAX_MESSAGE: usize = 1024 * 1024;
 use crate::store::OutboxReport;
 
 /// Where and how to connect.
@@ -61,144 +56,11 @@ impl NatsUrl {
     }
 }
 
-/// The answer to a request: the status from an HMSG header line (e.g. 503 "no
-/// responders"), if any, and the payload.
-#[derive(Debug)]
-pub struct Reply {
-    /// Status code from the header line, when the reply carried headers.
-    pub status: Option<u16>,
-    /// The payload.
-    pub payload: Vec<u8>,
-}
-
-/// One connection speaking the NATS protocol, with a reply inbox.
-#[derive(Debug)]
-pub struct NatsConnection {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-    inbox: String,
-    next_reply: u64,
-}
-
-fn protocol_error(message: impl Into<String>) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, message.into())
-}
-
-impl NatsConnection {
-    /// Connects, authenticates and subscribes to a private reply inbox.
-    pub async fn connect(url: &NatsUrl) -> std::io::Result<NatsConnection> {
-        let stream = TcpStream::connect(&url.address).await?;
-        stream.set_nodelay(true)?;
-        let (read, writer) = stream.into_split();
-        let mut connection = NatsConnection { reader: BufReader::new(read), writer, inbox: String::new(), next_reply: 0 };
-        let info = connection.read_line().await?;
-        if !info.starts_with("INFO ") {
-            return Err(protocol_error(format!("expected INFO from the NATS server, got {info:?}")));
-        }
-        let mut options = serde_json::json!({
-            "verbose": false, "pedantic": false, "headers": true, "no_responders": true,
-            "protocol": 1, "name": "lianxin", "lang": "rust", "version": env!("CARGO_PKG_VERSION"),
-        });
-        if let Some((user, password)) = &url.user {
-            options["user"] = user.clone().into();
-            options["pass"] = password.expose().into();
-        }
-        if let Some(token) = &url.token {
-            options["auth_token"] = token.expose().into();
-        }
-        let mut random = [0u8; 8];
-        let _ = getrandom::fill(&mut random);
-        connection.inbox = format!("_INBOX.lianxin.{}", crate::intake::hex(&random));
-        let hello = format!("CONNECT {options}\r\nPING\r\nSUB {}.* 1\r\n", connection.inbox);
-        connection.writer.write_all(hello.as_bytes()).await?;
-        loop {
-            let line = connection.read_line().await?;
-            match line.as_str() {
-                "PONG" => return Ok(connection),
-                "+OK" => {}
-                line if line.starts_with("INFO ") => {}
-                line => return Err(protocol_error(format!("the NATS server refused the connection: {line}"))),
-            }
-        }
-    }
-
-    async fn read_line(&mut self) -> std::io::Result<String> {
-        let mut line = String::new();
-        let read = (&mut self.reader).take(MAX_LINE).read_line(&mut line).await?;
-        if read == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the NATS server closed the connection"));
-        }
-        if !line.ends_with('\n') {
-            return Err(protocol_error(format!("a line from the NATS server longer than {MAX_LINE} bytes")));
-        }
-        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-    }
-
-    /// Publishes `payload` to `subject` with `headers` and waits for the reply.
-    pub async fn request(&mut self, subject: &str, headers: &[(&str, &str)], payload: &[u8]) -> std::io::Result<Reply> {
-        self.next_reply += 1;
-        let reply_to = format!("{}.{}", self.inbox, self.next_reply);
-        let mut message = Vec::with_capacity(payload.len() + 128);
-        if headers.is_empty() {
-            message.extend_from_slice(format!("PUB {subject} {reply_to} {}\r\n", payload.len()).as_bytes());
-        } else {
-            let mut header_block = String::from("NATS/1.0\r\n");
-            for (name, value) in headers {
-                header_block.push_str(&format!("{name}: {value}\r\n"));
-            }
-            header_block.push_str("\r\n");
-            message.extend_from_slice(format!("HPUB {subject} {reply_to} {} {}\r\n", header_block.len(), header_block.len() + payload.len()).as_bytes());
-            message.extend_from_slice(header_block.as_bytes());
-        }
-        message.extend_from_slice(payload);
-        message.extend_from_slice(b"\r\n");
-        self.writer.write_all(&message).await?;
-        loop {
-            let line = self.read_line().await?;
-            let mut words = line.split(' ');
-            match words.next() {
-                Some("PING") => self.writer.write_all(b"PONG\r\n").await?,
-                Some("MSG") => {
-                    let parts: Vec<&str> = words.collect();
-                    let size: usize = parts.last().and_then(|size| size.parse().ok()).ok_or_else(|| protocol_error(line.clone()))?;
-                    let body = self.read_exact(size).await?;
-                    if parts.first() == Some(&reply_to.as_str()) {
-                        return Ok(Reply { status: None, payload: body });
-                    }
-                }
-                Some("HMSG") => {
-                    let parts: Vec<&str> = words.collect();
-                    let sizes: Vec<usize> = parts.iter().rev().take(2).filter_map(|size| size.parse().ok()).collect();
-                    let [total, header_size] = sizes[..] else { return Err(protocol_error(line.clone())) };
-                    let body = self.read_exact(total).await?;
-                    if parts.first() == Some(&reply_to.as_str()) {
-                        let header = String::from_utf8_lossy(&body[..header_size.min(body.len())]);
-                        let status = header.lines().next().and_then(|first| first.split_whitespace().nth(1)).and_then(|code| code.parse().ok());
-                        return Ok(Reply { status, payload: body[header_size.min(body.len())..].to_vec() });
-                    }
-                }
-                Some("-ERR") => return Err(protocol_error(format!("NATS: {line}"))),
-                _ => {}
-            }
-        }
-    }
-
-    async fn read_exact(&mut self, size: usize) -> std::io::Result<Vec<u8>> {
-        if size > MAX_MESSAGE {
-            return Err(protocol_error(format!("a message from the NATS server of {size} bytes, more than {MAX_MESSAGE}")));
-        }
-        let mut body = vec![0u8; size + 2];
-        self.reader.read_exact(&mut body).await?;
-        body.truncate(size);
-        Ok(body)
-    }
-}
-
 /// Publishes reports to JetStream.
 #[derive(Debug)]
 pub struct NatsSink {
     url: NatsUrl,
-    connection: Mutex<Option<NatsConnection>>,
+    jetstream: OnceCell<async_nats::jetstream::Context>,
 }
 
 /// A subject token from a code: anything NATS would misread becomes `_`.
@@ -210,7 +72,7 @@ fn token(code: &str) -> String {
 impl NatsSink {
     /// A sink for `nats://…`; connects on first delivery.
     pub fn new(url: &str) -> anyhow::Result<NatsSink> {
-        Ok(NatsSink { url: NatsUrl::parse(url)?, connection: Mutex::new(None) })
+        Ok(NatsSink { url: NatsUrl::parse(url)?, jetstream: OnceCell::new() })
     }
 
     /// The subject a report is published to.
@@ -218,35 +80,42 @@ impl NatsSink {
         format!("{}.{}.{}", self.url.prefix, token(report.district.as_deref().unwrap_or("unknown")), token(&report.report.category))
     }
 
+    /// The JetStream context, connecting on first use (a failed connection is tried again
+    /// at the next delivery; once connected, the client reconnects by itself).
+    async fn jetstream(&self) -> Result<&async_nats::jetstream::Context, DeliveryError> {
+        self.jetstream
+            .get_or_try_init(|| async {
+                let mut options = async_nats::ConnectOptions::new().name("lianxin").connection_timeout(Duration::from_secs(5));
+                if let Some((user, password)) = &self.url.user {
+                    options = options.user_and_password(user.clone(), password.expose().to_owned());
+                }
+                if let Some(token) = &self.url.token {
+                    options = options.token(token.expose().to_owned());
+                }
+                let client = options.connect(format!("nats://{}", self.url.address)).await.map_err(|error| retry(format!("cannot connect to NATS: {error}")))?;
+                Ok(async_nats::jetstream::new(client))
+            })
+            .await
+    }
+
     /// Publishes `report` and waits for JetStream's acknowledgement.
     pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
         let payload = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
-        let retry = |reason: String| DeliveryError::Retry { reason, after: None };
-        let mut slot = self.connection.lock().await;
-        // The connection is taken out while in use: if the delivery times out and this
-        // future is dropped mid-message, the half-read connection is dropped with it.
-        let mut connection = match slot.take() {
-            Some(connection) => connection,
-            None => NatsConnection::connect(&self.url).await.map_err(|error| retry(format!("cannot connect to NATS: {error}")))?,
-        };
+        let jetstream = self.jetstream().await?;
         let subject = self.subject(report);
-        let reply = connection
-            .request(&subject, &[("Nats-Msg-Id", &report.id)], &payload)
-            .await
-            .map_err(|error| retry(format!("NATS connection failed: {error}")))?;
-        *slot = Some(connection);
-        if reply.status == Some(503) {
-            return Err(retry(format!("no JetStream stream takes subject {subject}")));
-        }
-        let ack: serde_json::Value = serde_json::from_slice(&reply.payload).map_err(|_| retry("JetStream answered something that is not an acknowledgement".into()))?;
-        if let Some(error) = ack.get("error") {
-            return Err(retry(format!("JetStream refused: {}", error["description"].as_str().unwrap_or("unknown error"))));
-        }
-        match (ack["stream"].as_str(), ack["seq"].as_u64()) {
-            (Some(stream), Some(sequence)) => Ok(Delivered { ticket_id: Some(format!("{stream}:{sequence}")) }),
-            _ => Err(retry("JetStream's acknowledgement has no stream and sequence".into())),
-        }
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", report.id.as_str());
+        let refused = |error: async_nats::jetstream::context::PublishError| match error.kind() {
+            PublishErrorKind::StreamNotFound => retry(format!("no JetStream stream takes subject {subject}")),
+            _ => retry(format!("JetStream did not acknowledge: {error}")),
+        };
+        let ack = jetstream.publish_with_headers(subject.clone(), headers, payload.into()).await.map_err(refused)?.await.map_err(refused)?;
+        Ok(Delivered { ticket_id: Some(format!("{}:{}", ack.stream, ack.sequence)) })
     }
+}
+
+fn retry(reason: String) -> DeliveryError {
+    DeliveryError::Retry { reason, after: None }
 }
 
 #[cfg(test)]

@@ -4,17 +4,12 @@
 
 use std::time::Duration;
 
-use lianxin_server::sink::nats::{NatsConnection, NatsUrl};
+use async_nats::jetstream::{self, stream};
 use serde_json::{Value, json};
 
 use crate::helpers::{jpeg, manhole_report, spawn_app_with};
 
 const NATS: &str = "nats://127.0.0.1:4222";
-
-async fn api(connection: &mut NatsConnection, subject: &str, body: Value) -> Value {
-    let reply = connection.request(subject, &[], body.to_string().as_bytes()).await.expect("the NATS server answers");
-    serde_json::from_slice(&reply.payload).unwrap()
-}
 
 #[tokio::test]
 async fn reports_are_published_once_to_jetstream_and_a_repeat_is_deduplicated() {
@@ -22,13 +17,12 @@ async fn reports_are_published_once_to_jetstream_and_a_repeat_is_deduplicated() 
     getrandom::fill(&mut random).unwrap();
     let suffix: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
     let prefix = format!("lianxintest{suffix}");
-    let stream = format!("LIANXIN_TEST_{suffix}");
-    let mut admin = NatsConnection::connect(&NatsUrl::parse(NATS).unwrap()).await.expect("nats-server with JetStream runs on 127.0.0.1:4222");
-    let created = api(&mut admin, &format!("$JS.API.STREAM.CREATE.{stream}"), json!({
-        "name": stream, "subjects": [format!("{prefix}.>")], "storage": "file", "duplicate_window": 120_000_000_000u64,
-    }))
-    .await;
-    assert!(created.get("error").is_none(), "{created}");
+    let name = format!("LIANXIN_TEST_{suffix}");
+    let admin = jetstream::new(async_nats::connect(NATS).await.expect("nats-server with JetStream runs on 127.0.0.1:4222"));
+    let mut created = admin
+        .create_stream(stream::Config { name: name.clone(), subjects: vec![format!("{prefix}.>")], storage: stream::StorageType::File, duplicate_window: Duration::from_secs(120), ..Default::default() })
+        .await
+        .unwrap();
 
     let app = spawn_app_with(|config| {
         config.pipeline = format!("{NATS}/{prefix}");
@@ -47,24 +41,21 @@ async fn reports_are_published_once_to_jetstream_and_a_repeat_is_deduplicated() 
     }
     assert_eq!(app.state.store.outbox_stats().await.unwrap().pending, 0, "both delivered");
 
-    let repeat = admin
-        .request(&format!("{prefix}.daoli.manhole_cover"), &[("Nats-Msg-Id", first["id"].as_str().unwrap())], b"{\"repeat\":true}")
-        .await
-        .unwrap();
-    let ack: Value = serde_json::from_slice(&repeat.payload).unwrap();
-    assert_eq!(ack["duplicate"], true, "{ack}");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", first["id"].as_str().unwrap());
+    let repeat = admin.publish_with_headers(format!("{prefix}.daoli.manhole_cover"), headers, "{\"repeat\":true}".into()).await.unwrap().await.unwrap();
+    assert!(repeat.duplicate, "a repeat of the same report id is discarded by the stream");
 
-    let info = api(&mut admin, &format!("$JS.API.STREAM.INFO.{stream}"), json!({})).await;
-    assert_eq!(info["state"]["messages"], 2, "{info}");
-    let message = api(&mut admin, &format!("$JS.API.STREAM.MSG.GET.{stream}"), json!({ "seq": 1 })).await;
-    assert_eq!(message["message"]["subject"], format!("{prefix}.daoli.manhole_cover"));
-    let second_message = api(&mut admin, &format!("$JS.API.STREAM.MSG.GET.{stream}"), json!({ "seq": 2 })).await;
-    assert_eq!(second_message["message"]["subject"], format!("{prefix}.songbei.manhole_cover"));
+    assert_eq!(created.info().await.unwrap().state.messages, 2);
+    let stored = created.get_raw_message(1).await.unwrap();
+    assert_eq!(stored.subject.as_str(), format!("{prefix}.daoli.manhole_cover"));
+    let line: Value = serde_json::from_slice(&stored.payload).unwrap();
+    assert_eq!(line["id"], first["id"], "the message is the report as every sink gets it");
+    assert_eq!(created.get_raw_message(2).await.unwrap().subject.as_str(), format!("{prefix}.songbei.manhole_cover"));
     let status: Value = app.client.get(app.url(second["status_url"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "forwarded");
 
-    let deleted = api(&mut admin, &format!("$JS.API.STREAM.DELETE.{stream}"), json!({})).await;
-    assert_eq!(deleted["success"], true, "{deleted}");
+    assert!(admin.delete_stream(&name).await.unwrap().success);
 }
 
 #[tokio::test]
@@ -85,4 +76,26 @@ async fn without_a_stream_for_the_subject_the_report_waits_and_retries() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(waiting[0].last_error.as_deref().unwrap_or_default().contains("no JetStream stream"), "{waiting:?}");
+}
+
+#[tokio::test]
+async fn a_nats_server_that_is_down_keeps_the_report_waiting_until_it_answers() {
+    // Nothing listens on this port: the delivery fails as a retry, the report waits.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = spawn_app_with(|config| {
+        config.pipeline = format!("nats://127.0.0.1:{port}/lianxin");
+        config.forwarder.poll_ms = 50;
+        config.forwarder.retry_base_ms = 100;
+    })
+    .await;
+    assert_eq!(app.post_report(Some("k"), &manhole_report(), vec![]).await.status(), 201);
+    let mut waiting = Vec::new();
+    for _ in 0..200 {
+        waiting = app.state.store.outbox_entries("pending", 10).await.unwrap();
+        if waiting.first().is_some_and(|entry| entry.attempts > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(waiting[0].last_error.as_deref().unwrap_or_default().contains("cannot connect to NATS"), "{waiting:?}");
 }
