@@ -3,6 +3,11 @@
 //! photo bytes in and out, and (read from the store at scrape time) outbox depth and the
 //! age of the oldest undelivered report. Labels are routes and reasons only: never a
 //! tracking number, an address or anything a resident typed.
+//!
+//! Written here rather than taken from the `prometheus` or `metrics-exporter-prometheus`
+//! crates on purpose: a handful of counters and one histogram family render in a page of
+//! code, while either crate brings its own registry, global state and a dozen dependencies
+//! (the exporter its own HTTP server) for the same text format.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

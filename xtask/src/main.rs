@@ -203,6 +203,7 @@ fn fuzz(args: &[String]) -> Result {
         targets = FUZZ_TARGETS.iter().map(|target| (*target).to_owned()).collect();
     }
     for target in &targets {
+        let started = std::time::SystemTime::now();
         let corpus = tools::target_dir(&root).join("fuzz-corpus").join(target);
         std::fs::create_dir_all(&corpus).map_err(|error| format!("creating {}: {error}", corpus.display()))?;
         let outcome = status(
@@ -218,7 +219,14 @@ fn fuzz(args: &[String]) -> Result {
                 .args(["--", &format!("-max_total_time={seconds}"), "-rss_limit_mb=2048", "-timeout=10"]),
         );
         if let Err(error) = outcome {
-            return Err(format!("{error}\nthe crashing input is in fuzz/artifacts/{target}/: copy it into fuzz/regressions/{target}/, fix the server, commit both"));
+            // A crash leaves its input in fuzz/artifacts; a build failure leaves nothing new.
+            let artifacts = root.join("fuzz").join("artifacts").join(target);
+            let crashed = std::fs::read_dir(&artifacts).is_ok_and(|entries| entries.flatten().any(|entry| entry.metadata().and_then(|metadata| metadata.modified()).is_ok_and(|modified| modified >= started)));
+            return Err(if crashed {
+                format!("{error}\nthe crashing input is in fuzz/artifacts/{target}/: copy it into fuzz/regressions/{target}/, fix the server, commit both")
+            } else {
+                format!("{error}\nno input crashed: cargo fuzz itself failed (building the target?); its output is above")
+            });
         }
     }
     Ok(())

@@ -9,6 +9,11 @@
 //! appended to `X-Forwarded-For`: the last value across every such header, since whatever
 //! comes before it was written by the client. The middleware leaves the client's network on
 //! the request as a [`ClientNetwork`] for the handler.
+//!
+//! The bucket is written here rather than taken from `governor`: what matters is the keying
+//! (the /64, the proxy-appended address) and the count of uploads under way, which
+//! `governor` leaves to the caller anyway; its keyed limiter would add `dashmap`, `quanta`
+//! and their dependencies for the twenty lines of arithmetic below.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
