@@ -4,9 +4,9 @@
 
 use lianxin_contract::number::format_number;
 use lianxin_contract::{Catalog, Lang, Problem, Receipt};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use wasm_bindgen::closure::Closure;
 use web_sys::{Blob, BlobPropertyBag, FormData, ProgressEvent, Request, Response, XmlHttpRequest};
 
 use crate::json::js_text as js_error;

@@ -3,8 +3,8 @@
 //! (`?embed=<host origin>`), talking to the host page: the widget's height as it changes,
 //! and the tracking number once a report is filed.
 
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 
 /// What the URL asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -112,8 +112,6 @@ fn LanguagePicker(lang: RwSignal<Lang>) -> impl IntoView {
 /// The language from `?lang=` in the page URL, else the browser's, else Chinese.
 fn initial_lang() -> Lang {
     let window = window();
-    let from_url = window.location().search().ok().and_then(|search| {
-        search.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("lang=").and_then(Lang::from_tag))
-    });
+    let from_url = window.location().search().ok().and_then(|search| search.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("lang=").and_then(Lang::from_tag)));
     from_url.or_else(|| window.navigator().language().and_then(|tag| Lang::from_tag(&tag))).unwrap_or_default()
 }

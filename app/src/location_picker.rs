@@ -7,8 +7,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use lianxin_contract::{Catalog, Lang};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
@@ -83,10 +83,10 @@ pub fn LocationPicker(
                 Ok(found) => {
                     position.set(Some(found));
                     state.set(Locating::Found(found));
-                    if let Ok(located) = api::locate_district(found.lat, found.lon).await {
-                        if let Some(code) = located.district {
-                            district.set(code);
-                        }
+                    if let Ok(located) = api::locate_district(found.lat, found.lon).await
+                        && let Some(code) = located.district
+                    {
+                        district.set(code);
                     }
                     if let Ok(answer) = api::nearby(&category.get_untracked(), found.lat, found.lon).await {
                         nearby.set(Some(answer.count));

@@ -4,8 +4,8 @@
 //! quality 0.8. A 4 MB camera photo travels as a few hundred KB, upright, and without EXIF
 //! or GPS (a canvas carries no metadata). The server still distrusts every byte.
 
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageBitmapOptions, ImageOrientation};
 
@@ -43,9 +43,7 @@ pub async fn prepare(file: &Blob) -> Result<PreparedPhoto, String> {
     canvas.set_height(target_height);
     let context: CanvasRenderingContext2d = canvas.get_context("2d").map_err(js_text)?.ok_or("no 2d canvas")?.dyn_into().map_err(|_| "no 2d canvas")?;
     context.set_image_smoothing_enabled(true);
-    context
-        .draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(target_width), f64::from(target_height))
-        .map_err(js_text)?;
+    context.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(target_width), f64::from(target_height)).map_err(js_text)?;
     bitmap.close();
     let encoded = js_sys::Promise::new(&mut |resolve, reject| {
         let done = Closure::once_into_js(move |blob: JsValue| {

@@ -18,9 +18,7 @@ async fn time_to(url: &str, ready_css: &str) -> anyhow::Result<f64> {
     let browser = Browser::start("zh-CN").await?;
     browser.cdp("Network.enable", json!({})).await?;
     browser.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true })).await?;
-    browser
-        .cdp("Network.emulateNetworkConditions", json!({ "offline": false, "latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8 }))
-        .await?;
+    browser.cdp("Network.emulateNetworkConditions", json!({ "offline": false, "latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8 })).await?;
     browser.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 })).await?;
     browser.client.goto(url).await?;
     let script = format!("return document.querySelector({ready_css:?}) ? performance.now() : null");

@@ -105,12 +105,7 @@ pub async fn closed_loop(url: &str, photo: Option<Arc<Vec<u8>>>, seconds: u64) -
         let _ = worker.await;
     }
     let mut latencies = std::mem::take(&mut *latencies.lock().await);
-    Measured {
-        throughput: latencies.len() as f64 / seconds as f64,
-        p50: percentile(&mut latencies, 0.5),
-        p99: percentile(&mut latencies, 0.99),
-        errors: errors.load(Ordering::Relaxed),
-    }
+    Measured { throughput: latencies.len() as f64 / seconds as f64, p50: percentile(&mut latencies, 0.5), p99: percentile(&mut latencies, 0.99), errors: errors.load(Ordering::Relaxed) }
 }
 
 /// Open loop: one new report every `1 / rate` seconds whatever the answers, for `seconds`.
@@ -171,10 +166,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
             report.add("ingest", format!("{name}: share of the HTTP ceiling"), ratio, "").target("≥ 0.5", ratio >= 0.5);
         }
         report.add("ingest", format!("{name}: p50 / p99 at full load"), full.p50, "ms").baseline("p99", full.p99);
-        report
-            .add("ingest", format!("{name}: p99 at half that rate ({:.0}/s)", full.throughput / 2.0), half.p99, "ms")
-            .baseline("p50", half.p50)
-            .target("< 100 ms", half.p99 < 100.0);
+        report.add("ingest", format!("{name}: p99 at half that rate ({:.0}/s)", full.throughput / 2.0), half.p99, "ms").baseline("p50", half.p50).target("< 100 ms", half.p99 < 100.0);
         report.add("ingest", format!("{name}: server peak RSS"), peak as f64, "B");
         if full.errors + half.errors > 0 {
             report.add("ingest", format!("{name}: failed requests"), (full.errors + half.errors) as f64, "");

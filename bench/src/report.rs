@@ -36,7 +36,10 @@ impl Report {
             .ok()
             .and_then(|info| info.lines().find_map(|line| line.strip_prefix("model name").map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())))
             .unwrap_or_else(|| "unknown CPU".into());
-        let memory = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| info.lines().next().map(|line| line.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1024 / 1024)).unwrap_or(0);
+        let memory = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| info.lines().next().map(|line| line.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1024 / 1024))
+            .unwrap_or(0);
         Report { rows: Vec::new(), quick, machine: format!("{cpus} cores ({model}), {memory} GiB") }
     }
 

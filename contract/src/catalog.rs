@@ -322,11 +322,7 @@ impl TryFrom<RawFieldDef> for FieldDef {
         let kind = match raw.kind {
             KindName::Text => FieldKind::Text { max_len: raw.max_len.unwrap_or_else(default_text_max) },
             KindName::LongText => FieldKind::LongText { max_len: raw.max_len.unwrap_or_else(default_long_text_max) },
-            KindName::Number => FieldKind::Number {
-                min: raw.min.ok_or_else(|| missing("min", "number"))?,
-                max: raw.max.ok_or_else(|| missing("max", "number"))?,
-                unit: raw.unit,
-            },
+            KindName::Number => FieldKind::Number { min: raw.min.ok_or_else(|| missing("min", "number"))?, max: raw.max.ok_or_else(|| missing("max", "number"))?, unit: raw.unit },
             KindName::DateTime => FieldKind::DateTime,
             KindName::Choice => FieldKind::Choice { options: raw.options.ok_or_else(|| missing("options", "choice"))? },
             KindName::MultiChoice => FieldKind::MultiChoice { options: raw.options.ok_or_else(|| missing("options", "multi_choice"))? },

@@ -46,11 +46,7 @@ impl Lang {
     /// honouring the order of the entries (quality values are rarely anything but
     /// descending in practice) and falling back to the default.
     pub fn from_accept_language(header: &str) -> Lang {
-        header
-            .split(',')
-            .filter_map(|entry| Lang::from_tag(entry.split(';').next().unwrap_or("")))
-            .next()
-            .unwrap_or_default()
+        header.split(',').filter_map(|entry| Lang::from_tag(entry.split(';').next().unwrap_or(""))).next().unwrap_or_default()
     }
 }
 

@@ -25,4 +25,3 @@ pub use i18n::{Lang, Localized};
 pub use problem::Problem;
 pub use report::{Contact, Location, Receipt, ReportSubmission, RequestKind};
 pub use validate::{Limits, Rule, ValidationError};
-

@@ -27,14 +27,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// Every kind, in the order the widget offers them.
-    pub const ALL: [RequestKind; 6] = [
-        RequestKind::Complaint,
-        RequestKind::Violation,
-        RequestKind::Help,
-        RequestKind::Inquiry,
-        RequestKind::Suggestion,
-        RequestKind::Praise,
-    ];
+    pub const ALL: [RequestKind; 6] = [RequestKind::Complaint, RequestKind::Violation, RequestKind::Help, RequestKind::Inquiry, RequestKind::Suggestion, RequestKind::Praise];
 
     /// The wire name.
     pub fn code(self) -> &'static str {

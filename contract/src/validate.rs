@@ -258,11 +258,7 @@ pub fn is_on_earth(lat: f64, lon: f64) -> bool {
 
 /// Checks `report` (with `photo_count` photos attached) against `catalog` and returns it
 /// normalised, or every problem found, in form order.
-pub fn validate_report(
-    catalog: &Catalog,
-    report: &ReportSubmission,
-    photo_count: usize,
-) -> Result<ReportSubmission, Vec<ValidationError>> {
+pub fn validate_report(catalog: &Catalog, report: &ReportSubmission, photo_count: usize) -> Result<ReportSubmission, Vec<ValidationError>> {
     let mut errors = Vec::new();
     let Some(category) = catalog.category(&report.category) else {
         return Err(vec![ValidationError::new("category", Rule::UnknownCategory)]);
@@ -315,12 +311,7 @@ pub fn validate_report(
     if errors.is_empty() { Ok(clean) } else { Err(errors) }
 }
 
-fn check_location(
-    catalog: &Catalog,
-    category: &Category,
-    location: Option<&Location>,
-    errors: &mut Vec<ValidationError>,
-) -> Option<Location> {
+fn check_location(catalog: &Catalog, category: &Category, location: Option<&Location>, errors: &mut Vec<ValidationError>) -> Option<Location> {
     if category.location == Need::None {
         return None;
     }
@@ -338,10 +329,10 @@ fn check_location(
             errors.push(ValidationError::new("location.address", Rule::TooLong { max }));
         }
     }
-    if let Some(district) = &clean.district {
-        if catalog.district(district).is_none() {
-            errors.push(ValidationError::new("location.district", Rule::UnknownDistrict));
-        }
+    if let Some(district) = &clean.district
+        && catalog.district(district).is_none()
+    {
+        errors.push(ValidationError::new("location.district", Rule::UnknownDistrict));
     }
     let empty = clean.lat.is_none() && clean.address.is_none() && clean.district.is_none();
     if empty {
@@ -353,12 +344,7 @@ fn check_location(
     Some(clean)
 }
 
-fn check_contact(
-    category: &Category,
-    contact: Option<&Contact>,
-    limits: Limits,
-    errors: &mut Vec<ValidationError>,
-) -> Option<Contact> {
+fn check_contact(category: &Category, contact: Option<&Contact>, limits: Limits, errors: &mut Vec<ValidationError>) -> Option<Contact> {
     let mut clean = contact.cloned().unwrap_or_default();
     clean.name = clean.name.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
     clean.phone = clean.phone.filter(|text| !text.trim().is_empty());
@@ -373,10 +359,10 @@ fn check_contact(
         }
         return None;
     }
-    if let Some(name) = &clean.name {
-        if char_len(name) > limits.name_max as usize {
-            errors.push(ValidationError::new("contact.name", Rule::TooLong { max: limits.name_max }));
-        }
+    if let Some(name) = &clean.name
+        && char_len(name) > limits.name_max as usize
+    {
+        errors.push(ValidationError::new("contact.name", Rule::TooLong { max: limits.name_max }));
     }
     match clean.phone.as_deref().map(normalize_phone) {
         Some(Some(phone)) => clean.phone = Some(phone),
@@ -440,11 +426,7 @@ pub fn check_field(field: &FieldDef, value: &FieldValue) -> Result<FieldValue, R
         }
         FieldKind::Choice { options } => {
             let text = text.ok_or_else(|| wrong_type("text"))?;
-            if options.iter().any(|option| option.code == text) {
-                Ok(FieldValue::Text(text.to_owned()))
-            } else {
-                Err(Rule::InvalidChoice)
-            }
+            if options.iter().any(|option| option.code == text) { Ok(FieldValue::Text(text.to_owned())) } else { Err(Rule::InvalidChoice) }
         }
         FieldKind::MultiChoice { options } => {
             let FieldValue::List(items) = value else { return Err(wrong_type("list")) };
@@ -491,11 +473,7 @@ fn plate_char(c: char) -> bool {
 /// lower case; `None` when it is not a plate. New-energy plates have six characters after
 /// the letter, with D or F first (small cars) or last (large vehicles).
 pub fn normalize_plate(input: &str) -> Option<String> {
-    let chars: Vec<char> = input
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{3000}' | '·' | '•' | '.' | '-' | '・'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let chars: Vec<char> = input.chars().filter(|c| !matches!(c, ' ' | '\u{3000}' | '·' | '•' | '.' | '-' | '・')).map(|c| c.to_ascii_uppercase()).collect();
     let (province, letter, rest) = match chars.as_slice() {
         [province, letter, rest @ ..] => (*province, *letter, rest),
         _ => return None,
@@ -506,9 +484,7 @@ pub fn normalize_plate(input: &str) -> Option<String> {
     let ok = match rest {
         [body @ .., last] if rest.len() == 5 && PLATE_SUFFIXES.contains(*last) => body.iter().all(|c| plate_char(*c)),
         _ if rest.len() == 5 => rest.iter().all(|c| plate_char(*c)),
-        [first, tail @ ..] if rest.len() == 6 && matches!(first, 'D' | 'F') => {
-            plate_char(tail[0]) && tail[1..].iter().all(char::is_ascii_digit)
-        }
+        [first, tail @ ..] if rest.len() == 6 && matches!(first, 'D' | 'F') => plate_char(tail[0]) && tail[1..].iter().all(char::is_ascii_digit),
         [head @ .., last] if rest.len() == 6 && matches!(last, 'D' | 'F') => head.iter().all(char::is_ascii_digit),
         _ => false,
     };
@@ -525,9 +501,7 @@ pub fn normalize_phone(input: &str) -> Option<String> {
         return None;
     }
     let digits = if trimmed.starts_with("00") { digits[2..].to_owned() } else { digits };
-    let mobile = |number: &str| {
-        number.len() == 11 && number.starts_with('1') && matches!(number.as_bytes()[1], b'3'..=b'9')
-    };
+    let mobile = |number: &str| number.len() == 11 && number.starts_with('1') && matches!(number.as_bytes()[1], b'3'..=b'9');
     if !plus && mobile(&digits) {
         return Some(digits);
     }
@@ -573,7 +547,7 @@ pub fn normalize_date_time(input: &str) -> Option<String> {
     if date_parts.next().is_some() || time_parts.next().is_some() {
         return None;
     }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -10,16 +10,16 @@ use lianxin_contract::Catalog;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::catalog;
 use crate::config::Config;
 use crate::forwarder::Forwarder;
 use crate::http::{self, AppState};
-use crate::photos::PhotoProcessor;
-use crate::sink::Sink;
-use crate::photo_store::PhotoStore;
-use crate::store::{self, Store};
-use crate::catalog;
-use crate::serve;
 use crate::photo_links::PhotoLinks;
+use crate::photo_store::PhotoStore;
+use crate::photos::PhotoProcessor;
+use crate::serve;
+use crate::sink::Sink;
+use crate::store::{self, Store};
 
 /// How long links to photos in forwarded reports stay valid: a week, time enough for a
 /// department to open the case.

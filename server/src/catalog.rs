@@ -51,8 +51,7 @@ pub struct CityCatalog {
 pub fn load(path: Option<&Path>) -> Result<CityCatalog, CatalogError> {
     match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| CatalogError::Read { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read { path: path.display().to_string(), source })?;
             parse(&text)
         }
         None => parse(HARBIN_CATALOG),
@@ -191,11 +190,36 @@ mod tests {
             assert!(catalog.categories.iter().any(|category| category.group == group.code), "group {} is empty", group.code);
         }
         for code in [
-            "manhole_cover", "loose_wires", "pipe_leak", "street_light", "road_damage", "restaurant_fumes", "night_noise",
-            "construction_noise", "heating_too_cold", "gas_supply", "property_service", "old_compound", "taxi_overcharge",
-            "taxi_refusal", "taxi_fuel_surcharge", "ride_hailing", "bus_route", "bus_metro_connection", "illegal_parking",
-            "travel_agency", "tour_guide", "company_registration", "chronic_disease_medicine", "employment_services",
-            "school_education", "health_care", "child_care", "housing_security", "elderly_care", "community_canteen",
+            "manhole_cover",
+            "loose_wires",
+            "pipe_leak",
+            "street_light",
+            "road_damage",
+            "restaurant_fumes",
+            "night_noise",
+            "construction_noise",
+            "heating_too_cold",
+            "gas_supply",
+            "property_service",
+            "old_compound",
+            "taxi_overcharge",
+            "taxi_refusal",
+            "taxi_fuel_surcharge",
+            "ride_hailing",
+            "bus_route",
+            "bus_metro_connection",
+            "illegal_parking",
+            "travel_agency",
+            "tour_guide",
+            "company_registration",
+            "chronic_disease_medicine",
+            "employment_services",
+            "school_education",
+            "health_care",
+            "child_care",
+            "housing_security",
+            "elderly_care",
+            "community_canteen",
         ] {
             assert!(catalog.category(code).is_some(), "the catalog covers {code}");
         }
@@ -230,11 +254,7 @@ mod tests {
 
     #[test]
     fn bad_polygon_is_named() {
-        let text = HARBIN_CATALOG.replacen(
-            "code = \"daoli\"",
-            "code = \"daoli\"\nboundary = { type = \"Polygon\", coordinates = [[[126.6, 45.7], [126.7, 45.7], [126.7, 45.8]]] }",
-            1,
-        );
+        let text = HARBIN_CATALOG.replacen("code = \"daoli\"", "code = \"daoli\"\nboundary = { type = \"Polygon\", coordinates = [[[126.6, 45.7], [126.7, 45.7], [126.7, 45.8]]] }", 1);
         assert_eq!(rule_broken(&text), "catalog entry district \"daoli\": boundary: a ring has 3 positions; at least 4 are needed");
     }
 

@@ -41,14 +41,7 @@ async fn outbox(storage: &Storage, action: OutboxCommand) -> anyhow::Result<()> 
         OutboxCommand::Pending | OutboxCommand::Dead => {
             let state = if matches!(action, OutboxCommand::Dead) { "dead_letter" } else { "pending" };
             for entry in store.outbox_entries(state, 1000).await? {
-                println!(
-                    "{}  {}  attempts {}  next {}  {}",
-                    entry.tracking_no,
-                    entry.report_id,
-                    entry.attempts,
-                    entry.next_attempt_at,
-                    entry.last_error.as_deref().unwrap_or("")
-                );
+                println!("{}  {}  attempts {}  next {}  {}", entry.tracking_no, entry.report_id, entry.attempts, entry.next_attempt_at, entry.last_error.as_deref().unwrap_or(""));
             }
         }
         OutboxCommand::Requeue { which } => {

@@ -361,7 +361,9 @@ impl Config {
             "allowed-origins" => {
                 self.security.allowed_origins = value.split(',').map(|origin| origin.trim().trim_end_matches('/').to_owned()).filter(|origin| !origin.is_empty()).collect();
             }
-            other => bail!("unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --admin-token --public-url --database-url --photo-store"),
+            other => bail!(
+                "unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --admin-token --public-url --database-url --photo-store"
+            ),
         }
         Ok(())
     }
@@ -392,11 +394,7 @@ impl Config {
 
     /// The pipeline URL, with the embedded default filled in.
     pub fn pipeline_url(&self) -> String {
-        if self.pipeline.is_empty() {
-            format!("file://{}", self.data_dir.join("pipeline.jsonl").display())
-        } else {
-            self.pipeline.clone()
-        }
+        if self.pipeline.is_empty() { format!("file://{}", self.data_dir.join("pipeline.jsonl").display()) } else { self.pipeline.clone() }
     }
 }
 

@@ -134,10 +134,7 @@ impl ApiError {
     pub fn problem(&self, lang: Lang) -> Problem {
         let (title, detail) = self.words(lang);
         let errors = match self {
-            ApiError::Validation(errors) => errors
-                .iter()
-                .map(|error| FieldProblem { error: error.clone(), message: error.message(lang) })
-                .collect(),
+            ApiError::Validation(errors) => errors.iter().map(|error| FieldProblem { error: error.clone(), message: error.message(lang) }).collect(),
             _ => Vec::new(),
         };
         Problem { kind: format!("urn:lianxin:problem:{}", self.kind()), title, status: self.status().as_u16(), detail, errors }
@@ -168,13 +165,28 @@ impl ApiError {
                         "Формат HEIC не поддерживается; отправьте JPEG (на iPhone: Настройки → Камера → Форматы → Наиболее совместимый)",
                     ),
                     PhotoProblem::NotAPhoto => words(lang, "只接受 JPEG、PNG 或 WebP 照片", "Only JPEG, PNG or WebP photos are accepted", "Принимаются только фото JPEG, PNG или WebP"),
-                    PhotoProblem::Corrupt => words(lang, "照片已损坏或不完整，请重新拍摄或选择", "The photo is damaged or incomplete; take or choose it again", "Фото повреждено или загружено не полностью; выберите его снова"),
-                    PhotoProblem::NotPlain => words(lang, "文件中夹带了照片以外的数据，请发送普通照片（动态照片请先导出为静态图片）", "The file carries data besides the photo; send a plain photo (save a motion photo as a still first)", "Файл содержит данные помимо фото; отправьте обычное фото (живое фото сначала сохраните как снимок)"),
+                    PhotoProblem::Corrupt => words(
+                        lang,
+                        "照片已损坏或不完整，请重新拍摄或选择",
+                        "The photo is damaged or incomplete; take or choose it again",
+                        "Фото повреждено или загружено не полностью; выберите его снова",
+                    ),
+                    PhotoProblem::NotPlain => words(
+                        lang,
+                        "文件中夹带了照片以外的数据，请发送普通照片（动态照片请先导出为静态图片）",
+                        "The file carries data besides the photo; send a plain photo (save a motion photo as a still first)",
+                        "Файл содержит данные помимо фото; отправьте обычное фото (живое фото сначала сохраните как снимок)",
+                    ),
                 },
             ),
             ApiError::KeyReused => (
                 words(lang, "重复的提交编号", "Idempotency key reused", "Ключ идемпотентности уже использован"),
-                words(lang, "此提交编号已用于另一份不同的反映，请重新提交", "This Idempotency-Key was already used for a different report; send the new report with a new key", "Этот Idempotency-Key уже использован для другого обращения; отправьте новое обращение с новым ключом"),
+                words(
+                    lang,
+                    "此提交编号已用于另一份不同的反映，请重新提交",
+                    "This Idempotency-Key was already used for a different report; send the new report with a new key",
+                    "Этот Idempotency-Key уже использован для другого обращения; отправьте новое обращение с новым ключом",
+                ),
             ),
             ApiError::KeyInFlight => (
                 words(lang, "正在处理", "Already in progress", "Уже обрабатывается"),
@@ -198,7 +210,12 @@ impl ApiError {
             ),
             ApiError::Unavailable(_) => (
                 words(lang, "暂时无法受理", "Temporarily unavailable", "Временно недоступно"),
-                words(lang, "服务器暂时无法保存反映，您的内容未丢失，请稍后重试", "The server cannot store reports right now; nothing was lost, please try again later", "Сервер временно не может сохранить обращение; ничего не потеряно, повторите позже"),
+                words(
+                    lang,
+                    "服务器暂时无法保存反映，您的内容未丢失，请稍后重试",
+                    "The server cannot store reports right now; nothing was lost, please try again later",
+                    "Сервер временно не может сохранить обращение; ничего не потеряно, повторите позже",
+                ),
             ),
             ApiError::Internal(_) => (
                 words(lang, "服务器错误", "Server error", "Ошибка сервера"),
@@ -221,8 +238,18 @@ impl ApiError {
 
 fn bad_request_words(reason: BadRequest, lang: Lang) -> String {
     match reason {
-        BadRequest::MissingIdempotencyKey => words(lang, "缺少 Idempotency-Key 请求头", "The Idempotency-Key header is missing; generate one random key per report", "Нет заголовка Idempotency-Key; создайте один случайный ключ на обращение"),
-        BadRequest::InvalidIdempotencyKey => words(lang, "Idempotency-Key 必须是 1 到 255 个可见 ASCII 字符", "Idempotency-Key must be 1 to 255 visible ASCII characters", "Idempotency-Key должен состоять из 1–255 видимых символов ASCII"),
+        BadRequest::MissingIdempotencyKey => words(
+            lang,
+            "缺少 Idempotency-Key 请求头",
+            "The Idempotency-Key header is missing; generate one random key per report",
+            "Нет заголовка Idempotency-Key; создайте один случайный ключ на обращение",
+        ),
+        BadRequest::InvalidIdempotencyKey => words(
+            lang,
+            "Idempotency-Key 必须是 1 到 255 个可见 ASCII 字符",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            "Idempotency-Key должен состоять из 1–255 видимых символов ASCII",
+        ),
         BadRequest::NotMultipart => words(lang, "请以 multipart/form-data 格式提交", "Send the report as multipart/form-data", "Отправьте обращение как multipart/form-data"),
         BadRequest::BrokenMultipart => words(lang, "上传数据不完整，请重试", "The upload was cut off or malformed; please send it again", "Загрузка прервана или повреждена; отправьте снова"),
         BadRequest::MissingReport => words(lang, "缺少 report 部分", "The multipart body has no `report` part", "В теле запроса нет части `report`"),

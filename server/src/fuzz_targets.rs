@@ -32,11 +32,7 @@ pub fn multipart(data: &[u8]) {
     let spool = SPOOL.get_or_init(|| tempfile::tempdir().expect("a spool directory"));
     let limits = IntakeLimits::default();
     runtime.block_on(async {
-        let request = axum::http::Request::builder()
-            .method("POST")
-            .header("content-type", "multipart/form-data; boundary=lianxinfuzz")
-            .body(axum::body::Body::from(data.to_vec()))
-            .expect("a request");
+        let request = axum::http::Request::builder().method("POST").header("content-type", "multipart/form-data; boundary=lianxinfuzz").body(axum::body::Body::from(data.to_vec())).expect("a request");
         if let Ok(multipart) = Multipart::from_request(request, &()).await {
             let _ = crate::intake::read(multipart, &limits, spool.path()).await;
         }

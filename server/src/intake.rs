@@ -81,9 +81,7 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
                     return Err(ApiError::BadRequest(BadRequest::UnexpectedPart));
                 }
                 let mut part = Sha256::new();
-                let Upload::Memory(json) = read_field(field, limits.json_bytes, "json_bytes", limits, None, &mut part).await? else {
-                    unreachable!("the report part is never spooled")
-                };
+                let Upload::Memory(json) = read_field(field, limits.json_bytes, "json_bytes", limits, None, &mut part).await? else { unreachable!("the report part is never spooled") };
                 report_json = Some((json, part));
             }
             Some("photo") => {
@@ -186,20 +184,12 @@ async fn spool_file(dir: &Path) -> Result<(tokio::fs::File, tempfile::TempPath),
 }
 
 fn spool_error(error: std::io::Error) -> ApiError {
-    if error.kind() == std::io::ErrorKind::StorageFull {
-        ApiError::Unavailable("no disk space for uploads".into())
-    } else {
-        ApiError::Internal(error.into())
-    }
+    if error.kind() == std::io::ErrorKind::StorageFull { ApiError::Unavailable("no disk space for uploads".into()) } else { ApiError::Internal(error.into()) }
 }
 
 fn multipart_error(limits: &IntakeLimits) -> impl Fn(MultipartError) -> ApiError + '_ {
     |error| {
-        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit: "body_bytes", max: limits.body_bytes as u64 }
-        } else {
-            ApiError::BadRequest(BadRequest::BrokenMultipart)
-        }
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge { limit: "body_bytes", max: limits.body_bytes as u64 } } else { ApiError::BadRequest(BadRequest::BrokenMultipart) }
     }
 }
 

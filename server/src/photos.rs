@@ -298,11 +298,7 @@ pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn storage_error(error: PhotoStoreError) -> ApiError {
-    if error.is_full() {
-        ApiError::Unavailable("photo storage is full".into())
-    } else {
-        ApiError::Internal(error.into())
-    }
+    if error.is_full() { ApiError::Unavailable("photo storage is full".into()) } else { ApiError::Internal(error.into()) }
 }
 
 /// Sniffs, checks and decodes a photo, applying its EXIF orientation.
@@ -371,9 +367,7 @@ fn check_plain(upload: &[u8], format: ImageFormat) -> Result<(), ApiError> {
 fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
     let rgb = image.to_rgb8();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(&rgb)
-        .map_err(|error| ApiError::Internal(error.into()))?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&rgb).map_err(|error| ApiError::Internal(error.into()))?;
     Ok(out)
 }
 

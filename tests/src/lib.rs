@@ -63,11 +63,7 @@ impl Server {
 
     /// The lines of the pipeline file.
     pub fn pipeline_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.data_dir.path().join("pipeline.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
+        std::fs::read_to_string(self.data_dir.path().join("pipeline.jsonl")).unwrap_or_default().lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
     }
 }
 
@@ -188,10 +184,8 @@ impl Browser {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let session = self.client.session_id().await?.context("no WebDriver session")?;
         let body = json!({ "cmd": command, "params": params }).to_string();
-        let request = format!(
-            "POST /session/{session}/goog/cdp/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
+        let request =
+            format!("POST /session/{session}/goog/cdp/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         let exchange = async {
             let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.driver_port)).await?;
             stream.write_all(request.as_bytes()).await?;

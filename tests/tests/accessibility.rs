@@ -67,12 +67,17 @@ async fn the_form_fits_at_200_percent_zoom_has_44_pixel_targets_and_follows_dark
     browser.choose("#category", "taxi_overcharge").await?;
 
     // Every control a finger must hit is at least 44 CSS pixels tall (WCAG 2.5.5).
-    let small: Vec<String> = serde_json::from_value(browser.client.execute(
-        "return [...document.querySelectorAll('button, select, input:not([type=checkbox]), textarea')]
+    let small: Vec<String> = serde_json::from_value(
+        browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll('button, select, input:not([type=checkbox]), textarea')]
             .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
             .map(e => (e.id || e.className || e.tagName) + ' ' + e.getBoundingClientRect().height)",
-        vec![],
-    ).await?)?;
+                vec![],
+            )
+            .await?,
+    )?;
     assert!(small.is_empty(), "controls under 44 px: {small:?}");
 
     // Text at 200 % on a phone: the form reflows to a 320 CSS px wide viewport (WCAG 1.4.10)
@@ -83,13 +88,15 @@ async fn the_form_fits_at_200_percent_zoom_has_44_pixel_targets_and_follows_dark
     let overflow = browser.client.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![]).await?;
     // What overflows, for the failure message: elements wider than the viewport, or whose
     // content (an unbreakable text run) is wider than they are.
-    let wide = browser.client.execute(
-        "const w = document.documentElement.clientWidth; return [document.body, ...document.querySelectorAll('body *')]
+    let wide = browser
+        .client
+        .execute(
+            "const w = document.documentElement.clientWidth; return [document.body, ...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > w + 1 || (e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0 && getComputedStyle(e).overflowX === 'visible'))
             .slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + (e.textContent || '').slice(0, 30))",
-        vec![],
-    )
-    .await?;
+            vec![],
+        )
+        .await?;
     browser.screenshot("ru-zoom-200").await?;
     assert_eq!(overflow.as_i64(), Some(0), "horizontal scrolling with 200 % text at 320 px; too wide: {wide}");
     browser.cdp("Emulation.clearDeviceMetricsOverride", serde_json::json!({})).await?;

@@ -335,10 +335,7 @@ async fn a_report_the_server_asks_to_send_later_waits_on_the_phone_instead_of_fa
         .await?;
     browser.close().await?;
     assert_eq!(queued.as_u64(), Some(1), "the refused-for-now report waits in IndexedDB");
-    assert!(
-        server.pipeline_lines().iter().all(|line| line["report"]["description"] != "Street light 1 out"),
-        "the second report did not reach the server"
-    );
+    assert!(server.pipeline_lines().iter().all(|line| line["report"]["description"] != "Street light 1 out"), "the second report did not reach the server");
     Ok(())
 }
 

@@ -221,7 +221,8 @@ fn fuzz(args: &[String]) -> Result {
         if let Err(error) = outcome {
             // A crash leaves its input in fuzz/artifacts; a build failure leaves nothing new.
             let artifacts = root.join("fuzz").join("artifacts").join(target);
-            let crashed = std::fs::read_dir(&artifacts).is_ok_and(|entries| entries.flatten().any(|entry| entry.metadata().and_then(|metadata| metadata.modified()).is_ok_and(|modified| modified >= started)));
+            let crashed =
+                std::fs::read_dir(&artifacts).is_ok_and(|entries| entries.flatten().any(|entry| entry.metadata().and_then(|metadata| metadata.modified()).is_ok_and(|modified| modified >= started)));
             return Err(if crashed {
                 format!("{error}\nthe crashing input is in fuzz/artifacts/{target}/: copy it into fuzz/regressions/{target}/, fix the server, commit both")
             } else {
@@ -230,6 +231,17 @@ fn fuzz(args: &[String]) -> Result {
         }
     }
     Ok(())
+}
+
+/// The tidy checks, before anything slow: every crate formatted as `rustfmt.toml` says
+/// (the fuzz workspace too), and no clippy warning in the native crates or in the widget
+/// compiled for wasm32.
+fn tidy(root: &Path) -> Result {
+    tools::ensure_tidy_tools(root)?;
+    status(cargo().current_dir(root).args(["fmt", "--all", "--", "--check"]))?;
+    status(cargo().current_dir(root.join("fuzz")).args(["fmt", "--", "--check"]))?;
+    status(cargo().current_dir(root).args(["clippy", "--workspace", "--all-targets", "--exclude", "lianxin-app", "--", "-D", "warnings"]))?;
+    status(cargo().current_dir(root).args(["clippy", "-p", "lianxin-app", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]))
 }
 
 /// The PostgreSQL the scale-out tests use unless `LIANXIN_TEST_DATABASE` names another.
@@ -251,6 +263,7 @@ fn test(cargo_args: &[String]) -> Result {
     });
     let tools = build_tools?;
     let (axe, python) = test_tools?;
+    tidy(&root)?;
     let s3 = services::S3Emulator::start(&python.moto_server)?;
     // The widget the browser tests load is built from an empty cargo home: a crate that
     // only an earlier run's cache holds fails here, on every machine, not only on a new one.
@@ -277,11 +290,5 @@ fn test(cargo_args: &[String]) -> Result {
     )?;
     // The contract compiled to wasm32 and run in headless Chromium: the widget's side of
     // the shared validation.
-    status(
-        cargo()
-            .current_dir(root.join("contract"))
-            .args(["test", "--target", "wasm32-unknown-unknown"])
-            .env("PATH", tools.path_with_tools())
-            .env("CHROMEDRIVER", tools::CHROMEDRIVER),
-    )
+    status(cargo().current_dir(root.join("contract")).args(["test", "--target", "wasm32-unknown-unknown"]).env("PATH", tools.path_with_tools()).env("CHROMEDRIVER", tools::CHROMEDRIVER))
 }

@@ -64,9 +64,5 @@ pub fn check_reachable(url: &str) -> Result {
     let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, host)| host);
     let address = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
     let reachable = address.to_socket_addrs().ok().and_then(|mut addresses| addresses.next()).is_some_and(|socket| TcpStream::connect_timeout(&socket, Duration::from_secs(3)).is_ok());
-    if reachable {
-        Ok(())
-    } else {
-        Err(format!("PostgreSQL is not reachable at {address}: the scale-out tests need it (start it, or set LIANXIN_TEST_DATABASE to another postgres:// URL)"))
-    }
+    if reachable { Ok(()) } else { Err(format!("PostgreSQL is not reachable at {address}: the scale-out tests need it (start it, or set LIANXIN_TEST_DATABASE to another postgres:// URL)")) }
 }

@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn reason_is_the_first_error_line_of_a_failed_build() {
-        let log = "   Compiling std v0.0.0\nerror: no matching package named `moto-rt` found\nlocation searched: index\n2026-11-30 ERROR ❌ error\nCaused by:\n    0: cargo call returned a bad status\n";
+        let log =
+            "   Compiling std v0.0.0\nerror: no matching package named `moto-rt` found\nlocation searched: index\n2026-11-30 ERROR ❌ error\nCaused by:\n    0: cargo call returned a bad status\n";
         assert_eq!(reason_in(log).as_deref(), Some("error: no matching package named `moto-rt` found"));
     }
 

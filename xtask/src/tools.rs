@@ -71,16 +71,17 @@ fn locked_version(root: &Path, crate_name: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|error| format!("reading Cargo.lock: {error}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == format!("name = \"{crate_name}\"") {
-            if let Some(version) = lines.next().and_then(|line| line.trim().strip_prefix("version = ")) {
-                return Ok(version.trim_matches('"').to_owned());
-            }
+        if line.trim() == format!("name = \"{crate_name}\"")
+            && let Some(version) = lines.next().and_then(|line| line.trim().strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_owned());
         }
     }
     Err(format!("{crate_name} is not in Cargo.lock"))
 }
 
-const REGISTRY_ADVICE: &str = "Check that this machine reaches crates.io (or the mirror your cargo configuration names) and has a few GB of free disk, then run the same command again; what was installed already is kept.";
+const REGISTRY_ADVICE: &str =
+    "Check that this machine reaches crates.io (or the mirror your cargo configuration names) and has a few GB of free disk, then run the same command again; what was installed already is kept.";
 
 /// Installs and returns the build tools. Trunk and the wasm-bindgen CLI are compiled from
 /// crates.io when missing — the longest part of a fresh machine's set-up — side by side, and
@@ -107,7 +108,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
     if !trunk_toml.contains(&format!("wasm_bindgen = \"{bindgen_version}\"")) {
         return Err(format!("Trunk.toml must say wasm_bindgen = \"{bindgen_version}\", the version in Cargo.lock"));
     }
-    let bindgen_missing = !output(bin.join("wasm-bindgen"), &["--version"]).is_some_and(|version| version.split_whitespace().nth(1) == Some(bindgen_version.as_str()));
+    let bindgen_missing = output(bin.join("wasm-bindgen"), &["--version"]).is_none_or(|version| version.split_whitespace().nth(1) != Some(bindgen_version.as_str()));
 
     let install_trunk = || -> Result {
         if !trunk_missing {
@@ -190,6 +191,22 @@ pub fn fresh_cargo_home(root: &Path) -> Result<PathBuf> {
     Ok(home)
 }
 
+/// Adds rustup's `rustfmt` and `clippy` components when missing (the tidy checks).
+pub fn ensure_tidy_tools(root: &Path) -> Result {
+    let installed = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    for component in ["rustfmt", "clippy"] {
+        if !installed.lines().any(|line| line.trim().starts_with(component)) {
+            let what = format!("adding the {component} component");
+            Step { what: &what, advice: "rustup downloads from the Rust distribution server; check this machine reaches it." }.run(
+                root,
+                &format!("rustup-{component}"),
+                Command::new("rustup").args(["component", "add", component]),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Installs axe-core from npm (for the browser tests) and returns the path of `axe.min.js`.
 pub fn ensure_axe(root: &Path) -> Result<PathBuf> {
     let tools_dir = target_dir(root).join("xtask-tools");
@@ -212,7 +229,11 @@ fn apt(root: &Path, what: &str, log_name: &str, args: &[&str]) -> Result {
         sudo
     };
     command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
-    Step { what, advice: "apt-get needs root (or sudo) and Debian's package mirror; check both, or install the named packages by hand, then run the same command again." }.run(root, log_name, &mut command)
+    Step { what, advice: "apt-get needs root (or sudo) and Debian's package mirror; check both, or install the named packages by hand, then run the same command again." }.run(
+        root,
+        log_name,
+        &mut command,
+    )
 }
 
 /// Installs Debian's brotli and gzip command-line tools when absent (the widget's files are
@@ -228,8 +249,7 @@ pub fn ensure_compressors(root: &Path) -> Result {
 /// Installs Debian's Chromium and ChromeDriver when absent, with Chinese and emoji fonts
 /// so screenshots show what a phone shows.
 pub fn ensure_browser(root: &Path) -> Result {
-    let fonts = output("fc-list", &[":lang=zh"]).is_some_and(|list| !list.trim().is_empty())
-        && output("fc-list", &[":charset=1f6a7"]).is_some_and(|list| !list.trim().is_empty());
+    let fonts = output("fc-list", &[":lang=zh"]).is_some_and(|list| !list.trim().is_empty()) && output("fc-list", &[":charset=1f6a7"]).is_some_and(|list| !list.trim().is_empty());
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() && fonts {
         return Ok(());
     }

@@ -5,11 +5,11 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use lianxin_contract::{Catalog, Lang};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::intake::hex;
@@ -71,9 +71,10 @@ async fn catalog(State(state): State<AppState>, Query(query): Query<CatalogQuery
         None => &bodies.all,
     };
     let cache = [(header::ETAG, body.etag.clone()), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"))];
-    let matches = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()).is_some_and(|value| {
-        value.split(',').any(|tag| tag.trim().trim_start_matches("W/") == body.etag.to_str().unwrap_or_default() || tag.trim() == "*")
-    });
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim().trim_start_matches("W/") == body.etag.to_str().unwrap_or_default() || tag.trim() == "*"));
     if matches {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }

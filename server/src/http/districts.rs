@@ -2,15 +2,15 @@
 //! catalog has boundaries; otherwise, or outside every boundary, `district` is null and the
 //! widget asks the resident to choose.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use lianxin_contract::catalog::LocatedDistrict;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{AppState, request_lang};
 use crate::error::{ApiError, Localized};

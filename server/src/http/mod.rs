@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use utoipa_axum::router::OpenApiRouter;
 use lianxin_contract::{Catalog, Lang};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::forwarder::ForwarderHandle;
@@ -104,9 +104,5 @@ pub fn router(state: AppState) -> Router {
 
 /// The language a request prefers, from its `Accept-Language` header.
 pub fn request_lang(headers: &HeaderMap) -> Lang {
-    headers
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|value| value.to_str().ok())
-        .map(Lang::from_accept_language)
-        .unwrap_or_default()
+    headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).map(Lang::from_accept_language).unwrap_or_default()
 }

@@ -26,9 +26,5 @@ pub async fn only_operators(State(state): State<AppState>, request: Request, nex
         let presented = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
         presented.is_some_and(|presented| constant_time_eq(token.as_bytes(), presented.trim().as_bytes()))
     };
-    if allowed {
-        next.run(request).await
-    } else {
-        Localized(ApiError::Forbidden, request_lang(request.headers())).into_response()
-    }
+    if allowed { next.run(request).await } else { Localized(ApiError::Forbidden, request_lang(request.headers())).into_response() }
 }

@@ -120,7 +120,7 @@ impl Drop for Uploading {
 /// The address the nearest proxy appended: the last value of the last `X-Forwarded-For`
 /// header. Values before it (in that header or in earlier ones) came from the client.
 fn last_forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    let last = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(',')).map(str::trim).filter(|value| !value.is_empty()).last()?;
+    let last = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(',')).map(str::trim).rfind(|value| !value.is_empty())?;
     last.parse().ok()
 }
 

@@ -11,10 +11,10 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use lianxin_contract::validate::{is_on_earth, validate_report};
 use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::rate_limit::{self, ClientNetwork, RateLimiter};
 use super::{AppState, request_lang};
@@ -29,16 +29,15 @@ use lianxin_contract::report::Nearby;
 /// submissions and the one on status and nearby reads.
 pub fn router(config: &Config, submissions: Arc<RateLimiter>, reads: Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let (schemas, paths, submit_route) = routes!(submit);
-    let submit_route = submit_route
-        .layer(DefaultBodyLimit::max(config.limits.body_bytes))
-        .layer(axum::middleware::from_fn_with_state(submissions, rate_limit::limit));
+    let submit_route = submit_route.layer(DefaultBodyLimit::max(config.limits.body_bytes)).layer(axum::middleware::from_fn_with_state(submissions, rate_limit::limit));
     let read_limit = axum::middleware::from_fn_with_state(reads, rate_limit::limit);
     let (schemas_status, paths_status, status_route) = routes!(status);
     let (schemas_nearby, paths_nearby, nearby_route) = routes!(nearby);
-    OpenApiRouter::new()
-        .routes((schemas, paths, submit_route))
-        .routes((schemas_status, paths_status, status_route.layer(read_limit.clone())))
-        .routes((schemas_nearby, paths_nearby, nearby_route.layer(read_limit)))
+    OpenApiRouter::new().routes((schemas, paths, submit_route)).routes((schemas_status, paths_status, status_route.layer(read_limit.clone()))).routes((
+        schemas_nearby,
+        paths_nearby,
+        nearby_route.layer(read_limit),
+    ))
 }
 
 /// Holds an idempotency key as "in flight" until dropped, so a concurrent retry of the same

@@ -22,9 +22,7 @@ impl SecurityHeaders {
     /// Builds the policy for the widget in `widget_dir`, embeddable by `allowed_origins`.
     pub fn new(widget_dir: &Path, allowed_origins: &[String]) -> SecurityHeaders {
         let index = std::fs::read_to_string(widget_dir.join("index.html")).unwrap_or_default();
-        let script_hashes: String = inline_scripts(&index)
-            .map(|script| format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()))))
-            .collect();
+        let script_hashes: String = inline_scripts(&index).map(|script| format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes())))).collect();
         let ancestors: String = allowed_origins.iter().map(|origin| format!(" {origin}")).collect();
         let csp = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; img-src 'self' blob: data:; \

@@ -17,10 +17,7 @@ pub fn service(widget_dir: &Path) -> ServeDir<ServeFile> {
     if !widget_dir.join("index.html").exists() {
         tracing::warn!(dir = %widget_dir.display(), "the widget is not built here; run `cargo xtask run` to build it");
     }
-    ServeDir::new(widget_dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(ServeFile::new(widget_dir.join("index.html")).precompressed_br().precompressed_gzip())
+    ServeDir::new(widget_dir).precompressed_br().precompressed_gzip().fallback(ServeFile::new(widget_dir.join("index.html")).precompressed_br().precompressed_gzip())
 }
 
 /// Whether a file name carries Trunk's content hash (`name-<16 hex>.ext` or `_bg.wasm`).

@@ -85,10 +85,10 @@ impl FileSink {
         file.read_to_end(&mut tail)?;
         let mut recent = Recent::default();
         for line in tail.split(|byte| *byte == b'\n') {
-            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) {
-                if let Some(id) = value.get("id").and_then(|id| id.as_str()) {
-                    recent.insert(id.to_owned());
-                }
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(line)
+                && let Some(id) = value.get("id").and_then(|id| id.as_str())
+            {
+                recent.insert(id.to_owned());
             }
         }
         if tail.last().is_some_and(|byte| *byte != b'\n') {

@@ -85,8 +85,8 @@ pub enum Sink {
     File(FileSink),
     /// POSTs signed JSON to an HTTP(S) endpoint.
     Webhook(WebhookSink),
-    /// Publishes to NATS JetStream.
-    Nats(NatsSink),
+    /// Publishes to NATS JetStream (boxed: the client's state is large, the others small).
+    Nats(Box<NatsSink>),
     /// Creates Open311 GeoReport v2 service requests.
     Open311(open311::Open311Sink),
 }
@@ -105,7 +105,7 @@ impl Sink {
             return Ok(Sink::Webhook(WebhookSink::new(url, config.pipeline_secret.clone(), config.forwarder.legacy_signature)?));
         }
         if url.starts_with("nats://") {
-            return Ok(Sink::Nats(NatsSink::new(url)?));
+            return Ok(Sink::Nats(Box::new(NatsSink::new(url)?)));
         }
         anyhow::bail!("pipeline {url:?} is not supported; use file:///path/to/pipeline.jsonl, https://… (webhook), nats://… or open311+https://…")
     }

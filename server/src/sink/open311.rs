@@ -57,11 +57,7 @@ pub struct RemoteStatus {
 
 fn errors_text(body: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Array(errors)) => errors
-            .iter()
-            .map(|error| format!("{} {}", error["code"], error["description"].as_str().unwrap_or("")))
-            .collect::<Vec<_>>()
-            .join("; "),
+        Ok(serde_json::Value::Array(errors)) => errors.iter().map(|error| format!("{} {}", error["code"], error["description"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("; "),
         _ => body.chars().take(200).collect(),
     }
 }

@@ -110,11 +110,7 @@ impl WebhookSink {
         if self.legacy_signature {
             request = request.header("Lianxin-Signature", signature(self.secret.expose(), timestamp, &body));
         }
-        let response = request
-            .body(body)
-            .send()
-            .await
-            .map_err(|error| DeliveryError::Retry { reason: format!("webhook unreachable: {}", http_failure(&error)), after: None })?;
+        let response = request.body(body).send().await.map_err(|error| DeliveryError::Retry { reason: format!("webhook unreachable: {}", http_failure(&error)), after: None })?;
         let status = response.status();
         let retry_after = retry_after(&response);
         let Some(text) = capped_answer(response).await else {
@@ -129,14 +125,9 @@ impl WebhookSink {
             return Ok(Delivered { ticket_id });
         }
         let reason = format!("webhook answered {status}: {}", text.chars().take(200).collect::<String>());
-        if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-            Err(DeliveryError::Retry { reason, after: retry_after })
-        } else {
-            Err(DeliveryError::Permanent(reason))
-        }
+        if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 { Err(DeliveryError::Retry { reason, after: retry_after }) } else { Err(DeliveryError::Permanent(reason)) }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -53,18 +53,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
     ("photos", &[("report_id", Text), ("position", Int4), ("sha256", Text), ("width", Int4), ("height", Int4), ("bytes", Int8)]),
     ("contacts", &[("report_id", Text), ("name_sealed", Bytes), ("phone_sealed", Bytes), ("phone_hash", Text)]),
-    (
-        "outbox",
-        &[
-            ("report_id", Text),
-            ("state", Text),
-            ("attempts", Int4),
-            ("next_attempt_ms", Int8),
-            ("last_error", Text),
-            ("ticket_id", Text),
-            ("delivered_ms", Int8),
-        ],
-    ),
+    ("outbox", &[("report_id", Text), ("state", Text), ("attempts", Int4), ("next_attempt_ms", Int8), ("last_error", Text), ("ticket_id", Text), ("delivered_ms", Int8)]),
     ("relations", &[("report_id", Text), ("related_id", Text)]),
     ("status_events", &[("report_id", Text), ("status", Text), ("at_ms", Int8), ("message", Text)]),
 ];

@@ -460,9 +460,7 @@ const OPEN_TICKETS: &str = "SELECT o.report_id, o.ticket_id FROM outbox o JOIN r
 /// [`RELATED_IDS_KEPT`] (reports stored before the bound have more rows). `$1` is the
 /// report's id; both engines read this placeholder.
 fn related_ids_sql() -> String {
-    format!(
-        "SELECT x.related_id FROM relations x JOIN reports r ON r.id = x.related_id WHERE x.report_id = $1 ORDER BY r.created_ms DESC, x.related_id LIMIT {RELATED_IDS_KEPT}"
-    )
+    format!("SELECT x.related_id FROM relations x JOIN reports r ON r.id = x.related_id WHERE x.report_id = $1 ORDER BY r.created_ms DESC, x.related_id LIMIT {RELATED_IDS_KEPT}")
 }
 
 /// The earlier open reports of the same problem a new report is related to.
@@ -512,7 +510,8 @@ impl<'a> Search<'a> {
         let mut other_senders = std::collections::HashSet::new();
         for candidate in candidates {
             let same_person = self.phone_hash.is_some() && candidate.phone_hash.as_deref() == self.phone_hash;
-            let same_place = matches!((self.position, candidate.lat, candidate.lon), (Some((lat, lon)), Some(other_lat), Some(other_lon)) if geo::distance_m(lat, lon, other_lat, other_lon) <= SAME_PLACE_M);
+            let same_place =
+                matches!((self.position, candidate.lat, candidate.lon), (Some((lat, lon)), Some(other_lat), Some(other_lon)) if geo::distance_m(lat, lon, other_lat, other_lon) <= SAME_PLACE_M);
             if !(same_person || same_place) {
                 continue;
             }
@@ -584,10 +583,6 @@ type SealedContact = (Option<Vec<u8>>, Option<Vec<u8>>);
 /// Rebuilds the report the pipeline gets from its stored body and sealed contact.
 fn outbox_body(body: &str, contact: Option<SealedContact>, cipher: &ContactCipher) -> Result<ReportSubmission, StoreError> {
     let mut report: ReportSubmission = serde_json::from_str(body)?;
-    report.contact = contact.map(|(name, phone)| lianxin_contract::Contact {
-        name: name.and_then(|sealed| cipher.open(&sealed)),
-        phone: phone.and_then(|sealed| cipher.open(&sealed)),
-        consent: true,
-    });
+    report.contact = contact.map(|(name, phone)| lianxin_contract::Contact { name: name.and_then(|sealed| cipher.open(&sealed)), phone: phone.and_then(|sealed| cipher.open(&sealed)), consent: true });
     Ok(report)
 }

@@ -17,8 +17,8 @@ use lianxin_contract::report::{ReportStatus, StatusEvent};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    Candidate, Inserted, RELATED_SCAN, Related, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, OPEN_TICKETS, PHOTO_IN_USE, PURGE_DUE, outbox_body, related_ids_sql, scrubbed_body,
-    parse_status, receipt,
+    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError,
+    outbox_body, parse_status, receipt, related_ids_sql, scrubbed_body,
 };
 use crate::ids;
 use crate::privacy::ContactCipher;
@@ -151,10 +151,7 @@ impl PostgresStore {
             }
             if rows.consented {
                 transaction
-                    .execute(
-                        "INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES ($1, $2, $3, $4)",
-                        &[&new.id, &rows.name_sealed, &rows.phone_sealed, &rows.phone_hash],
-                    )
+                    .execute("INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES ($1, $2, $3, $4)", &[&new.id, &rows.name_sealed, &rows.phone_sealed, &rows.phone_hash])
                     .await?;
             }
             transaction.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ($1, 'pending', $2)", &[&new.id, &now]).await?;
@@ -177,13 +174,7 @@ impl PostgresStore {
             .iter()
             .map(|event| Ok(StatusEvent { status: parse_status(event.get(0))?, at: ids::rfc3339(event.get(1)), message: event.get(2) }))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(ReportStatus {
-            tracking_no: tracking_no.to_owned(),
-            category: row.get(1),
-            status: parse_status(row.get(2))?,
-            created_at: ids::rfc3339(row.get(3)),
-            timeline,
-        }))
+        Ok(Some(ReportStatus { tracking_no: tracking_no.to_owned(), category: row.get(1), status: parse_status(row.get(2))?, created_at: ids::rfc3339(row.get(3)), timeline }))
     }
 
     pub(super) async fn claim_due(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -306,11 +297,7 @@ impl PostgresStore {
                     )
                     .await?
             }
-            None => {
-                client
-                    .execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", &[&now])
-                    .await?
-            }
+            None => client.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", &[&now]).await?,
         };
         Ok(changed as usize)
     }
@@ -333,14 +320,9 @@ impl PostgresStore {
     pub(super) async fn record_status(&self, id: &str, code: String, at_ms: i64, message: Option<String>) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
-        let inserted = transaction
-            .execute("INSERT INTO status_events (report_id, status, at_ms, message) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[&id, &code, &at_ms, &message])
-            .await?;
+        let inserted = transaction.execute("INSERT INTO status_events (report_id, status, at_ms, message) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[&id, &code, &at_ms, &message]).await?;
         transaction
-            .execute(
-                &format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = $1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = $1"),
-                &[&id],
-            )
+            .execute(&format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = $1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = $1"), &[&id])
             .await?;
         transaction.commit().await?;
         Ok(inserted > 0)
@@ -355,9 +337,7 @@ impl PostgresStore {
         let mut ids = Vec::with_capacity(due.len());
         for row in &due {
             let (id, body): (String, String) = (row.get(0), row.get(1));
-            transaction
-                .execute("UPDATE reports SET purged_ms = $2, sender_hash = NULL, lat = NULL, lon = NULL, body = $3 WHERE id = $1", &[&id, &now, &scrubbed_body(&body)?])
-                .await?;
+            transaction.execute("UPDATE reports SET purged_ms = $2, sender_hash = NULL, lat = NULL, lon = NULL, body = $3 WHERE id = $1", &[&id, &now, &scrubbed_body(&body)?]).await?;
             ids.push(id);
         }
         transaction.execute("DELETE FROM contacts WHERE report_id = ANY($1)", &[&ids]).await?;

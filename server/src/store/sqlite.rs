@@ -5,14 +5,14 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use lianxin_contract::report::{ReportStatus, StatusEvent};
 use lianxin_contract::Receipt;
+use lianxin_contract::report::{ReportStatus, StatusEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    Candidate, Inserted, RELATED_SCAN, Related, NewReport, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, Purged, Rows, STATUS_RANK, Search, StoreError, OPEN_TICKETS, PHOTO_IN_USE, PURGE_DUE, outbox_body, related_ids_sql, scrubbed_body,
-    parse_status, receipt,
+    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError,
+    outbox_body, parse_status, receipt, related_ids_sql, scrubbed_body,
 };
 use crate::ids;
 use crate::privacy::ContactCipher;
@@ -164,10 +164,8 @@ impl SqliteStore {
         let id = id.to_owned();
         let cipher = self.cipher.clone();
         self.read(move |connection| {
-            let (tracking_no, department, district, body, created_ms, escalate, related_count) = connection.query_row(
-                "SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = ?1",
-                [&id],
-                |row| {
+            let (tracking_no, department, district, body, created_ms, escalate, related_count) =
+                connection.query_row("SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = ?1", [&id], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
@@ -177,18 +175,13 @@ impl SqliteStore {
                         row.get::<_, bool>(5)?,
                         row.get::<_, u32>(6)?,
                     ))
-                },
-            )?;
+                })?;
             let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
             let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            let contact = connection
-                .query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()?;
+            let contact = connection.query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
             let report = outbox_body(&body, contact, &cipher)?;
             let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
-            let photos = statement
-                .query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?
-                .collect::<Result<_, _>>()?;
+            let photos = statement.query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
             Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, related_count, escalate, created_ms })
         })
         .await
@@ -199,10 +192,13 @@ impl SqliteStore {
         self.writer
             .write(move |connection| {
                 let now = ids::now_ms();
-                connection.prepare_cached("UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = ?2, delivered_ms = ?3, last_error = NULL,
+                connection
+                    .prepare_cached(
+                        "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = ?2, delivered_ms = ?3, last_error = NULL,
                                        lease_owner = NULL, lease_until_ms = NULL
-                     WHERE report_id = ?1")?.execute(params![id, ticket_id, now],
-                )?;
+                     WHERE report_id = ?1",
+                    )?
+                    .execute(params![id, ticket_id, now])?;
                 connection.prepare_cached("UPDATE reports SET status = 'forwarded' WHERE id = ?1 AND status = 'received'")?.execute([&id])?;
                 connection.prepare_cached("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, 'forwarded', ?2)")?.execute(params![id, now])?;
                 Ok(())
@@ -265,10 +261,9 @@ impl SqliteStore {
                          WHERE state = 'dead_letter' AND report_id IN (SELECT id FROM reports WHERE id = ?1 OR tracking_no = ?1)",
                         params![which, now],
                     )?,
-                    None => connection.execute(
-                        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'",
-                        [now],
-                    )?,
+                    None => {
+                        connection.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", [now])?
+                    }
                 };
                 Ok(changed)
             })
@@ -293,14 +288,9 @@ impl SqliteStore {
         let id = id.to_owned();
         self.writer
             .write(move |connection| {
-                let inserted = connection.execute(
-                    "INSERT OR IGNORE INTO status_events (report_id, status, at_ms, message) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, code, at_ms, message],
-                )?;
-                connection.execute(
-                    &format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = ?1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = ?1"),
-                    [&id],
-                )?;
+                let inserted = connection.execute("INSERT OR IGNORE INTO status_events (report_id, status, at_ms, message) VALUES (?1, ?2, ?3, ?4)", params![id, code, at_ms, message])?;
+                connection
+                    .execute(&format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = ?1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = ?1"), [&id])?;
                 Ok(inserted > 0)
             })
             .await
@@ -315,10 +305,7 @@ impl SqliteStore {
                 let mut hashes = Vec::new();
                 for (id, body) in &due {
                     connection.execute("DELETE FROM contacts WHERE report_id = ?1", [id])?;
-                    connection.execute(
-                        "UPDATE reports SET purged_ms = ?2, sender_hash = NULL, lat = NULL, lon = NULL, body = ?3 WHERE id = ?1",
-                        params![id, now, scrubbed_body(body)?],
-                    )?;
+                    connection.execute("UPDATE reports SET purged_ms = ?2, sender_hash = NULL, lat = NULL, lon = NULL, body = ?3 WHERE id = ?1", params![id, now, scrubbed_body(body)?])?;
                     connection.execute("UPDATE status_events SET message = NULL WHERE report_id = ?1", [id])?;
                     let mut photos = connection.prepare_cached("SELECT sha256 FROM photos WHERE report_id = ?1")?;
                     hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);

@@ -34,10 +34,7 @@ impl Writer {
         let (jobs, queue) = std_mpsc::channel::<Job>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
-        std::thread::Builder::new()
-            .name("lianxin-sqlite-writer".into())
-            .spawn(move || run(connection, queue, &counter))
-            .expect("the writer thread starts");
+        std::thread::Builder::new().name("lianxin-sqlite-writer".into()).spawn(move || run(connection, queue, &counter)).expect("the writer thread starts");
         Writer { jobs, commits }
     }
 

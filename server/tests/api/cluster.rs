@@ -31,11 +31,8 @@ fn start_instance(database_url: &str, pipeline: &str) -> Instance {
     let data_dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = data_dir.path().join("lianxin.toml");
-    std::fs::write(
-        &config,
-        "[forwarder]\npoll_ms = 100\nretry_base_ms = 100\ndelivery_timeout_ms = 1000\nlease_ms = 3000\n[security]\nreports_per_minute = 100000\nuploads_per_client = 100000\n",
-    )
-    .unwrap();
+    std::fs::write(&config, "[forwarder]\npoll_ms = 100\nretry_base_ms = 100\ndelivery_timeout_ms = 1000\nlease_ms = 3000\n[security]\nreports_per_minute = 100000\nuploads_per_client = 100000\n")
+        .unwrap();
     let process = Command::new(env!("CARGO_BIN_EXE_lianxin"))
         .args(["--config", config.to_str().unwrap(), "--data-dir", data_dir.path().to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
         .args(["--pipeline", pipeline, "--pipeline-secret", SECRET, "--widget-dir", data_dir.path().to_str().unwrap(), "--database-url", database_url])

@@ -17,7 +17,8 @@ use crate::receiver::Receiver;
 const SECRET: &str = "fault-test-secret";
 
 async fn start_server(data_dir: &std::path::Path, port: u16, pipeline: &str) -> Child {
-    let config = "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\nuploads_per_client = 100000\n";
+    let config =
+        "[forwarder]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 400\ndelivery_timeout_ms = 2000\nlease_ms = 4000\n[security]\nreports_per_minute = 100000\nuploads_per_client = 100000\n";
     start_binary(data_dir, port, config, pipeline, SECRET).await
 }
 
@@ -153,10 +154,8 @@ struct SmallDisk {
 impl SmallDisk {
     fn mount(megabytes: u32) -> Result<SmallDisk, String> {
         let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs", dir.path().to_str().unwrap()])
-            .output()
-            .map_err(|error| format!("cannot run mount: {error}"))?;
+        let output =
+            Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs", dir.path().to_str().unwrap()]).output().map_err(|error| format!("cannot run mount: {error}"))?;
         if output.status.success() { Ok(SmallDisk { dir }) } else { Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()) }
     }
 }

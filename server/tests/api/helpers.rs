@@ -225,12 +225,7 @@ impl TestApp {
     /// The pipeline file's lines, as JSON.
     pub fn pipeline_lines(&self) -> Vec<Value> {
         let path: PathBuf = self.data_dir.path().join("pipeline.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| serde_json::from_str(line).expect("pipeline lines are JSON"))
-            .collect()
+        std::fs::read_to_string(path).unwrap_or_default().lines().filter(|line| !line.trim().is_empty()).map(|line| serde_json::from_str(line).expect("pipeline lines are JSON")).collect()
     }
 
     /// Waits until the pipeline file holds `count` lines and the deliveries are recorded

@@ -89,14 +89,7 @@ async fn malformed_values_are_refused_with_422_naming_the_field() {
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
         assert_eq!(problem["errors"][0]["rule"], "malformed");
     }
-    let response = app
-        .client
-        .post(app.url("/api/v1/reports"))
-        .header("Idempotency-Key", "broken")
-        .multipart(reqwest::multipart::Form::new().text("report", "{not json"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(app.url("/api/v1/reports")).header("Idempotency-Key", "broken").multipart(reqwest::multipart::Form::new().text("report", "{not json")).send().await.unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(response.json::<Value>().await.unwrap()["errors"][0]["field"], "report");
     assert_eq!(app.stored_reports().await, 0);
@@ -105,7 +98,8 @@ async fn malformed_values_are_refused_with_422_naming_the_field() {
 #[tokio::test]
 async fn missing_required_field_is_refused_with_422_naming_it() {
     let app = spawn_app().await;
-    let report = json!({ "category": "heating_too_cold", "kind": "complaint", "description": "家里只有12度", "location": { "district": "daoli" }, "contact": { "phone": "13812345678", "consent": true } });
+    let report =
+        json!({ "category": "heating_too_cold", "kind": "complaint", "description": "家里只有12度", "location": { "district": "daoli" }, "contact": { "phone": "13812345678", "consent": true } });
     expect_limit(&app, &report, vec![], 422, "fields.indoor_temperature").await;
 }
 

@@ -12,10 +12,8 @@ use serde_json::{Value, json};
 use crate::helpers::{database_url_for, jpeg, manhole_report, postgres_under_test, spawn_app_in, spawn_app_with};
 
 fn migrate(data_dir: &std::path::Path, url: &str, photo_store: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_lianxin"))
-        .args(["migrate-to-postgres", "--data-dir", data_dir.to_str().unwrap(), "--database-url", url, "--photo-store", photo_store])
-        .output()
-        .unwrap();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_lianxin")).args(["migrate-to-postgres", "--data-dir", data_dir.to_str().unwrap(), "--database-url", url, "--photo-store", photo_store]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }

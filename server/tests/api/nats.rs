@@ -20,7 +20,13 @@ async fn reports_are_published_once_to_jetstream_and_a_repeat_is_deduplicated() 
     let name = format!("LIANXIN_TEST_{suffix}");
     let admin = jetstream::new(async_nats::connect(NATS).await.expect("nats-server with JetStream runs on 127.0.0.1:4222"));
     let mut created = admin
-        .create_stream(stream::Config { name: name.clone(), subjects: vec![format!("{prefix}.>")], storage: stream::StorageType::File, duplicate_window: Duration::from_secs(120), ..Default::default() })
+        .create_stream(stream::Config {
+            name: name.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
         .await
         .unwrap();
 

@@ -32,12 +32,13 @@ fn decode(text: &str) -> String {
     let mut out = Vec::new();
     let mut index = 0;
     while index < bytes.len() {
-        if bytes[index] == b'%' && index + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("zz"), 16) {
-                out.push(byte);
-                index += 3;
-                continue;
-            }
+        if bytes[index] == b'%'
+            && index + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(byte);
+            index += 3;
+            continue;
         }
         out.push(bytes[index]);
         index += 1;
@@ -114,10 +115,7 @@ async fn requests(State(server): State<Shared>, RawQuery(query): RawQuery) -> Re
 
 async fn start_server(token_mode: bool) -> (String, Shared) {
     let shared: Shared = Arc::new(Mutex::new(Server { token_mode, ..Server::default() }));
-    let app = axum::Router::new()
-        .route("/v2/requests.json", axum::routing::post(create).get(requests))
-        .route("/v2/tokens/{file}", axum::routing::get(token))
-        .with_state(shared.clone());
+    let app = axum::Router::new().route("/v2/requests.json", axum::routing::post(create).get(requests)).route("/v2/tokens/{file}", axum::routing::get(token)).with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("open311+http://{}/v2", listener.local_addr().unwrap());
     tokio::spawn(async move {

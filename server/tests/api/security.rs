@@ -72,9 +72,8 @@ async fn behind_a_proxy_a_client_cannot_pick_its_own_address_to_escape_the_limit
     .await;
     // The proxy appends the address it saw in a header of its own; the client wrote the
     // first one, a new address each time.
-    let through_proxy = |key: &'static str, spoofed: &'static str| {
-        app.report_request(Some(key), &manhole_report(), vec![]).header("X-Forwarded-For", spoofed).header("X-Forwarded-For", "203.0.113.50").send()
-    };
+    let through_proxy =
+        |key: &'static str, spoofed: &'static str| app.report_request(Some(key), &manhole_report(), vec![]).header("X-Forwarded-For", spoofed).header("X-Forwarded-For", "203.0.113.50").send();
 
     assert_eq!(through_proxy("a", "192.0.2.1").await.unwrap().status(), 201);
     assert_eq!(through_proxy("b", "192.0.2.2").await.unwrap().status(), 429, "the proxy's address is the one counted");
