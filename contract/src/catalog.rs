@@ -6,7 +6,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Localized};
 use crate::report::RequestKind;
-use crate::validate::Limits;
+
+/// Text limits, configured on the server and published in the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Longest description, in characters.
+    pub description_max: u32,
+    /// Longest address, in characters.
+    pub address_max: u32,
+    /// Longest contact name, in characters.
+    pub name_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { description_max: 2000, address_max: 200, name_max: 50 }
+    }
+}
 
 /// Everything the widget needs to render the form for any category.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

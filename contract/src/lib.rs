@@ -20,8 +20,8 @@ pub mod number;
 /// RFC 9457 problem details, the one shape of every error the API returns.
 pub mod problem;
 
-pub use catalog::{Catalog, Category, Department, District, FieldDef, FieldKind, Group};
+pub use catalog::{Catalog, Category, Department, District, FieldDef, FieldKind, Group, Limits};
 pub use i18n::{Lang, Localized};
 pub use problem::Problem;
 pub use report::{Contact, Location, Receipt, ReportSubmission, RequestKind};
-pub use validate::{Limits, Rule, ValidationError};
+pub use validate::{Rule, ValidationError};

@@ -8,27 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Category, FieldDef, FieldKind, Need};
+use crate::catalog::{Catalog, Category, FieldDef, FieldKind, Limits, Need};
 use crate::i18n::Lang;
 use crate::number::{format_number, parse_number};
 use crate::report::{Contact, FieldValue, Location, ReportSubmission};
-
-/// Text limits, configured on the server and published in the catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Longest description, in characters.
-    pub description_max: u32,
-    /// Longest address, in characters.
-    pub address_max: u32,
-    /// Longest contact name, in characters.
-    pub name_max: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { description_max: 2000, address_max: 200, name_max: 50 }
-    }
-}
 
 /// Which rule a value broke. In JSON the rule's name (`"rule": "too_long"`) and its settings
 /// (`"max": 100`) sit beside the field path; `RawError` reads them back.

@@ -88,15 +88,18 @@ impl Application {
         let catalog = Arc::new(catalog);
         let sink = Arc::new(Sink::from_url(&config.pipeline_url(), &config, catalog.clone())?);
         let forwarder = Forwarder::new(store.clone(), sink.clone(), config.forwarder, photo_links.clone());
+        let districts = Arc::new(districts);
+        let metrics: Arc<crate::metrics::Metrics> = Arc::default();
+        let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone());
         let state = AppState {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
             catalog,
-            districts: Arc::new(districts),
+            districts,
             store,
             photos,
             forwarder: forwarder.handle(),
-            in_flight: Arc::default(),
-            metrics: Arc::default(),
+            submissions,
+            metrics,
             photo_links,
             config: Arc::new(config),
         };
@@ -120,21 +123,81 @@ impl Application {
     }
 
     /// Runs until `stop` completes: then stops accepting connections, lets requests in
-    /// flight finish, and stops the forwarder after its current delivery.
+    /// flight finish, and stops the forwarder after its current delivery. The HTTP server,
+    /// the forwarder, the retention purge and the status poll run side by side; if one of
+    /// them ends before `stop` (a bug, or a store it cannot open), the others are stopped
+    /// at once and the error names it: a server that takes reports but no longer forwards
+    /// them must not go on looking healthy.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let forwarder = tokio::spawn(self.forwarder.run(shutdown_rx.clone()));
-        let status_poll = tokio::spawn(crate::status_poll::run(self.state.store.clone(), self.sink.clone(), self.state.config.forwarder, shutdown_rx.clone()));
-        let retention = tokio::spawn(crate::retention::run(self.state.store.clone(), self.state.photos.clone(), self.state.config.privacy, shutdown_rx.clone()));
-        let server = tokio::spawn(serve::serve(self.listener, self.router, self.state.config.security.clone(), shutdown_rx));
-        stop.await;
-        tracing::info!("shutting down");
-        let _ = shutdown_tx.send(true);
-        server.await.context("server task")?;
-        forwarder.await.context("forwarder task")??;
-        retention.await.context("retention task")?;
-        status_poll.await.context("status poll task")?;
-        Ok(())
+        let (store, photos, config) = (self.state.store.clone(), self.state.photos.clone(), self.state.config.clone());
+        let (status_rx, retention_rx) = (shutdown_rx.clone(), shutdown_rx.clone());
+        let (poll_store, sink, forwarder_settings, privacy, security) = (store.clone(), self.sink.clone(), config.forwarder, config.privacy, config.security.clone());
+        let tasks: Vec<Task> = vec![
+            ("the forwarder", Box::pin(self.forwarder.run(shutdown_rx.clone()))),
+            (
+                "the Open311 status poll",
+                Box::pin(async move {
+                    crate::status_poll::run(poll_store, sink, forwarder_settings, status_rx).await;
+                    Ok(())
+                }),
+            ),
+            (
+                "the retention purge",
+                Box::pin(async move {
+                    crate::retention::run(store, photos, privacy, retention_rx).await;
+                    Ok(())
+                }),
+            ),
+            (
+                "the HTTP server",
+                Box::pin(async move {
+                    serve::serve(self.listener, self.router, security, shutdown_rx).await;
+                    Ok(())
+                }),
+            ),
+        ];
+        supervise(tasks, stop, shutdown_tx).await
+    }
+}
+
+/// A named background task; it runs until the shutdown signal.
+type Task = (&'static str, std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>);
+
+/// Runs `tasks` side by side until `stop` completes, then signals `shutdown` and waits for
+/// them all. If one ends before `stop` (a bug, or a store it cannot use), the others are
+/// stopped at once and the error names it: a server that takes reports but no longer
+/// forwards them must not go on looking healthy.
+async fn supervise(tasks: Vec<Task>, stop: impl Future<Output = ()>, shutdown: watch::Sender<bool>) -> anyhow::Result<()> {
+    let mut running = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
+    for (name, task) in tasks {
+        names.insert(running.spawn(task).id(), name);
+    }
+    let named = |ended: Result<(tokio::task::Id, anyhow::Result<()>), tokio::task::JoinError>| match ended {
+        Ok((id, outcome)) => (names.get(&id).copied().unwrap_or("a task"), outcome.err()),
+        Err(error) => (names.get(&error.id()).copied().unwrap_or("a task"), Some(anyhow::anyhow!("it panicked: {error}"))),
+    };
+    let ended_early = tokio::select! {
+        () = stop => None,
+        Some(ended) = running.join_next_with_id() => Some(named(ended)),
+    };
+    let early = ended_early.map(|(name, failure)| {
+        let why = failure.map_or_else(|| "it returned".to_owned(), |error| format!("{error:#}"));
+        tracing::error!(task = name, reason = %why, "a background task stopped; shutting the server down");
+        anyhow::anyhow!("{name} stopped ({why}), so the server stopped too")
+    });
+    tracing::info!("shutting down");
+    let _ = shutdown.send(true);
+    let mut first_error = None;
+    while let Some(ended) = running.join_next_with_id().await {
+        if let (name, Some(error)) = named(ended) {
+            first_error.get_or_insert(error.context(format!("{name} failed while stopping")));
+        }
+    }
+    match early.or(first_error) {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 
@@ -164,4 +227,51 @@ async fn shutdown_signal() {
 pub fn init_tracing() {
     let level = std::env::var("RUST_LOG").ok().and_then(|value| value.parse().ok()).unwrap_or(tracing::Level::INFO);
     let _ = tracing_subscriber::fmt().with_max_level(level).with_target(false).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_dies_stops_the_others_at_once_and_is_named() {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let other_stopped = Arc::new(AtomicBool::new(false));
+        let flag = other_stopped.clone();
+        let mut waiting = shutdown_rx.clone();
+        let tasks: Vec<Task> = vec![
+            (
+                "the patient task",
+                Box::pin(async move {
+                    let _ = waiting.wait_for(|stopped| *stopped).await;
+                    flag.store(true, Ordering::SeqCst);
+                    Ok(())
+                }),
+            ),
+            ("the forwarder", Box::pin(async { Err(anyhow::anyhow!("the database is gone")) })),
+        ];
+
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(5), supervise(tasks, std::future::pending(), shutdown_tx)).await.expect("stops without being asked");
+
+        let error = format!("{:#}", outcome.unwrap_err());
+        assert!(error.contains("the forwarder") && error.contains("the database is gone"), "{error}");
+        assert!(other_stopped.load(Ordering::SeqCst), "the other task was told to stop");
+    }
+
+    #[tokio::test]
+    async fn asked_to_stop_every_task_finishes_and_all_is_well() {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut waiting = shutdown_rx.clone();
+        let tasks: Vec<Task> = vec![(
+            "the patient task",
+            Box::pin(async move {
+                let _ = waiting.wait_for(|stopped| *stopped).await;
+                Ok(())
+            }),
+        )];
+        supervise(tasks, async {}, shutdown_tx).await.unwrap();
+    }
 }

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use lianxin_contract::problem::FieldProblem;
 use lianxin_contract::{Lang, Problem, ValidationError};
 
+use crate::photos::PhotoProblem;
+
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -72,19 +74,6 @@ pub enum BadRequest {
     MissingReport,
     /// A part with an unexpected name.
     UnexpectedPart,
-}
-
-/// Why a photo was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoProblem {
-    /// HEIC/HEIF, what iPhones save by default.
-    Heic,
-    /// Not an image format we accept.
-    NotAPhoto,
-    /// Looks like an image but cannot be decoded completely.
-    Corrupt,
-    /// An image with another file appended (a polyglot), or extra data after its end.
-    NotPlain,
 }
 
 fn words(lang: Lang, zh: &str, en: &str, ru: &str) -> String {
@@ -254,6 +243,46 @@ fn bad_request_words(reason: BadRequest, lang: Lang) -> String {
         BadRequest::BrokenMultipart => words(lang, "上传数据不完整，请重试", "The upload was cut off or malformed; please send it again", "Загрузка прервана или повреждена; отправьте снова"),
         BadRequest::MissingReport => words(lang, "缺少 report 部分", "The multipart body has no `report` part", "В теле запроса нет части `report`"),
         BadRequest::UnexpectedPart => words(lang, "只接受 report 和 photo 两种部分", "Only `report` and `photo` parts are accepted", "Принимаются только части `report` и `photo`"),
+    }
+}
+
+impl From<crate::intake::IntakeError> for ApiError {
+    fn from(error: crate::intake::IntakeError) -> ApiError {
+        use crate::intake::IntakeError;
+        match error {
+            IntakeError::UnexpectedPart => ApiError::BadRequest(BadRequest::UnexpectedPart),
+            IntakeError::MissingReport => ApiError::BadRequest(BadRequest::MissingReport),
+            IntakeError::Broken => ApiError::BadRequest(BadRequest::BrokenMultipart),
+            IntakeError::TooLarge { limit, max } => ApiError::TooLarge { limit, max },
+            IntakeError::DiskFull => ApiError::Unavailable("no disk space for uploads".into()),
+            IntakeError::Spool(error) => ApiError::Internal(anyhow::Error::new(error).context("spooling an upload")),
+        }
+    }
+}
+
+impl From<crate::photos::PhotoError> for ApiError {
+    fn from(error: crate::photos::PhotoError) -> ApiError {
+        use crate::photos::PhotoError;
+        match error {
+            PhotoError::Unsupported(problem) => ApiError::UnsupportedPhoto(problem),
+            PhotoError::TooLarge { limit, max } => ApiError::TooLarge { limit, max },
+            PhotoError::Busy => ApiError::Unavailable("every photo decoder is busy".into()),
+            PhotoError::StorageFull => ApiError::Unavailable("photo storage is full".into()),
+            error @ (PhotoError::Storage(_) | PhotoError::Internal(_)) => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+impl From<crate::submission::SubmissionError> for ApiError {
+    fn from(error: crate::submission::SubmissionError) -> ApiError {
+        use crate::submission::SubmissionError;
+        match error {
+            SubmissionError::KeyInFlight => ApiError::KeyInFlight,
+            SubmissionError::KeyReused => ApiError::KeyReused,
+            SubmissionError::Invalid(errors) => ApiError::Validation(errors),
+            SubmissionError::Photo(error) => error.into(),
+            SubmissionError::Store(error) => error.into(),
+        }
     }
 }
 

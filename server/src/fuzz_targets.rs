@@ -18,7 +18,7 @@ fn catalog() -> &'static lianxin_contract::Catalog {
 /// against the Harbin catalog with 0–6 photos.
 pub fn report_json(data: &[u8]) {
     let photos = data.first().map_or(0, |byte| usize::from(byte % 7));
-    if let Ok(report) = crate::http::reports::parse_report(data) {
+    if let Ok(report) = crate::submission::parse_report(data) {
         let _ = lianxin_contract::validate::validate_report(catalog(), &report, photos);
     }
 }

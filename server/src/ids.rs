@@ -45,6 +45,11 @@ pub fn rfc3339(ms: i64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
+/// Lower-case hexadecimal (content hashes, keyed hashes, signatures).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

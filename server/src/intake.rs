@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::config::IntakeLimits;
-use crate::error::{ApiError, BadRequest};
+use crate::ids::hex;
 
 /// The raw parts of one report, each within its limit.
 #[derive(Debug)]
@@ -69,8 +69,37 @@ impl Upload {
     }
 }
 
+/// Why a multipart report could not be read. This module knows nothing of HTTP: the edge
+/// (`error.rs`) words each for the resident and picks the status.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// A part other than `report` and `photo`, or a second `report`.
+    #[error("a part other than one report and photos")]
+    UnexpectedPart,
+    /// No `report` part.
+    #[error("no report part")]
+    MissingReport,
+    /// The multipart body is cut off or malformed.
+    #[error("a broken multipart body")]
+    Broken,
+    /// Over a configured limit (its name as in the configuration).
+    #[error("over the limit {limit} ({max})")]
+    TooLarge {
+        /// The limit's name.
+        limit: &'static str,
+        /// Its value.
+        max: u64,
+    },
+    /// The disk holding the upload spool is full.
+    #[error("no disk space for uploads")]
+    DiskFull,
+    /// Spooling an upload failed otherwise.
+    #[error("spooling an upload: {0}")]
+    Spool(#[source] std::io::Error),
+}
+
 /// Reads every part of `multipart`, spooling large photos into `spool_dir`.
-pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &Path) -> Result<Intake, ApiError> {
+pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &Path) -> Result<Intake, IntakeError> {
     let mut report_json = None;
     let mut photos = Vec::new();
     let mut hash = Sha256::new();
@@ -78,7 +107,7 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
         match field.name() {
             Some("report") => {
                 if report_json.is_some() {
-                    return Err(ApiError::BadRequest(BadRequest::UnexpectedPart));
+                    return Err(IntakeError::UnexpectedPart);
                 }
                 let mut part = Sha256::new();
                 let Upload::Memory(json) = read_field(field, limits.json_bytes, "json_bytes", limits, None, &mut part).await? else { unreachable!("the report part is never spooled") };
@@ -86,7 +115,7 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
             }
             Some("photo") => {
                 if photos.len() == limits.photos {
-                    return Err(ApiError::TooLarge { limit: "photos", max: limits.photos as u64 });
+                    return Err(IntakeError::TooLarge { limit: "photos", max: limits.photos as u64 });
                 }
                 let mut part = Sha256::new();
                 let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir), &mut part).await?;
@@ -94,10 +123,10 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
                 hash.update(part.finalize());
                 photos.push(upload);
             }
-            _ => return Err(ApiError::BadRequest(BadRequest::UnexpectedPart)),
+            _ => return Err(IntakeError::UnexpectedPart),
         }
     }
-    let (report_json, part) = report_json.ok_or(ApiError::BadRequest(BadRequest::MissingReport))?;
+    let (report_json, part) = report_json.ok_or(IntakeError::MissingReport)?;
     // The request hash covers each part by length and content hash, the report first.
     let mut request = Sha256::new();
     request.update((report_json.len() as u64).to_le_bytes());
@@ -108,13 +137,13 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
 
 /// Reads one part within `max` bytes into memory, or — past [`SPOOL_AFTER`] when
 /// `spool_dir` is given — into a temporary file there, hashing it on the way.
-async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>, hash: &mut Sha256) -> Result<Upload, ApiError> {
+async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>, hash: &mut Sha256) -> Result<Upload, IntakeError> {
     let mut bytes = Vec::new();
     let mut spooled: Option<(tokio::fs::File, tempfile::TempPath)> = None;
     let mut len = 0usize;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error(limits))? {
         if len + chunk.len() > max {
-            return Err(ApiError::TooLarge { limit, max: max as u64 });
+            return Err(IntakeError::TooLarge { limit, max: max as u64 });
         }
         len += chunk.len();
         hash.update(&chunk);
@@ -171,29 +200,24 @@ pub fn remove_stale_uploads(dir: &Path, older_than: std::time::Duration) -> std:
 /// How spooled uploads' file names begin.
 const SPOOL_PREFIX: &str = "upload-";
 
-async fn spool_file(dir: &Path) -> Result<(tokio::fs::File, tempfile::TempPath), ApiError> {
+async fn spool_file(dir: &Path) -> Result<(tokio::fs::File, tempfile::TempPath), IntakeError> {
     let dir: PathBuf = dir.to_owned();
     let (file, path) = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)?;
         tempfile::Builder::new().prefix(SPOOL_PREFIX).tempfile_in(&dir).map(tempfile::NamedTempFile::into_parts)
     })
     .await
-    .map_err(|error| ApiError::Internal(error.into()))?
+    .map_err(|error| IntakeError::Spool(std::io::Error::other(error)))?
     .map_err(spool_error)?;
     Ok((tokio::fs::File::from_std(file), path))
 }
 
-fn spool_error(error: std::io::Error) -> ApiError {
-    if error.kind() == std::io::ErrorKind::StorageFull { ApiError::Unavailable("no disk space for uploads".into()) } else { ApiError::Internal(error.into()) }
+fn spool_error(error: std::io::Error) -> IntakeError {
+    if error.kind() == std::io::ErrorKind::StorageFull { IntakeError::DiskFull } else { IntakeError::Spool(error) }
 }
 
-fn multipart_error(limits: &IntakeLimits) -> impl Fn(MultipartError) -> ApiError + '_ {
+fn multipart_error(limits: &IntakeLimits) -> impl Fn(MultipartError) -> IntakeError + '_ {
     |error| {
-        if error.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge { limit: "body_bytes", max: limits.body_bytes as u64 } } else { ApiError::BadRequest(BadRequest::BrokenMultipart) }
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE { IntakeError::TooLarge { limit: "body_bytes", max: limits.body_bytes as u64 } } else { IntakeError::Broken }
     }
-}
-
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -17,6 +17,9 @@ pub mod http;
 pub mod error;
 /// Reads a multipart report under hard limits, without buffering unbounded input.
 pub mod intake;
+/// The one intake of a report, whichever door it came through: parse, validate, photos,
+/// route, one store call.
+pub mod submission;
 /// Makes photos safe: sniff, decode with limits, orient, downscale, re-encode, store.
 pub mod photos;
 /// Where photo bytes live: local files or S3-compatible object storage.

@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::intake::hex;
+use crate::ids::hex;
 use crate::privacy::constant_time_eq;
 
 /// Signs and checks photo links.

@@ -5,14 +5,13 @@
 //! `put` returns only once the bytes are durable (fsync and rename, or the object store's
 //! acknowledgement).
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-
-use crate::photos::write_durably;
 
 /// The full photo or its thumbnail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,4 +163,23 @@ impl PhotoStore {
         }
         Ok(())
     }
+}
+
+/// Writes `bytes` to `path` so that after return the file is complete on disk: write to a
+/// temporary sibling, fsync it, rename, fsync the directory.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("photo paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    let temporary = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }

@@ -5,8 +5,7 @@
 //! which drops EXIF, GPS and anything appended to the file. The result goes to the
 //! [`PhotoStore`], by content hash, durably before the report refers to it.
 
-use std::io::{Cursor, Write};
-use std::path::Path;
+use std::io::Cursor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,8 +13,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use sha2::{Digest, Sha256};
 
 use crate::config::{IntakeLimits, PhotoSettings};
-use crate::error::{ApiError, PhotoProblem};
-use crate::intake::{Upload, hex};
+use crate::ids::hex;
+use crate::intake::Upload;
 use crate::photo_store::{PhotoStore, PhotoStoreError};
 
 /// A photo made safe and written to disk.
@@ -40,6 +39,48 @@ pub struct PhotoProcessor {
     max_pixels: u64,
     workers: DecodeWorkers,
     deletion: Arc<tokio::sync::RwLock<()>>,
+}
+
+/// Why a photo was not made safe. This module knows nothing of HTTP: the edge
+/// (`error.rs`) words each for the resident and picks the status.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    /// Not a photo we accept (the problem says which way).
+    #[error("unsupported photo: {0:?}")]
+    Unsupported(PhotoProblem),
+    /// Over a configured limit (its name as in the configuration).
+    #[error("over the limit {limit} ({max})")]
+    TooLarge {
+        /// The limit's name.
+        limit: &'static str,
+        /// Its value.
+        max: u64,
+    },
+    /// Every decoder is busy and the queue is full: try again later.
+    #[error("every photo decoder is busy")]
+    Busy,
+    /// The photo storage is full.
+    #[error("photo storage is full")]
+    StorageFull,
+    /// Storing the photo failed otherwise.
+    #[error("storing a photo: {0}")]
+    Storage(#[source] PhotoStoreError),
+    /// A fault of ours (a thread gone, a panicking decoder, an encoder error).
+    #[error("photo processing: {0}")]
+    Internal(String),
+}
+
+/// Why a photo was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoProblem {
+    /// HEIC/HEIF, what iPhones save by default.
+    Heic,
+    /// Not an image format we accept.
+    NotAPhoto,
+    /// Looks like an image but cannot be decoded completely.
+    Corrupt,
+    /// An image with another file appended (a polyglot), or extra data after its end.
+    NotPlain,
 }
 
 /// Decoding happens on `concurrent_decodes` threads of its own, not on the runtime's
@@ -92,10 +133,10 @@ impl DecodeWorkers {
         DecodeWorkers { jobs, queued: Arc::default(), max_queued: max_queued.max(1) }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PhotoError> {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
             self.queued.fetch_sub(1, Ordering::AcqRel);
-            return Err(ApiError::Unavailable("every photo decoder is busy".into()));
+            return Err(PhotoError::Busy);
         }
         let queued = Queued(self.queued.clone());
         let (answer, result) = tokio::sync::oneshot::channel();
@@ -104,8 +145,8 @@ impl DecodeWorkers {
                 let _queued = queued;
                 let _ = answer.send(work());
             }))
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the photo threads are gone")))?;
-        result.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("a photo job panicked")))
+            .map_err(|_| PhotoError::Internal("the photo threads are gone".into()))?;
+        result.await.map_err(|_| PhotoError::Internal("a photo job panicked".into()))
     }
 }
 
@@ -114,7 +155,7 @@ mod worker_tests {
     use std::sync::atomic::Ordering;
 
     use super::DecodeWorkers;
-    use crate::error::ApiError;
+    use super::PhotoError;
 
     #[tokio::test]
     async fn a_full_decode_queue_answers_busy_at_once_and_takes_work_again_when_it_drains() {
@@ -138,7 +179,7 @@ mod worker_tests {
 
         let third = workers.run(|| true).await;
 
-        assert!(matches!(third, Err(ApiError::Unavailable(_))), "{third:?}");
+        assert!(matches!(third, Err(PhotoError::Busy)), "{third:?}");
         release.send(()).unwrap();
         release.send(()).unwrap();
         assert!(first.await.unwrap().unwrap() && second.await.unwrap().unwrap());
@@ -176,15 +217,15 @@ impl PhotoProcessor {
 
     /// Makes `upload` safe in memory: nothing touches the disk until every photo of the
     /// report has passed, so a refused report leaves no file behind.
-    pub async fn prepare(&self, upload: Upload) -> Result<PreparedPhoto, ApiError> {
+    pub async fn prepare(&self, upload: Upload) -> Result<PreparedPhoto, PhotoError> {
         let (settings, max_pixels) = (self.settings, self.max_pixels);
         // A spooled upload is read back only now, on a photo thread: at most
         // `concurrent_decodes` photos are in memory at once, however many are uploading.
-        self.workers.run(move || prepare_blocking(&upload.into_bytes_blocking().map_err(|error| ApiError::Internal(error.into()))?, settings, max_pixels)).await?
+        self.workers.run(move || prepare_blocking(&upload.into_bytes_blocking().map_err(|error| PhotoError::Internal(format!("reading a spooled upload: {error}")))?, settings, max_pixels)).await?
     }
 
     /// Writes a prepared photo and its thumbnail durably, named by content hash.
-    pub async fn persist(&self, photo: PreparedPhoto) -> Result<StoredPhoto, ApiError> {
+    pub async fn persist(&self, photo: PreparedPhoto) -> Result<StoredPhoto, PhotoError> {
         self.store.put(&photo.stored.sha256, photo.jpeg, photo.thumbnail).await.map_err(storage_error)?;
         Ok(photo.stored)
     }
@@ -201,7 +242,7 @@ pub struct PreparedPhoto {
 
 /// Makes one upload safe, on the calling thread (the photo threads call this; so does the
 /// photo fuzz target).
-pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, ApiError> {
+pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, PhotoError> {
     if let Some(prepared) = keep_jpeg_data(upload, settings, max_pixels)? {
         return Ok(prepared);
     }
@@ -220,7 +261,7 @@ pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64)
 /// XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
 /// are then decoded in full under the same limits, so they are a valid photo by the same
 /// checks as a re-encoded one — at a fraction of the cost of encoding. `None`: re-encode.
-fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<Option<PreparedPhoto>, ApiError> {
+fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<Option<PreparedPhoto>, PhotoError> {
     if image::guess_format(upload).ok() != Some(ImageFormat::Jpeg) {
         return Ok(None);
     }
@@ -297,18 +338,18 @@ pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn storage_error(error: PhotoStoreError) -> ApiError {
-    if error.is_full() { ApiError::Unavailable("photo storage is full".into()) } else { ApiError::Internal(error.into()) }
+fn storage_error(error: PhotoStoreError) -> PhotoError {
+    if error.is_full() { PhotoError::StorageFull } else { PhotoError::Storage(error) }
 }
 
 /// Sniffs, checks and decodes a photo, applying its EXIF orientation.
-pub fn decode(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<DynamicImage, ApiError> {
+pub fn decode(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<DynamicImage, PhotoError> {
     if upload.len() >= 12 && &upload[4..8] == b"ftyp" && matches!(&upload[8..12], b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif") {
-        return Err(ApiError::UnsupportedPhoto(PhotoProblem::Heic));
+        return Err(PhotoError::Unsupported(PhotoProblem::Heic));
     }
-    let format = image::guess_format(upload).map_err(|_| ApiError::UnsupportedPhoto(PhotoProblem::NotAPhoto))?;
+    let format = image::guess_format(upload).map_err(|_| PhotoError::Unsupported(PhotoProblem::NotAPhoto))?;
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
-        return Err(ApiError::UnsupportedPhoto(PhotoProblem::NotAPhoto));
+        return Err(PhotoError::Unsupported(PhotoProblem::NotAPhoto));
     }
     check_plain(upload, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format);
@@ -320,10 +361,10 @@ pub fn decode(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<DynamicI
     limits.max_image_height = Some(side);
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let too_large = || ApiError::TooLarge { limit: "photo_pixels", max: max_pixels };
+    let too_large = || PhotoError::TooLarge { limit: "photo_pixels", max: max_pixels };
     let mut decoder = reader.into_decoder().map_err(|error| match error {
         image::ImageError::Limits(_) => too_large(),
-        _ => ApiError::UnsupportedPhoto(PhotoProblem::Corrupt),
+        _ => PhotoError::Unsupported(PhotoProblem::Corrupt),
     })?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > max_pixels {
@@ -334,11 +375,11 @@ pub fn decode(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<DynamicI
     // small 16-bit PNG can expand to hundreds of megabytes, twice over when rotated.
     let copies = if orientation == image::metadata::Orientation::NoTransforms { 1 } else { 2 };
     if decoder.total_bytes().saturating_mul(copies) > max_bytes {
-        return Err(ApiError::TooLarge { limit: "photo_decode_bytes", max: max_bytes });
+        return Err(PhotoError::TooLarge { limit: "photo_decode_bytes", max: max_bytes });
     }
     let mut image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
         image::ImageError::Limits(_) => too_large(),
-        _ => ApiError::UnsupportedPhoto(PhotoProblem::Corrupt),
+        _ => PhotoError::Unsupported(PhotoProblem::Corrupt),
     })?;
     image.apply_orientation(orientation);
     Ok(image)
@@ -347,7 +388,7 @@ pub fn decode(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<DynamicI
 /// Refuses a truncated file (no end marker) and a polyglot (another file appended after the
 /// image's end, such as a ZIP or a script). Re-encoding would drop the extra bytes anyway;
 /// refusing says clearly that the upload was not a plain photo. Zero padding is tolerated.
-fn check_plain(upload: &[u8], format: ImageFormat) -> Result<(), ApiError> {
+fn check_plain(upload: &[u8], format: ImageFormat) -> Result<(), PhotoError> {
     let end = match format {
         ImageFormat::Jpeg => upload.windows(2).rposition(|pair| pair == [0xFF, 0xD9]).map(|at| at + 2),
         ImageFormat::Png => upload.windows(8).rposition(|chunk| &chunk[..4] == b"IEND").map(|at| at + 8).filter(|end| *end <= upload.len()),
@@ -357,37 +398,18 @@ fn check_plain(upload: &[u8], format: ImageFormat) -> Result<(), ApiError> {
         }
         _ => None,
     };
-    let Some(end) = end else { return Err(ApiError::UnsupportedPhoto(PhotoProblem::Corrupt)) };
+    let Some(end) = end else { return Err(PhotoError::Unsupported(PhotoProblem::Corrupt)) };
     if upload[end..].iter().any(|byte| *byte != 0) {
-        return Err(ApiError::UnsupportedPhoto(PhotoProblem::NotPlain));
+        return Err(PhotoError::Unsupported(PhotoProblem::NotPlain));
     }
     Ok(())
 }
 
-fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, ApiError> {
+fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
     let mut out = Vec::new();
     let rgb = image.to_rgb8();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&rgb).map_err(|error| ApiError::Internal(error.into()))?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&rgb).map_err(|error| PhotoError::Internal(format!("encoding a JPEG: {error}")))?;
     Ok(out)
-}
-
-/// Writes `bytes` to `path` so that after return the file is complete on disk: write to a
-/// temporary sibling, fsync it, rename, fsync the directory.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("photo paths have a parent");
-    std::fs::create_dir_all(dir)?;
-    let temporary = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
 }
 
 #[cfg(test)]

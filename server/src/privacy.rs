@@ -15,7 +15,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::intake::hex;
+use crate::ids::hex;
 
 /// Seals and opens contact details; never prints its key.
 #[derive(Clone)]

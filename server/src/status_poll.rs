@@ -22,7 +22,12 @@ const PER_CALL: usize = 50;
 
 /// Runs until `shutdown` turns true.
 pub async fn run(store: Store, sink: Arc<Sink>, settings: ForwarderSettings, mut shutdown: watch::Receiver<bool>) {
-    let Sink::Open311(open311) = sink.as_ref() else { return };
+    let Sink::Open311(open311) = sink.as_ref() else {
+        // Other sinks report through the pipeline-events route: idle until shutdown, like
+        // every background task (one that ends early stops the server).
+        let _ = shutdown.wait_for(|stopped| *stopped).await;
+        return;
+    };
     let interval = Duration::from_secs(settings.status_poll_secs.max(1));
     loop {
         tokio::select! {

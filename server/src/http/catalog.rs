@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use crate::intake::hex;
+use crate::ids::hex;
 
 /// One pre-rendered catalog body.
 #[derive(Debug)]

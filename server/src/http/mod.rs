@@ -27,8 +27,7 @@ pub mod widget;
 /// Who may read `/metrics` and the OpenAPI document.
 pub mod operators;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -56,8 +55,8 @@ pub struct AppState {
     pub photos: PhotoProcessor,
     /// Wakes the forwarder when a report was stored.
     pub forwarder: ForwarderHandle,
-    /// Idempotency keys whose request is being processed right now.
-    pub in_flight: Arc<Mutex<HashSet<String>>>,
+    /// The one intake of reports, whichever door they come through.
+    pub submissions: crate::submission::Submissions,
     /// Signs and checks photo links.
     pub photo_links: Arc<crate::photo_links::PhotoLinks>,
     /// Counters for `/metrics`.

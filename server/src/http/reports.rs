@@ -1,9 +1,9 @@
-//! `POST /api/v1/reports` takes a report in: idempotency key, bounded multipart intake,
-//! validation against the catalog, safe photos, one durable transaction, receipt.
-//! `GET /api/v1/reports/{tracking_no}` shows its public status.
+//! `POST /api/v1/reports`, the JSON API's door: the idempotency key, the bounded multipart
+//! body, then the one submission service (`submission`); 201 with the receipt, or 200 with
+//! the original receipt for a retry. `GET /api/v1/reports/{tracking_no}` shows a report's
+//! public status; `GET /api/v1/reports/nearby` counts open reports near a point.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
@@ -11,8 +11,8 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use lianxin_contract::validate::{is_on_earth, validate_report};
-use lianxin_contract::{Lang, ReportSubmission, Rule, ValidationError};
+use lianxin_contract::validate::is_on_earth;
+use lianxin_contract::{Lang, Rule, ValidationError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,7 +22,8 @@ use crate::config::Config;
 use crate::error::{ApiError, BadRequest, Localized};
 use crate::ids;
 use crate::intake;
-use crate::store::{Inserted, NewReport, RELATED_DAYS, SAME_PLACE_M};
+use crate::store::{RELATED_DAYS, SAME_PLACE_M};
+use crate::submission::Accepted;
 use lianxin_contract::report::Nearby;
 
 /// The report routes, with the body limit from the configuration, the rate limit on
@@ -38,26 +39,6 @@ pub fn router(config: &Config, submissions: Arc<RateLimiter>, reads: Arc<RateLim
         paths_nearby,
         nearby_route.layer(read_limit),
     ))
-}
-
-/// Holds an idempotency key as "in flight" until dropped, so a concurrent retry of the same
-/// report is answered 409 instead of being processed twice.
-struct InFlight {
-    keys: Arc<Mutex<HashSet<String>>>,
-    key: String,
-}
-
-impl InFlight {
-    fn claim(keys: &Arc<Mutex<HashSet<String>>>, key: &str) -> Option<InFlight> {
-        let mut held = keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        held.insert(key.to_owned()).then(|| InFlight { keys: keys.clone(), key: key.to_owned() })
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.key);
-    }
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -93,9 +74,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 )]
 async fn submit(State(state): State<AppState>, sender: Option<Extension<ClientNetwork>>, headers: HeaderMap, multipart: Result<Multipart, MultipartRejection>) -> Response {
     let mut lang = request_lang(&headers);
-    let sender = sender.map(|Extension(network)| network);
+    let sender = sender.map(|Extension(network)| network.to_string());
     match accept(&state, &headers, sender, multipart, &mut lang).await {
-        Ok((status, receipt)) => (status, Json(receipt)).into_response(),
+        Ok(Accepted::Created(receipt)) => (StatusCode::CREATED, Json(receipt)).into_response(),
+        Ok(Accepted::Repeated(receipt)) => (StatusCode::OK, Json(receipt)).into_response(),
         Err(error) => {
             state.metrics.refused(error.kind());
             Localized(error, lang).into_response()
@@ -103,75 +85,13 @@ async fn submit(State(state): State<AppState>, sender: Option<Extension<ClientNe
     }
 }
 
-async fn accept(
-    state: &AppState,
-    headers: &HeaderMap,
-    sender: Option<ClientNetwork>,
-    multipart: Result<Multipart, MultipartRejection>,
-    lang: &mut Lang,
-) -> Result<(StatusCode, lianxin_contract::Receipt), ApiError> {
+/// Extract (key, body), then the one submission service.
+async fn accept(state: &AppState, headers: &HeaderMap, sender: Option<String>, multipart: Result<Multipart, MultipartRejection>, lang: &mut Lang) -> Result<Accepted, ApiError> {
     let key = idempotency_key(headers)?;
     let multipart = multipart.map_err(|_| ApiError::BadRequest(BadRequest::NotMultipart))?;
-    let _in_flight = InFlight::claim(&state.in_flight, &key).ok_or(ApiError::KeyInFlight)?;
+    let claim = state.submissions.claim(&key)?;
     let intake = intake::read(multipart, &state.config.limits, &intake::spool_dir(&state.config.data_dir)).await?;
-
-    // A retry of a stored report with photos is answered before its photos are decoded
-    // again; without photos the insert below finds the earlier report just as well.
-    if !intake.photos.is_empty()
-        && let Some((receipt, hash)) = state.store.find_by_idempotency_key(&key).await?
-    {
-        return if hash == intake.request_hash { Ok((StatusCode::OK, receipt)) } else { Err(ApiError::KeyReused) };
-    }
-
-    let submitted = parse_report(&intake.report_json)?;
-    *lang = submitted.lang;
-    let report = validate_report(&state.catalog, &submitted, intake.photos.len()).map_err(ApiError::Validation)?;
-    let category = state.catalog.category(&report.category).expect("validated reports have a known category");
-
-    let photo_bytes_in: u64 = intake.photos.iter().map(intake::Upload::len).sum();
-    let mut prepared = Vec::with_capacity(intake.photos.len());
-    for upload in intake.photos {
-        prepared.push(state.photos.prepare(upload).await?);
-    }
-    // From the first stored photo until the report is committed, the retention purge
-    // deletes no photo file (a photo is stored by content hash and may be shared).
-    let _photos_in_use = state.photos.deletion_lock().read().await;
-    let mut photos = Vec::with_capacity(prepared.len());
-    for photo in prepared {
-        photos.push(state.photos.persist(photo).await?);
-    }
-
-    let photo_bytes_out = photos.iter().map(|photo| photo.bytes).sum();
-    let new = NewReport {
-        id: ids::new_report_id(),
-        idempotency_key: key,
-        request_hash: intake.request_hash,
-        department: category.department.clone(),
-        district: route_district(state, report.location.as_ref()),
-        report,
-        photos,
-        sender: sender.map(|network| network.to_string()),
-    };
-    match state.store.insert_report(new).await? {
-        Inserted::Created(receipt) => {
-            state.forwarder.wake();
-            state.metrics.accepted(photo_bytes_in, photo_bytes_out);
-            tracing::info!(category = %category.code, "report accepted");
-            Ok((StatusCode::CREATED, receipt))
-        }
-        Inserted::Existing { receipt, same_request: true } => Ok((StatusCode::OK, receipt)),
-        Inserted::Existing { same_request: false, .. } => Err(ApiError::KeyReused),
-    }
-}
-
-/// Parses the `report` part, naming the field whose value has the wrong shape.
-pub fn parse_report(json: &[u8]) -> Result<ReportSubmission, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let field = if matches!(path.as_str(), "" | "." | "?") { "report".to_owned() } else { path };
-        ApiError::Validation(vec![ValidationError::new(field, Rule::Malformed { detail: error.inner().to_string() })])
-    })
+    Ok(state.submissions.submit(&claim, intake, sender, lang).await?)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -222,17 +142,6 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result
         }
         Err(error) => Localized(error.into(), lang).into_response(),
     }
-}
-
-/// The district a report is routed to: the one containing its position when the catalog
-/// has boundaries, else the one the resident chose.
-fn route_district(state: &AppState, location: Option<&lianxin_contract::Location>) -> Option<String> {
-    let location = location?;
-    let located = match (location.lat, location.lon) {
-        (Some(lat), Some(lon)) => state.districts.locate(lat, lon).map(str::to_owned),
-        _ => None,
-    };
-    located.or_else(|| location.district.clone())
 }
 
 /// The public status and timeline of a report, without personal data.

@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use super::{ANSWER_LIMIT, Delivered, DeliveryError, capped_answer, http_failure, retry_after};
 use crate::config::Secret;
-use crate::intake::hex;
+use crate::ids::hex;
 use crate::store::OutboxReport;
 
 /// Delivers to an HTTP(S) endpoint.

@@ -19,7 +19,8 @@ use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `PRAGMA user_version` records how many are applied.
 /// Never edit a released migration: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("sqlite/001_schema.sql"), include_str!("sqlite/002_leases.sql"), include_str!("sqlite/003_bounded_relations.sql")];
+pub(super) const MIGRATIONS: &[&str] =
+    &[include_str!("sqlite/001_schema.sql"), include_str!("sqlite/002_leases.sql"), include_str!("sqlite/003_bounded_relations.sql"), include_str!("sqlite/004_indexes_as_postgres.sql")];
 
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "lianxin.sqlite3";

@@ -25,5 +25,6 @@ mod privacy;
 mod receiver;
 mod reports;
 mod routing;
+mod schema;
 mod security;
 mod store;
