@@ -1,5 +1,6 @@
 //! The three languages of the widget (Chinese by default, English and Russian for
-//! visitors) and a string given in all of them.
+//! visitors), a string given in all of them, and how each language writes a count of
+//! things ([`plural`]) and a decimal number ([`decimal`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +104,46 @@ impl Localized {
     }
 }
 
+/// Which form of a counted word a language needs for a number. Chinese has one form;
+/// English one and other; Russian one (1, 21, 101…), few (2–4, 22–24…) and many (0, 5–20,
+/// 25–30, 11–14…), as CLDR defines them for integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plural {
+    /// 1 item; Russian: 1, 21, 31, … but not 11.
+    One,
+    /// Russian only: 2–4, 22–24, … but not 12–14.
+    Few,
+    /// Everything else ("other" in English).
+    Many,
+}
+
+/// The plural form of `n` in `lang`.
+pub fn plural(lang: Lang, n: u64) -> Plural {
+    match lang {
+        Lang::ZhCn => Plural::Many,
+        Lang::En => {
+            if n == 1 {
+                Plural::One
+            } else {
+                Plural::Many
+            }
+        }
+        Lang::Ru => match (n % 10, n % 100) {
+            (1, last_two) if last_two != 11 => Plural::One,
+            (2..=4, last_two) if !(12..=14).contains(&last_two) => Plural::Few,
+            _ => Plural::Many,
+        },
+    }
+}
+
+/// `value` with at most `decimals` decimals (trailing zeros dropped), written the way
+/// `lang` writes it: a decimal point in Chinese and English, a decimal comma in Russian
+/// (36,6).
+pub fn decimal(lang: Lang, value: f64, decimals: u32) -> String {
+    let text = crate::number::format_number(value, decimals);
+    if lang == Lang::Ru { text.replace('.', ",") } else { text }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +162,25 @@ mod tests {
         assert_eq!(text.get(Lang::En), "井盖");
         assert_eq!(text.get(Lang::Ru), "Люк");
         assert_eq!(text.missing(), vec![Lang::En]);
+    }
+
+    #[test]
+    fn plurals_follow_each_language() {
+        use Plural::{Few, Many, One};
+        let counts = [1, 2, 5, 11, 21, 22, 25, 12, 101, 111, 0];
+        let russian: Vec<Plural> = counts.iter().map(|n| plural(Lang::Ru, *n)).collect();
+        assert_eq!(russian, [One, Few, Many, Many, One, Few, Many, Many, One, Many, Many]);
+        let english: Vec<Plural> = counts.iter().map(|n| plural(Lang::En, *n)).collect();
+        assert_eq!(english, [One, Many, Many, Many, Many, Many, Many, Many, Many, Many, Many]);
+        assert!(counts.iter().all(|n| plural(Lang::ZhCn, *n) == Many), "Chinese has one form");
+    }
+
+    #[test]
+    fn decimals_are_written_as_each_language_writes_them() {
+        assert_eq!(decimal(Lang::Ru, 1.5, 1), "1,5");
+        assert_eq!(decimal(Lang::Ru, 36.6, 1), "36,6");
+        assert_eq!(decimal(Lang::En, 1.5, 1), "1.5");
+        assert_eq!(decimal(Lang::ZhCn, 5.0, 1), "5");
+        assert_eq!(decimal(Lang::Ru, -30.0, 2), "-30");
     }
 }

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Category, FieldDef, FieldKind, Limits, Need};
-use crate::i18n::Lang;
-use crate::number::{format_number, parse_number};
+use crate::i18n::{Lang, Plural, decimal, plural};
+use crate::number::parse_number;
 use crate::report::{Contact, FieldValue, Location, ReportSubmission};
 
 /// Which rule a value broke. In JSON the rule's name (`"rule": "too_long"`) and its settings
@@ -186,14 +186,19 @@ impl ValidationError {
             (UnknownField, Lang::En) => "This category has no such field".into(),
             (UnknownField, Lang::Ru) => "В этой категории нет такого поля".into(),
             (TooLong { max }, Lang::ZhCn) => format!("不能超过 {max} 个字"),
-            (TooLong { max }, Lang::En) => format!("At most {max} characters"),
-            (TooLong { max }, Lang::Ru) => format!("Не более {max} символов"),
-            (OutOfRange { min, max }, Lang::ZhCn) => format!("请输入 {} 到 {} 之间的数值", format_number(*min, 6), format_number(*max, 6)),
-            (OutOfRange { min, max }, Lang::En) => format!("Enter a value from {} to {}", format_number(*min, 6), format_number(*max, 6)),
-            (OutOfRange { min, max }, Lang::Ru) => format!("Введите значение от {} до {}", format_number(*min, 6), format_number(*max, 6)),
-            (WrongType { expected }, Lang::ZhCn) => format!("格式不正确（应为 {expected}）"),
-            (WrongType { expected }, Lang::En) => format!("Wrong type of value (expected {expected})"),
-            (WrongType { expected }, Lang::Ru) => format!("Неверный тип значения (ожидается {expected})"),
+            (TooLong { max }, Lang::En) => format!("At most {max} {}", if plural(Lang::En, u64::from(*max)) == Plural::One { "character" } else { "characters" }),
+            // After «более» the count takes the genitive: 1 символа, 2 / 5 символов.
+            (TooLong { max }, Lang::Ru) => format!("Не более {max} {}", if plural(Lang::Ru, u64::from(*max)) == Plural::One { "символа" } else { "символов" }),
+            (OutOfRange { min, max }, Lang::ZhCn) => format!("请输入 {} 到 {} 之间的数值", decimal(lang, *min, 6), decimal(lang, *max, 6)),
+            (OutOfRange { min, max }, Lang::En) => format!("Enter a value from {} to {}", decimal(lang, *min, 6), decimal(lang, *max, 6)),
+            (OutOfRange { min, max }, Lang::Ru) => format!("Введите значение от {} до {}", decimal(lang, *min, 6), decimal(lang, *max, 6)),
+            // The expected type is for programs (it stays in the error's `expected`); a
+            // resident is told what to enter.
+            (WrongType { expected }, _) if expected == "number" => ValidationError::new(self.field.clone(), NotANumber).message(lang),
+            (WrongType { expected }, _) if expected == "list" => ValidationError::new(self.field.clone(), InvalidChoice).message(lang),
+            (WrongType { .. }, Lang::ZhCn) => "请重新填写此项".into(),
+            (WrongType { .. }, Lang::En) => "Please fill this in again".into(),
+            (WrongType { .. }, Lang::Ru) => "Заполните это поле заново".into(),
             (NotANumber, Lang::ZhCn) => "请输入数字".into(),
             (NotANumber, Lang::En) => "Enter a number".into(),
             (NotANumber, Lang::Ru) => "Введите число".into(),

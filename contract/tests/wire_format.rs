@@ -79,27 +79,7 @@ fn field_values_are_text_numbers_or_lists() {
 fn every_rule_reads_back_from_a_problem() {
     use lianxin_contract::problem::FieldProblem;
     use lianxin_contract::{Lang, Problem, Rule, ValidationError};
-    let rules = [
-        Rule::Required,
-        Rule::UnknownCategory,
-        Rule::KindNotAllowed,
-        Rule::UnknownField,
-        Rule::TooLong { max: 100 },
-        Rule::OutOfRange { min: -30.0, max: 40.5 },
-        Rule::WrongType { expected: "number".into() },
-        Rule::NotANumber,
-        Rule::InvalidChoice,
-        Rule::InvalidPlate,
-        Rule::InvalidPhone,
-        Rule::NotAsked,
-        Rule::InvalidMoney,
-        Rule::InvalidDateTime,
-        Rule::UnknownDistrict,
-        Rule::InvalidCoordinates,
-        Rule::ConsentRequired,
-        Rule::TooManyPhotos { max: 3 },
-        Rule::Malformed { detail: "expected `,` at line 1".into() },
-    ];
+    let rules = every_rule();
     let errors: Vec<FieldProblem> = rules
         .into_iter()
         .map(|rule| {
@@ -121,4 +101,64 @@ fn every_rule_reads_back_from_a_problem() {
     assert!(error.contains("description") && error.contains("`max`"), "{error}");
     let error = serde_json::from_value::<ValidationError>(json!({"field": "x", "rule": "too_pretty"})).unwrap_err().to_string();
     assert!(error.contains("too_pretty"), "{error}");
+}
+
+/// One of every rule, with settings a resident might meet.
+fn every_rule() -> Vec<lianxin_contract::Rule> {
+    use lianxin_contract::Rule;
+    vec![
+        Rule::Required,
+        Rule::UnknownCategory,
+        Rule::KindNotAllowed,
+        Rule::UnknownField,
+        Rule::TooLong { max: 100 },
+        Rule::OutOfRange { min: -30.0, max: 40.5 },
+        Rule::WrongType { expected: "number".into() },
+        Rule::NotANumber,
+        Rule::InvalidChoice,
+        Rule::InvalidPlate,
+        Rule::InvalidPhone,
+        Rule::NotAsked,
+        Rule::InvalidMoney,
+        Rule::InvalidDateTime,
+        Rule::UnknownDistrict,
+        Rule::InvalidCoordinates,
+        Rule::ConsentRequired,
+        Rule::TooManyPhotos { max: 3 },
+        Rule::Malformed { detail: "expected `,` at line 1".into() },
+        Rule::TooLong { max: 1 },
+        Rule::TooLong { max: 21 },
+        Rule::OutOfRange { min: 0.5, max: 1.5 },
+        Rule::WrongType { expected: "list".into() },
+        Rule::WrongType { expected: "text".into() },
+    ]
+}
+
+/// Words a resident may see that are not Chinese or Russian but belong in those messages:
+/// photo formats, an example plate, units.
+const FOREIGN_WORDS_ALLOWED: &[&str] = &["JPEG", "PNG", "WebP", "HEIC", "iPhone"];
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn every_rule_is_worded_for_a_resident_in_every_language() {
+    use lianxin_contract::{Lang, ValidationError};
+    for rule in every_rule() {
+        for lang in Lang::ALL {
+            let message = ValidationError::new("fields.plate", rule.clone()).message(lang);
+            assert!(!message.trim().is_empty(), "{rule:?} in {lang:?}");
+            // No field path, no setting name, no type name of the wire format.
+            for jargon in ["fields.", "contact.", "_", "number)", "list)", "text)", "(expected", "ожидается", "应为", "HTTP"] {
+                assert!(!message.contains(jargon), "{rule:?} in {lang:?} says {jargon:?}: {message}");
+            }
+            if lang != Lang::En {
+                let latin_words = message.split(|c: char| !c.is_ascii_alphabetic()).filter(|word| word.len() >= 2 && !FOREIGN_WORDS_ALLOWED.contains(word));
+                assert_eq!(latin_words.collect::<Vec<_>>(), Vec::<&str>::new(), "{rule:?} in {lang:?}: {message}");
+            }
+        }
+    }
+    let ru = |rule| ValidationError::new("description", rule).message(Lang::Ru);
+    assert_eq!(ru(lianxin_contract::Rule::TooLong { max: 21 }), "Не более 21 символа");
+    assert_eq!(ru(lianxin_contract::Rule::TooLong { max: 25 }), "Не более 25 символов");
+    assert_eq!(ru(lianxin_contract::Rule::OutOfRange { min: 0.5, max: 1.5 }), "Введите значение от 0,5 до 1,5");
+    assert_eq!(ValidationError::new("description", lianxin_contract::Rule::TooLong { max: 1 }).message(Lang::En), "At most 1 character");
 }

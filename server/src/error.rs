@@ -8,6 +8,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lianxin_contract::i18n::{Plural, decimal, plural};
 use lianxin_contract::problem::FieldProblem;
 use lianxin_contract::{Lang, Problem, ValidationError};
 
@@ -106,7 +107,12 @@ impl ApiError {
     pub fn kind(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "invalid-report",
-            ApiError::BadRequest(_) => "bad-request",
+            ApiError::BadRequest(BadRequest::MissingIdempotencyKey) => "missing-idempotency-key",
+            ApiError::BadRequest(BadRequest::InvalidIdempotencyKey) => "invalid-idempotency-key",
+            ApiError::BadRequest(BadRequest::NotMultipart) => "not-multipart",
+            ApiError::BadRequest(BadRequest::BrokenMultipart) => "broken-upload",
+            ApiError::BadRequest(BadRequest::MissingReport) => "missing-report-part",
+            ApiError::BadRequest(BadRequest::UnexpectedPart) => "unexpected-part",
             ApiError::TooLarge { .. } => "limit-exceeded",
             ApiError::UnsupportedPhoto(_) => "unsupported-photo",
             ApiError::KeyReused => "idempotency-key-reused",
@@ -133,17 +139,12 @@ impl ApiError {
         match self {
             ApiError::Validation(errors) => (
                 words(lang, "请检查填写内容", "Please check the form", "Проверьте форму"),
-                errors.iter().map(|error| format!("{}: {}", error.field, error.message(lang))).collect::<Vec<_>>().join("; "),
+                // The messages only: which field each belongs to is in `errors` for the
+                // widget, which shows each beside its field; a path is no word for a resident.
+                errors.iter().map(|error| error.message(lang)).collect::<Vec<_>>().join(if lang == Lang::ZhCn { "；" } else { "; " }),
             ),
             ApiError::BadRequest(reason) => (words(lang, "请求无效", "Bad request", "Неверный запрос"), bad_request_words(*reason, lang)),
-            ApiError::TooLarge { limit, max } => (
-                words(lang, "内容超出限制", "Too large", "Слишком большой объём"),
-                match lang {
-                    Lang::ZhCn => format!("超出限制 {limit}（上限 {max}），请减少照片数量或缩小照片后重试"),
-                    Lang::En => format!("Over the limit {limit} (at most {max}); send fewer or smaller photos and try again"),
-                    Lang::Ru => format!("Превышен лимит {limit} (не более {max}); отправьте меньше фото или уменьшите их"),
-                },
-            ),
+            ApiError::TooLarge { limit, max } => (words(lang, "内容太大", "Too large", "Слишком большой объём"), too_large_words(limit, *max, lang)),
             ApiError::UnsupportedPhoto(problem) => (
                 words(lang, "无法识别的照片", "Unsupported photo", "Неподдерживаемое фото"),
                 match problem {
@@ -169,17 +170,17 @@ impl ApiError {
                 },
             ),
             ApiError::KeyReused => (
-                words(lang, "重复的提交编号", "Idempotency key reused", "Ключ идемпотентности уже использован"),
+                words(lang, "诉求已变更", "The report changed", "Обращение изменилось"),
                 words(
                     lang,
-                    "此提交编号已用于另一份不同的反映，请重新提交",
-                    "This Idempotency-Key was already used for a different report; send the new report with a new key",
-                    "Этот Idempotency-Key уже использован для другого обращения; отправьте новое обращение с новым ключом",
+                    "这份诉求在第一次发送后被修改过，请刷新页面后作为新诉求重新提交",
+                    "This report changed since it was first sent; reload the page and send it as a new report",
+                    "Это обращение изменилось после первой отправки; обновите страницу и отправьте его как новое",
                 ),
             ),
             ApiError::KeyInFlight => (
                 words(lang, "正在处理", "Already in progress", "Уже обрабатывается"),
-                words(lang, "这份反映正在提交中，请稍候再查看结果", "This report is being received right now; wait a moment and retry", "Это обращение сейчас принимается; подождите и повторите"),
+                words(lang, "这份诉求正在提交中，请稍候再查看结果", "This report is being received right now; wait a moment and try again", "Это обращение сейчас принимается; подождите и повторите"),
             ),
             ApiError::NotFound => (
                 words(lang, "未找到", "Not found", "Не найдено"),
@@ -193,8 +194,8 @@ impl ApiError {
                 words(lang, "提交过于频繁", "Too many reports", "Слишком много обращений"),
                 match lang {
                     Lang::ZhCn => format!("同一网络提交过于频繁，请 {retry_after} 秒后再试"),
-                    Lang::En => format!("Too many reports from your network; please try again in {retry_after} seconds"),
-                    Lang::Ru => format!("Слишком много обращений из вашей сети; повторите через {retry_after} с"),
+                    Lang::En => format!("Too many reports from your network; please try again in {retry_after} {}", if plural(lang, *retry_after) == Plural::One { "second" } else { "seconds" }),
+                    Lang::Ru => format!("Слишком много обращений из вашей сети; повторите через {retry_after} {}", seconds_ru(*retry_after)),
                 },
             ),
             ApiError::Unavailable(_) => (
@@ -225,24 +226,59 @@ impl ApiError {
     }
 }
 
+/// A request only a broken or outdated app sends: the resident is told to reload; what
+/// exactly was wrong is in the problem's `type` for the app's developers.
 fn bad_request_words(reason: BadRequest, lang: Lang) -> String {
     match reason {
-        BadRequest::MissingIdempotencyKey => words(
+        BadRequest::BrokenMultipart => words(lang, "上传中断了，请重新提交", "The upload was cut off; please send it again", "Загрузка прервалась; отправьте обращение снова"),
+        _ => words(
             lang,
-            "缺少 Idempotency-Key 请求头",
-            "The Idempotency-Key header is missing; generate one random key per report",
-            "Нет заголовка Idempotency-Key; создайте один случайный ключ на обращение",
+            "页面发出的诉求不完整，请刷新页面后重新提交",
+            "The page sent an incomplete report; reload it and send again",
+            "Страница отправила неполное обращение; обновите её и отправьте снова",
         ),
-        BadRequest::InvalidIdempotencyKey => words(
-            lang,
-            "Idempotency-Key 必须是 1 到 255 个可见 ASCII 字符",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            "Idempotency-Key должен состоять из 1–255 видимых символов ASCII",
-        ),
-        BadRequest::NotMultipart => words(lang, "请以 multipart/form-data 格式提交", "Send the report as multipart/form-data", "Отправьте обращение как multipart/form-data"),
-        BadRequest::BrokenMultipart => words(lang, "上传数据不完整，请重试", "The upload was cut off or malformed; please send it again", "Загрузка прервана или повреждена; отправьте снова"),
-        BadRequest::MissingReport => words(lang, "缺少 report 部分", "The multipart body has no `report` part", "В теле запроса нет части `report`"),
-        BadRequest::UnexpectedPart => words(lang, "只接受 report 和 photo 两种部分", "Only `report` and `photo` parts are accepted", "Принимаются только части `report` и `photo`"),
+    }
+}
+
+/// What a resident reads when a report is over a limit: which part, its size as people
+/// write it, and what to do.
+fn too_large_words(limit: &str, max: u64, lang: Lang) -> String {
+    let size = byte_size(max, lang);
+    match (limit, lang) {
+        ("photos", Lang::ZhCn) => format!("最多可以附 {max} 张照片，请删去几张后再提交"),
+        ("photos", Lang::En) => format!("You can add up to {max} {}; remove some and send again", if plural(lang, max) == Plural::One { "photo" } else { "photos" }),
+        ("photos", Lang::Ru) => format!("Можно приложить не более {max} фото; уберите лишние и отправьте снова"),
+        ("photo_bytes", Lang::ZhCn) => format!("这张照片太大（每张最多 {size}），请换一张或缩小后再试"),
+        ("photo_bytes", Lang::En) => format!("This photo is too large (at most {size} each); choose a smaller one"),
+        ("photo_bytes", Lang::Ru) => format!("Фото слишком большое (не более {size}); выберите фото поменьше"),
+        ("photo_pixels", Lang::ZhCn) => format!("这张照片像素太多（最多 {} 万像素），请换一张普通照片", max / 10_000),
+        ("photo_pixels", Lang::En) => format!("This photo has too many pixels (at most {} megapixels); send an ordinary photo", decimal(lang, max as f64 / 1e6, 1)),
+        ("photo_pixels", Lang::Ru) => format!("В фото слишком много пикселей (не более {} Мп); отправьте обычное фото", decimal(lang, max as f64 / 1e6, 1)),
+        ("photo_decode_bytes", Lang::ZhCn) => "这张照片太大，无法处理，请发送手机相机拍的普通照片".into(),
+        ("photo_decode_bytes", Lang::En) => "This photo is too large to process; send an ordinary camera photo".into(),
+        ("photo_decode_bytes", Lang::Ru) => "Фото слишком велико для обработки; отправьте обычный снимок с камеры".into(),
+        ("json_bytes", Lang::ZhCn) => format!("填写的文字太长（最多 {size}），请缩短描述"),
+        ("json_bytes", Lang::En) => format!("The report's text is too long (at most {size}); shorten the description"),
+        ("json_bytes", Lang::Ru) => format!("Текст обращения слишком длинный (не более {size}); сократите описание"),
+        (_, Lang::ZhCn) => format!("这份诉求太大（最多 {size}），请少附几张照片后再提交"),
+        (_, Lang::En) => format!("This report is too large (at most {size}); send fewer photos"),
+        (_, Lang::Ru) => format!("Обращение слишком большое (не более {size}); приложите меньше фото"),
+    }
+}
+
+/// A size in bytes as people write it: "5 MB", "1,5 МБ", "32 KB".
+fn byte_size(bytes: u64, lang: Lang) -> String {
+    let (value, unit) =
+        if bytes >= 1024 * 1024 { (bytes as f64 / (1024.0 * 1024.0), if lang == Lang::Ru { "МБ" } else { "MB" }) } else { (bytes as f64 / 1024.0, if lang == Lang::Ru { "КБ" } else { "KB" }) };
+    format!("{} {unit}", decimal(lang, value, 1))
+}
+
+/// «секунду», «секунды», «секунд» after «через».
+fn seconds_ru(seconds: u64) -> &'static str {
+    match plural(Lang::Ru, seconds) {
+        Plural::One => "секунду",
+        Plural::Few => "секунды",
+        Plural::Many => "секунд",
     }
 }
 
@@ -314,5 +350,84 @@ pub struct Localized(pub ApiError, pub Lang);
 impl IntoResponse for Localized {
     fn into_response(self) -> Response {
         self.0.into_response_in(self.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lianxin_contract::Rule;
+
+    use super::*;
+
+    /// One of every error a resident can meet, with the limits the server ships with.
+    fn every_error() -> Vec<ApiError> {
+        let limits = crate::config::IntakeLimits::default();
+        let mut errors = vec![
+            ApiError::Validation(vec![ValidationError::new("fields.plate", Rule::InvalidPlate), ValidationError::new("contact.phone", Rule::Required)]),
+            ApiError::KeyReused,
+            ApiError::KeyInFlight,
+            ApiError::NotFound,
+            ApiError::Forbidden,
+            ApiError::Unavailable("database unavailable".into()),
+            ApiError::Internal(anyhow::anyhow!("sqlite: disk I/O error")),
+        ];
+        errors.extend(
+            [BadRequest::MissingIdempotencyKey, BadRequest::InvalidIdempotencyKey, BadRequest::NotMultipart, BadRequest::BrokenMultipart, BadRequest::MissingReport, BadRequest::UnexpectedPart]
+                .map(ApiError::BadRequest),
+        );
+        errors.extend([PhotoProblem::Heic, PhotoProblem::NotAPhoto, PhotoProblem::Corrupt, PhotoProblem::NotPlain].map(ApiError::UnsupportedPhoto));
+        errors.extend(
+            [
+                ("body_bytes", limits.body_bytes as u64),
+                ("photos", limits.photos as u64),
+                ("photo_bytes", limits.photo_bytes as u64),
+                ("photo_pixels", limits.photo_pixels),
+                ("photo_decode_bytes", 256 << 20),
+                ("json_bytes", limits.json_bytes as u64),
+            ]
+            .map(|(limit, max)| ApiError::TooLarge { limit, max }),
+        );
+        errors.extend([1, 2, 5, 21].map(|retry_after| ApiError::RateLimited { retry_after }));
+        errors
+    }
+
+    /// Words that may appear in a Chinese or Russian message: photo formats, the phone
+    /// brand whose setting is named, units as Chinese writes them.
+    const FOREIGN_WORDS_ALLOWED: &[&str] = &["JPEG", "PNG", "WebP", "HEIC", "iPhone", "MB", "KB"];
+
+    #[test]
+    fn every_error_is_worded_for_a_resident_in_every_language() {
+        for error in every_error() {
+            for lang in Lang::ALL {
+                let problem = error.problem(lang);
+                for text in [&problem.title, &problem.detail] {
+                    assert!(!text.trim().is_empty(), "{error:?} in {lang:?}");
+                    for jargon in ["_", "HTTP", "Idempotency", "multipart", "`", "fields.", "contact.", "sqlite", "database"] {
+                        assert!(!text.contains(jargon), "{error:?} in {lang:?} says {jargon:?}: {text}");
+                    }
+                    if lang != Lang::En {
+                        let latin: Vec<&str> = text.split(|c: char| !c.is_ascii_alphabetic()).filter(|word| word.len() >= 2 && !FOREIGN_WORDS_ALLOWED.contains(word)).collect();
+                        assert!(latin.is_empty(), "{error:?} in {lang:?}: {latin:?} in {text}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counts_and_sizes_are_written_as_each_language_writes_them() {
+        let detail = |error: ApiError, lang| error.problem(lang).detail;
+        let wait = |seconds| ApiError::RateLimited { retry_after: seconds };
+        assert!(detail(wait(1), Lang::Ru).ends_with("через 1 секунду"));
+        assert!(detail(wait(2), Lang::Ru).ends_with("через 2 секунды"));
+        assert!(detail(wait(5), Lang::Ru).ends_with("через 5 секунд"));
+        assert!(detail(wait(21), Lang::Ru).ends_with("через 21 секунду"));
+        assert!(detail(wait(1), Lang::En).ends_with("in 1 second"));
+        let photo = ApiError::TooLarge { limit: "photo_bytes", max: 5 * 1024 * 1024 };
+        assert_eq!(detail(photo, Lang::En), "This photo is too large (at most 5 MB each); choose a smaller one");
+        let small = ApiError::TooLarge { limit: "photo_bytes", max: 1536 * 1024 };
+        assert_eq!(detail(small, Lang::Ru), "Фото слишком большое (не более 1,5 МБ); выберите фото поменьше");
+        let one = ApiError::TooLarge { limit: "photos", max: 1 };
+        assert_eq!(detail(one, Lang::En), "You can add up to 1 photo; remove some and send again");
     }
 }

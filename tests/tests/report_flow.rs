@@ -110,10 +110,10 @@ async fn a_report_the_server_refuses_shows_the_servers_message_and_keeps_the_for
         }
     }
     browser.send_report().await?;
-    let alert = browser.wait_for_text(".form-alert", "at most 1").await?;
+    let alert = browser.wait_for_text(".form-alert", "up to 1 photo").await?;
     let description = browser.value_of("#description").await?;
     browser.close().await?;
-    assert!(alert.contains("Over the limit photos"), "the server's own words reach the resident: {alert}");
+    assert!(alert.contains("You can add up to 1 photo"), "the server's own words reach the resident: {alert}");
     assert_eq!(description, "Two potholes next to each other", "nothing typed is lost");
     assert!(server.pipeline_lines().is_empty());
     Ok(())

@@ -45,7 +45,7 @@ async fn metrics_count_reports_by_outcome_without_personal_data() {
     }
 
     assert!(text.contains("lianxin_reports_accepted_total 1"), "{text}");
-    assert!(text.contains("lianxin_reports_refused_total{reason=\"bad-request\"} 1"), "{text}");
+    assert!(text.contains("lianxin_reports_refused_total{reason=\"missing-idempotency-key\"} 1"), "{text}");
     assert!(text.contains("lianxin_http_requests_total{route=\"/api/v1/reports\",status=\"201\"} 1"), "{text}");
     assert!(text.contains("lianxin_http_requests_total{route=\"/api/v1/reports/{tracking_no}\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("lianxin_http_request_duration_seconds_count{route=\"/api/v1/reports\"} 2"), "{text}");

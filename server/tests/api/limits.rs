@@ -125,5 +125,6 @@ async fn non_multipart_body_is_refused_with_400() {
     let response = app.client.post(app.url("/api/v1/reports")).header("Idempotency-Key", "k").json(&manhole_report()).send().await.unwrap();
     assert_eq!(response.status(), 400);
     let problem: Value = response.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("multipart"), "{problem}");
+    assert_eq!(problem["type"], "urn:lianxin:problem:not-multipart", "what was wrong, for the app's developers");
+    assert!(!problem["detail"].as_str().unwrap().contains("multipart"), "no jargon for the resident: {problem}");
 }
