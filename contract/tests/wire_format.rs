@@ -78,7 +78,7 @@ fn field_values_are_text_numbers_or_lists() {
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn every_rule_reads_back_from_a_problem() {
     use lianxin_contract::problem::FieldProblem;
-    use lianxin_contract::{Lang, Problem, Rule, ValidationError};
+    use lianxin_contract::{Lang, Problem, ValidationError};
     let rules = every_rule();
     let errors: Vec<FieldProblem> = rules
         .into_iter()
