@@ -13,6 +13,9 @@ pub mod i18n;
 pub mod catalog;
 /// A report as the widget submits it, the receipt the server answers with, and its status.
 pub mod report;
+/// What Lianxin and the city's pipeline say to each other: the report every sink gets, the
+/// progress events coming back.
+pub mod pipeline;
 /// Checks a submitted report against the catalog; the same code runs in widget and server.
 pub mod validate;
 /// Decimal numbers read and written alike by both sides.

@@ -20,6 +20,20 @@ pub struct Problem {
     /// For validation failures: every field and rule, with a message each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// For a request over a limit: which one, named as in the server's configuration, for
+    /// programs (the resident reads `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitExceeded>,
+}
+
+/// The limit a request went over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitExceeded {
+    /// Its name in the configuration: `body_bytes`, `photos`, `photo_bytes`, `photo_pixels`,
+    /// `photo_decode_bytes` or `json_bytes`.
+    pub name: String,
+    /// Its value.
+    pub max: u64,
 }
 
 /// One invalid value in a [`Problem`].

@@ -234,26 +234,6 @@ pub struct ReportStatus {
     pub timeline: Vec<StatusEvent>,
 }
 
-/// `POST /api/v1/pipeline/events`: the city's pipeline reporting progress on a report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineEvent {
-    /// The report's id (the idempotency key of its delivery)…
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report_id: Option<String>,
-    /// …or the pipeline's own ticket id, as it answered the delivery.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticket_id: Option<String>,
-    /// `accepted`, `in_progress`, `resolved` or `rejected`.
-    pub status: Status,
-    /// A message for the resident, shown on the status page (no personal data).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// When it happened (RFC 3339); now when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<String>,
-}
-
 /// `GET /api/v1/reports/nearby`: how many open reports of a category are near a point.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nearby {

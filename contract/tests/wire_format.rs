@@ -87,7 +87,7 @@ fn every_rule_reads_back_from_a_problem() {
             FieldProblem { message: error.message(Lang::Ru), error }
         })
         .collect();
-    let problem = Problem { kind: "urn:lianxin:problem:validation".into(), title: "Проверьте".into(), status: 422, detail: "Исправьте".into(), errors };
+    let problem = Problem { kind: "urn:lianxin:problem:validation".into(), title: "Проверьте".into(), status: 422, detail: "Исправьте".into(), errors, limit: None };
     let written = serde_json::to_value(&problem).unwrap();
     assert_eq!(written["errors"][4], json!({"field": "fields.temp", "rule": "too_long", "max": 100, "message": problem.errors[4].message}));
     let read: Problem = serde_json::from_value(written).unwrap();

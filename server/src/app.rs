@@ -45,8 +45,8 @@ impl Storage {
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let cipher = crate::privacy::ContactCipher::load(&config.data_dir).context("loading the contact key")?;
         let location = match config.storage.database_url.expose() {
-            "" => store::Location::Sqlite(&config.data_dir),
-            url => store::Location::Postgres { url, pool_size: config.storage.pool_size },
+            "" => store::Database::Sqlite(&config.data_dir),
+            url => store::Database::Postgres { url, pool_size: config.storage.pool_size },
         };
         let store = Store::open(location, cipher.clone()).await.context("opening the database")?;
         let photo_store = match config.storage.photo_store.as_str() {

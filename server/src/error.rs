@@ -132,7 +132,11 @@ impl ApiError {
             ApiError::Validation(errors) => errors.iter().map(|error| FieldProblem { error: error.clone(), message: error.message(lang) }).collect(),
             _ => Vec::new(),
         };
-        Problem { kind: format!("urn:lianxin:problem:{}", self.kind()), title, status: self.status().as_u16(), detail, errors }
+        let limit = match self {
+            ApiError::TooLarge { limit, max } => Some(lianxin_contract::problem::LimitExceeded { name: (*limit).to_owned(), max: *max }),
+            _ => None,
+        };
+        Problem { kind: format!("urn:lianxin:problem:{}", self.kind()), title, status: self.status().as_u16(), detail, errors, limit }
     }
 
     fn words(&self, lang: Lang) -> (String, String) {
@@ -345,9 +349,9 @@ impl IntoResponse for ApiError {
 /// An error with the language to word it in, for handlers that know the resident's
 /// language.
 #[derive(Debug)]
-pub struct Localized(pub ApiError, pub Lang);
+pub struct WordedError(pub ApiError, pub Lang);
 
-impl IntoResponse for Localized {
+impl IntoResponse for WordedError {
     fn into_response(self) -> Response {
         self.0.into_response_in(self.1)
     }

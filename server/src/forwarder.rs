@@ -116,7 +116,7 @@ impl Forwarder {
     }
 
     async fn deliver_one(&self, id: &str) -> anyhow::Result<()> {
-        let mut report = self.store.outbox_report(id).await?;
+        let crate::store::Outgoing { message: mut report, created_ms } = self.store.outbox_report(id).await?;
         let now_secs = (ids::now_ms() / 1000) as u64;
         for photo in &mut report.photos {
             photo.url = Some(self.photo_links.url(&photo.sha256, now_secs));
@@ -137,7 +137,7 @@ impl Forwarder {
             }
             Err(DeliveryError::Retry { reason, after }) => {
                 let attempts = self.store.attempts(id).await? + 1;
-                let too_old = ids::now_ms() - report.created_ms > self.settings.max_age_hours as i64 * 3_600_000;
+                let too_old = ids::now_ms() - created_ms > self.settings.max_age_hours as i64 * 3_600_000;
                 let dead = attempts >= self.settings.max_attempts || too_old;
                 // The pipeline's Retry-After is honoured up to our own backoff cap: a huge
                 // value must neither wrap into the past (a retry storm) nor park a report

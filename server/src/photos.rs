@@ -217,7 +217,7 @@ impl PhotoProcessor {
 
     /// Makes `upload` safe in memory: nothing touches the disk until every photo of the
     /// report has passed, so a refused report leaves no file behind.
-    pub async fn prepare(&self, upload: Upload) -> Result<PreparedPhoto, PhotoError> {
+    pub async fn prepare(&self, upload: Upload) -> Result<SafePhoto, PhotoError> {
         let (settings, max_pixels) = (self.settings, self.max_pixels);
         // A spooled upload is read back only now, on a photo thread: at most
         // `concurrent_decodes` photos are in memory at once, however many are uploading.
@@ -225,7 +225,7 @@ impl PhotoProcessor {
     }
 
     /// Writes a prepared photo and its thumbnail durably, named by content hash.
-    pub async fn persist(&self, photo: PreparedPhoto) -> Result<StoredPhoto, PhotoError> {
+    pub async fn persist(&self, photo: SafePhoto) -> Result<StoredPhoto, PhotoError> {
         self.store.put(&photo.stored.sha256, photo.jpeg, photo.thumbnail).await.map_err(storage_error)?;
         Ok(photo.stored)
     }
@@ -233,7 +233,7 @@ impl PhotoProcessor {
 
 /// A photo made safe, held in memory until the whole report has passed.
 #[derive(Debug)]
-pub struct PreparedPhoto {
+pub struct SafePhoto {
     jpeg: Vec<u8>,
     thumbnail: Vec<u8>,
     /// What will be recorded once written.
@@ -242,7 +242,7 @@ pub struct PreparedPhoto {
 
 /// Makes one upload safe, on the calling thread (the photo threads call this; so does the
 /// photo fuzz target).
-pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<PreparedPhoto, PhotoError> {
+pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<SafePhoto, PhotoError> {
     if let Some(prepared) = keep_jpeg_data(upload, settings, max_pixels)? {
         return Ok(prepared);
     }
@@ -253,7 +253,7 @@ pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64)
     let jpeg = encode_jpeg(&image, settings.jpeg_quality)?;
     let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
     let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };
-    Ok(PreparedPhoto { jpeg, thumbnail, stored })
+    Ok(SafePhoto { jpeg, thumbnail, stored })
 }
 
 /// The fast path, for what the widget sends: a JPEG that is already upright and within
@@ -261,7 +261,7 @@ pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64)
 /// XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
 /// are then decoded in full under the same limits, so they are a valid photo by the same
 /// checks as a re-encoded one — at a fraction of the cost of encoding. `None`: re-encode.
-fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<Option<PreparedPhoto>, PhotoError> {
+fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<Option<SafePhoto>, PhotoError> {
     if image::guess_format(upload).ok() != Some(ImageFormat::Jpeg) {
         return Ok(None);
     }
@@ -276,7 +276,7 @@ fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Re
     let image = decode(&jpeg, max_pixels, settings.decode_bytes)?;
     let thumbnail = encode_jpeg(&image.thumbnail(settings.thumbnail_edge, settings.thumbnail_edge), 75)?;
     let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width: image.width(), height: image.height(), bytes: jpeg.len() as u64 };
-    Ok(Some(PreparedPhoto { jpeg, thumbnail, stored }))
+    Ok(Some(SafePhoto { jpeg, thumbnail, stored }))
 }
 
 /// A JPEG rebuilt from only the segments a decoder needs — quantisation and Huffman

@@ -2,7 +2,7 @@
 //! languages, and each language alone for `?lang=`), with a strong ETag so a returning
 //! widget revalidates with `If-None-Match` and gets a 304 instead of the body.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lianxin_contract::{Catalog, Lang};
@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::extract::ApiQuery;
 use crate::ids::hex;
 
 /// One pre-rendered catalog body.
@@ -64,7 +65,7 @@ struct CatalogQuery {
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
     )
 )]
-async fn catalog(State(state): State<AppState>, Query(query): Query<CatalogQuery>, headers: HeaderMap) -> Response {
+async fn catalog(State(state): State<AppState>, ApiQuery(query): ApiQuery<CatalogQuery>, headers: HeaderMap) -> Response {
     let bodies = &state.catalog_bodies;
     let body = match query.lang.as_deref().and_then(Lang::from_tag) {
         Some(lang) => bodies.by_lang.iter().find(|(each, _)| *each == lang).map_or(&bodies.all, |(_, body)| body),

@@ -3,17 +3,16 @@
 //! widget asks the resident to choose.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use lianxin_contract::catalog::LocatedDistrict;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppState, request_lang};
-use crate::error::{ApiError, Localized};
+use super::AppState;
+use super::extract::{ApiQuery, RequestLang};
+use crate::error::{ApiError, WordedError};
 use lianxin_contract::validate::is_on_earth;
 use lianxin_contract::{Rule, ValidationError};
 
@@ -39,11 +38,9 @@ struct Point {
         (status = 422, description = "Not a position on Earth", content_type = "application/problem+json"),
     )
 )]
-async fn locate(State(state): State<AppState>, headers: HeaderMap, point: Result<Query<Point>, QueryRejection>) -> Response {
-    let invalid = || Localized(ApiError::Validation(vec![ValidationError { field: "location".into(), rule: Rule::InvalidCoordinates }]), request_lang(&headers)).into_response();
-    let Ok(Query(Point { lat, lon })) = point else { return invalid() };
+async fn locate(State(state): State<AppState>, RequestLang(lang): RequestLang, ApiQuery(Point { lat, lon }): ApiQuery<Point>) -> Response {
     if !is_on_earth(lat, lon) {
-        return invalid();
+        return WordedError(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]), lang).into_response();
     }
     Json(LocatedDistrict { district: state.districts.locate(lat, lon).map(str::to_owned), boundaries_known: !state.districts.is_empty() }).into_response()
 }

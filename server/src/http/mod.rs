@@ -26,6 +26,8 @@ pub mod pipeline;
 pub mod widget;
 /// Who may read `/metrics` and the OpenAPI document.
 pub mod operators;
+/// Extractors with the app's error shape: `ApiQuery`, `ApiJson`, `RequestLang`.
+pub mod extract;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{AppState, request_lang};
-use crate::error::{ApiError, Localized};
+use crate::error::{ApiError, WordedError};
 use crate::privacy::constant_time_eq;
 
 /// Middleware: lets operators through, answers 403 to anyone else.
@@ -26,5 +26,5 @@ pub async fn only_operators(State(state): State<AppState>, request: Request, nex
         let presented = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
         presented.is_some_and(|presented| constant_time_eq(token.as_bytes(), presented.trim().as_bytes()))
     };
-    if allowed { next.run(request).await } else { Localized(ApiError::Forbidden, request_lang(request.headers())).into_response() }
+    if allowed { next.run(request).await } else { WordedError(ApiError::Forbidden, request_lang(request.headers())).into_response() }
 }

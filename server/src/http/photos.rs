@@ -6,14 +6,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppState, request_lang};
-use crate::error::{ApiError, Localized};
+use super::AppState;
+use super::extract::RequestLang;
+use crate::error::{ApiError, WordedError};
 use crate::photo_store::Variant;
 
 /// The photo route.
@@ -45,17 +46,17 @@ struct Link {
         (status = 404, description = "No such photo (or purged)", content_type = "application/problem+json"),
     )
 )]
-async fn photo(State(state): State<AppState>, Path(sha256): Path<String>, headers: HeaderMap, link: Result<Query<Link>, QueryRejection>) -> Response {
-    let lang = request_lang(&headers);
+async fn photo(State(state): State<AppState>, Path(sha256): Path<String>, RequestLang(lang): RequestLang, link: Result<Query<Link>, QueryRejection>) -> Response {
+    // A link that does not read is as good as a forged one: 403, not 422.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
     let valid_name = sha256.len() == 64 && sha256.bytes().all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase());
     let Some(Query(link)) = link.ok().filter(|Query(link)| valid_name && state.photo_links.verify(&sha256, link.expires, &link.sig, now)) else {
-        return Localized(ApiError::Forbidden, lang).into_response();
+        return WordedError(ApiError::Forbidden, lang).into_response();
     };
     let variant = if link.size.as_deref() == Some("thumb") { Variant::Thumbnail } else { Variant::Full };
     match state.photos.store().get(&sha256, variant).await {
         Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response(),
-        Ok(None) => Localized(ApiError::NotFound, lang).into_response(),
-        Err(error) => Localized(ApiError::Internal(error.into()), lang).into_response(),
+        Ok(None) => WordedError(ApiError::NotFound, lang).into_response(),
+        Err(error) => WordedError(ApiError::Internal(error.into()), lang).into_response(),
     }
 }

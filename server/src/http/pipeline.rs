@@ -7,17 +7,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lianxin_contract::report::{PipelineEvent, Status};
+use lianxin_contract::pipeline::PipelineEvent;
+use lianxin_contract::report::Status;
 use lianxin_contract::{Lang, Rule, ValidationError};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use crate::error::{ApiError, Localized};
+use super::extract::ApiJson;
+use crate::error::{ApiError, WordedError};
 use crate::ids;
 use crate::privacy::constant_time_eq;
 
@@ -52,11 +53,11 @@ fn invalid(field: &str, detail: &str) -> ApiError {
         (status = 422, description = "Invalid event", content_type = "application/problem+json"),
     )
 )]
-async fn event(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<PipelineEvent>, JsonRejection>) -> Response {
+async fn event(State(state): State<AppState>, headers: HeaderMap, body: Result<ApiJson<PipelineEvent>, WordedError>) -> Response {
     let lang = Lang::En;
     match record(&state, &headers, body).await {
         Ok(recorded) => (StatusCode::OK, Json(json!({ "recorded": recorded }))).into_response(),
-        Err(error) => Localized(error, lang).into_response(),
+        Err(error) => WordedError(error, lang).into_response(),
     }
 }
 
@@ -89,11 +90,12 @@ pub fn check(event: PipelineEvent) -> Result<CheckedEvent, ApiError> {
     Ok(CheckedEvent { event, message, at_ms })
 }
 
-async fn record(state: &AppState, headers: &HeaderMap, body: Result<Json<PipelineEvent>, JsonRejection>) -> Result<bool, ApiError> {
+async fn record(state: &AppState, headers: &HeaderMap, body: Result<ApiJson<PipelineEvent>, WordedError>) -> Result<bool, ApiError> {
     if !authorised(state, headers) {
         return Err(ApiError::Forbidden);
     }
-    let Json(event) = body.map_err(|rejection| invalid("event", &rejection.body_text()))?;
+    // The token is checked before the body is looked at: a caller without it learns nothing.
+    let ApiJson(event) = body.map_err(|WordedError(error, _)| error)?;
     let CheckedEvent { event, message, at_ms } = check(event)?;
     let report_id = match (&event.report_id, &event.ticket_id) {
         (Some(id), _) if state.store.report_exists(id).await? => id.clone(),

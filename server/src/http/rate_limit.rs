@@ -26,7 +26,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::request_lang;
-use crate::error::{ApiError, Localized};
+use crate::error::{ApiError, WordedError};
 
 /// Clients tracked before full buckets are dropped.
 const MAX_TRACKED: usize = 100_000;
@@ -161,7 +161,7 @@ pub async fn limit(State(limiter): State<Arc<RateLimiter>>, mut request: Request
     let Some(client) = limiter.client(request.headers(), peer) else { return next.run(request).await };
     let lang = request_lang(request.headers());
     let refuse = |retry_after: u64| {
-        let mut response = Localized(ApiError::RateLimited { retry_after }, lang).into_response();
+        let mut response = WordedError(ApiError::RateLimited { retry_after }, lang).into_response();
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         response
     };

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -16,10 +15,11 @@ use lianxin_contract::{Lang, Rule, ValidationError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::extract::{ApiQuery, RequestLang};
 use super::rate_limit::{self, ClientNetwork, RateLimiter};
 use super::{AppState, request_lang};
 use crate::config::Config;
-use crate::error::{ApiError, BadRequest, Localized};
+use crate::error::{ApiError, BadRequest, WordedError};
 use crate::ids;
 use crate::intake;
 use crate::store::{RELATED_DAYS, SAME_PLACE_M};
@@ -80,7 +80,7 @@ async fn submit(State(state): State<AppState>, sender: Option<Extension<ClientNe
         Ok(Accepted::Repeated(receipt)) => (StatusCode::OK, Json(receipt)).into_response(),
         Err(error) => {
             state.metrics.refused(error.kind());
-            Localized(error, lang).into_response()
+            WordedError(error, lang).into_response()
         }
     }
 }
@@ -124,13 +124,12 @@ const NEARBY_MIN_COUNT: usize = 2;
         (status = 422, description = "Unknown category or not a position", content_type = "application/problem+json"),
     )
 )]
-async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<NearbyQuery>, QueryRejection>) -> Response {
-    let lang = request_lang(&headers);
-    let Some(Query(query)) = query.ok().filter(|Query(query)| is_on_earth(query.lat, query.lon)) else {
-        return Localized(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]), lang).into_response();
-    };
+async fn nearby(State(state): State<AppState>, RequestLang(lang): RequestLang, ApiQuery(query): ApiQuery<NearbyQuery>) -> Response {
+    if !is_on_earth(query.lat, query.lon) {
+        return WordedError(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]), lang).into_response();
+    }
     if state.catalog.category(&query.category).is_none() {
-        return Localized(ApiError::Validation(vec![ValidationError::new("category", Rule::UnknownCategory)]), lang).into_response();
+        return WordedError(ApiError::Validation(vec![ValidationError::new("category", Rule::UnknownCategory)]), lang).into_response();
     }
     // Counted around the centre of the query's grid cell, and small counts shown as none:
     // moving the query point cannot bisect the circle down to one resident's front door.
@@ -140,7 +139,7 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result
             let count = if count < NEARBY_MIN_COUNT { 0 } else { count as u32 };
             Json(Nearby { count, radius_m: SAME_PLACE_M as u32, days: RELATED_DAYS as u32 }).into_response()
         }
-        Err(error) => Localized(error.into(), lang).into_response(),
+        Err(error) => WordedError(error.into(), lang).into_response(),
     }
 }
 
@@ -155,12 +154,11 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, query: Result
         (status = 404, description = "No report with this number", content_type = "application/problem+json"),
     )
 )]
-async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap) -> Response {
-    let lang = request_lang(&headers);
+async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, RequestLang(lang): RequestLang) -> Response {
     let tracking_no = ids::normalize_tracking_no(&tracking_no);
     match state.store.status(&tracking_no).await {
         Ok(Some(status)) => Json(status).into_response(),
-        Ok(None) => Localized(ApiError::NotFound, lang).into_response(),
-        Err(error) => Localized(error.into(), lang).into_response(),
+        Ok(None) => WordedError(ApiError::NotFound, lang).into_response(),
+        Err(error) => WordedError(error.into(), lang).into_response(),
     }
 }

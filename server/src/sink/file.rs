@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 
 use super::{Delivered, DeliveryError};
-use crate::store::OutboxReport;
+use lianxin_contract::pipeline::PipelineReport;
 
 /// How much of the file's end is read at start-up to find recent ids. The forwarder
 /// delivers one report at a time, so only the last line can be a repeat; 1 MiB covers it
@@ -104,7 +104,7 @@ impl FileSink {
     }
 
     /// Appends `report` as one line and fsyncs.
-    pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
+    pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         let mut line = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
         line.push(b'\n');
         let id = report.id.clone();

@@ -16,7 +16,7 @@ use std::time::Duration;
 use lianxin_contract::Catalog;
 
 use crate::config::Config;
-use crate::store::OutboxReport;
+use lianxin_contract::pipeline::PipelineReport;
 
 /// Why a delivery failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +112,7 @@ impl Sink {
 
     /// Delivers one report. Every delivery carries the report id, so the pipeline can
     /// discard a repeat.
-    pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
+    pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         match self {
             Sink::File(sink) => sink.deliver(report).await,
             Sink::Webhook(sink) => sink.deliver(report).await,

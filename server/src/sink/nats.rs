@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 
 use super::{Delivered, DeliveryError};
 use crate::config::Secret;
-use crate::store::OutboxReport;
+use lianxin_contract::pipeline::PipelineReport;
 
 /// Where and how to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl NatsSink {
     }
 
     /// The subject a report is published to.
-    pub fn subject(&self, report: &OutboxReport) -> String {
+    pub fn subject(&self, report: &PipelineReport) -> String {
         format!("{}.{}.{}", self.url.prefix, token(report.district.as_deref().unwrap_or("unknown")), token(&report.report.category))
     }
 
@@ -99,7 +99,7 @@ impl NatsSink {
     }
 
     /// Publishes `report` and waits for JetStream's acknowledgement.
-    pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
+    pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         let payload = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
         let jetstream = self.jetstream().await?;
         let subject = self.subject(report);

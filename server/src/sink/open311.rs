@@ -23,7 +23,7 @@ use lianxin_contract::report::{FieldValue, Status};
 
 use super::{ANSWER_LIMIT, Delivered, DeliveryError, capped_answer, http_failure, retry_after};
 use crate::config::Secret;
-use crate::store::OutboxReport;
+use lianxin_contract::pipeline::PipelineReport;
 
 /// Prefix of tickets that are still Open311 tokens.
 pub const TOKEN_PREFIX: &str = "token:";
@@ -73,7 +73,7 @@ impl Open311Sink {
         Ok(Open311Sink { client, endpoint: endpoint.trim_end_matches('/').to_owned(), api_key, catalog })
     }
 
-    fn form(&self, report: &OutboxReport) -> Vec<(String, String)> {
+    fn form(&self, report: &PipelineReport) -> Vec<(String, String)> {
         let submitted = &report.report;
         let category = self.catalog.category(&submitted.category);
         let mut form = vec![
@@ -116,7 +116,7 @@ impl Open311Sink {
     }
 
     /// Creates the service request.
-    pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
+    pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         let response = self
             .client
             .post(format!("{}/requests.json", self.endpoint))

@@ -24,7 +24,7 @@ use sha2::Sha256;
 use super::{ANSWER_LIMIT, Delivered, DeliveryError, capped_answer, http_failure, retry_after};
 use crate::config::Secret;
 use crate::ids::hex;
-use crate::store::OutboxReport;
+use lianxin_contract::pipeline::PipelineReport;
 
 /// Delivers to an HTTP(S) endpoint.
 #[derive(Debug)]
@@ -96,7 +96,7 @@ impl WebhookSink {
     }
 
     /// Posts `report`.
-    pub async fn deliver(&self, report: &OutboxReport) -> Result<Delivered, DeliveryError> {
+    pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         let body = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
         let mut request = self

@@ -15,9 +15,10 @@ mod writer;
 
 use std::path::Path;
 
+use lianxin_contract::pipeline::PipelineReport;
 use lianxin_contract::report::{ReportStatus, Status};
 use lianxin_contract::{Receipt, ReportSubmission};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::geo;
 use crate::ids;
@@ -39,6 +40,9 @@ pub enum StoreError {
     /// No PostgreSQL connection could be had from the pool.
     #[error("postgresql connection pool: {0}")]
     Pool(String),
+    /// The database takes no writes (a read-only standby, say): try later or elsewhere.
+    #[error("the database is read-only")]
+    ReadOnly,
     /// The database URL is not one this server can use.
     #[error("database url: {0}")]
     Url(String),
@@ -83,7 +87,7 @@ impl StoreError {
     /// Whether the database could not be reached at all (the server then answers 503).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Pool(_) => true,
+            StoreError::Pool(_) | StoreError::ReadOnly => true,
             // The connection is gone, or could not be made (an I/O error underneath); a
             // database error or a type mismatch is ours, not "try later".
             StoreError::Postgres(error) => error.is_closed() || std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>()),
@@ -128,48 +132,14 @@ pub enum Inserted {
     },
 }
 
-/// A report as the forwarder sends it to the pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxReport {
-    /// Report id: the idempotency key towards the pipeline.
-    pub id: String,
-    /// Tracking number the resident holds.
-    pub tracking_no: String,
-    /// When it was accepted (RFC 3339).
-    pub created_at: String,
-    /// Responsible department.
-    pub department: String,
-    /// District, when known.
-    pub district: Option<String>,
-    /// The normalised report, with contact details only when the resident consented.
-    pub report: ReportSubmission,
-    /// Its photos.
-    pub photos: Vec<OutboxPhoto>,
-    /// Ids of the newest earlier open reports of the same problem (same contact, or within
-    /// 150 m, in the last 30 days): at most [`RELATED_IDS_KEPT`].
-    pub related: Vec<String>,
-    /// How many such reports there are, counted among the newest [`RELATED_SCAN`].
-    pub related_count: u32,
-    /// Neighbours keep reporting this: the related reports came from at least
-    /// [`ESCALATE_AFTER`] senders other than this one (one sender alone never sets it).
-    pub escalate: bool,
-    /// When it was accepted (ms since the epoch), for the forwarder's age limit.
-    #[serde(skip)]
+/// A report waiting in the outbox: the message the pipeline gets (a wire type of the
+/// contract crate) and when the report was accepted, for the forwarder's age limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// What the pipeline receives.
+    pub message: PipelineReport,
+    /// When the report was accepted (ms since the epoch).
     pub created_ms: i64,
-}
-
-/// A photo reference in an [`OutboxReport`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxPhoto {
-    /// Content hash, the photo's name in storage.
-    pub sha256: String,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// A signed link to fetch it, filled in by the forwarder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 
 /// Outbox size for metrics and readiness.
@@ -213,7 +183,7 @@ pub struct Purged {
 
 /// Where the store lives, from the configuration.
 #[derive(Debug, Clone)]
-pub enum Location<'a> {
+pub enum Database<'a> {
     /// `lianxin.sqlite3` in this data directory.
     Sqlite(&'a Path),
     /// A PostgreSQL database, by `postgres://` URL, with this many pooled connections.
@@ -247,10 +217,10 @@ macro_rules! on_engine {
 impl Store {
     /// Opens the store at `location`, creating it and applying its migrations as needed.
     /// Contacts are sealed with `cipher`.
-    pub async fn open(location: Location<'_>, cipher: ContactCipher) -> Result<Store, StoreError> {
+    pub async fn open(location: Database<'_>, cipher: ContactCipher) -> Result<Store, StoreError> {
         Ok(match location {
-            Location::Sqlite(data_dir) => Store::Sqlite(SqliteStore::open(data_dir, cipher)?),
-            Location::Postgres { url, pool_size } => Store::Postgres(PostgresStore::open(url, pool_size, cipher).await?),
+            Database::Sqlite(data_dir) => Store::Sqlite(SqliteStore::open(data_dir, cipher)?),
+            Database::Postgres { url, pool_size } => Store::Postgres(PostgresStore::open(url, pool_size, cipher).await?),
         })
     }
 
@@ -303,7 +273,7 @@ impl Store {
     }
 
     /// Everything the pipeline gets for report `id`.
-    pub async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
+    pub async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
         on_engine!(self, engine => engine.outbox_report(id).await)
     }
 

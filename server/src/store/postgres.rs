@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use lianxin_contract::Receipt;
+use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
 use lianxin_contract::report::{ReportStatus, StatusEvent};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError,
-    outbox_body, parse_status, receipt, related_ids_sql, scrubbed_body,
+    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError, outbox_body,
+    parse_status, receipt, related_ids_sql, scrubbed_body,
 };
 use crate::ids;
 use crate::privacy::ContactCipher;
@@ -197,7 +198,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
+    pub(super) async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
         let client = self.client().await?;
         let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = $1", &[&id]).await?;
         let related = client.query(&related_ids_sql(), &[&id]).await?.iter().map(|row| row.get(0)).collect();
@@ -206,20 +207,22 @@ impl PostgresStore {
             .query("SELECT sha256, width, height FROM photos WHERE report_id = $1 ORDER BY position", &[&id])
             .await?
             .iter()
-            .map(|row| OutboxPhoto { sha256: row.get(0), width: row.get::<_, i32>(1) as u32, height: row.get::<_, i32>(2) as u32, url: None })
+            .map(|row| PipelinePhoto { sha256: row.get(0), width: row.get::<_, i32>(1) as u32, height: row.get::<_, i32>(2) as u32, url: None })
             .collect();
         let created_ms: i64 = row.get(4);
-        Ok(OutboxReport {
-            id: id.to_owned(),
-            tracking_no: row.get(0),
-            created_at: ids::rfc3339(created_ms),
-            department: row.get(1),
-            district: row.get(2),
-            report: outbox_body(row.get(3), contact, &self.cipher)?,
-            photos,
-            related,
-            related_count: row.get::<_, i32>(6) as u32,
-            escalate: row.get(5),
+        Ok(Outgoing {
+            message: PipelineReport {
+                id: id.to_owned(),
+                tracking_no: row.get(0),
+                created_at: ids::rfc3339(created_ms),
+                department: row.get(1),
+                district: row.get(2),
+                report: outbox_body(row.get(3), contact, &self.cipher)?,
+                photos,
+                related,
+                related_count: row.get::<_, i32>(6) as u32,
+                escalate: row.get(5),
+            },
             created_ms,
         })
     }
@@ -386,7 +389,7 @@ impl PostgresStore {
 
     pub(super) async fn check_writable(&self) -> Result<(), StoreError> {
         let read_only: String = self.client().await?.query_one("SHOW transaction_read_only", &[]).await?.get(0);
-        if read_only == "on" { Err(StoreError::Pool("the database is read-only (a standby?)".into())) } else { Ok(()) }
+        if read_only == "on" { Err(StoreError::ReadOnly) } else { Ok(()) }
     }
 }
 

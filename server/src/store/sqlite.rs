@@ -6,13 +6,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use lianxin_contract::Receipt;
+use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
 use lianxin_contract::report::{ReportStatus, StatusEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxPhoto, OutboxReport, OutboxStats, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError,
-    outbox_body, parse_status, receipt, related_ids_sql, scrubbed_body,
+    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError, outbox_body,
+    parse_status, receipt, related_ids_sql, scrubbed_body,
 };
 use crate::ids;
 use crate::privacy::ContactCipher;
@@ -161,7 +162,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(super) async fn outbox_report(&self, id: &str) -> Result<OutboxReport, StoreError> {
+    pub(super) async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
         let id = id.to_owned();
         let cipher = self.cipher.clone();
         self.read(move |connection| {
@@ -182,8 +183,8 @@ impl SqliteStore {
             let contact = connection.query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
             let report = outbox_body(&body, contact, &cipher)?;
             let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
-            let photos = statement.query_map([&id], |row| Ok(OutboxPhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
-            Ok(OutboxReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, related_count, escalate, created_ms })
+            let photos = statement.query_map([&id], |row| Ok(PipelinePhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
+            Ok(Outgoing { message: PipelineReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, related_count, escalate }, created_ms })
         })
         .await
     }

@@ -17,7 +17,12 @@ async fn expect_limit(app: &TestApp, report: &Value, photos: Vec<Vec<u8>>, statu
     let response = app.post_report(Some(&format!("key-{limit}")), report, photos).await;
     assert_eq!(response.status().as_u16(), status, "{limit}");
     let problem: Value = response.json().await.unwrap();
-    assert!(problem.to_string().contains(limit), "the problem names {limit}: {problem}");
+    if status == 413 {
+        assert_eq!(problem["limit"]["name"], limit, "the problem names {limit} for programs: {problem}");
+        assert!(!problem["detail"].as_str().unwrap().contains(limit), "and words it for the resident: {problem}");
+    } else {
+        assert!(problem.to_string().contains(limit), "the problem names {limit}: {problem}");
+    }
     assert_eq!(app.stored_reports().await, 0, "{limit}: nothing stored");
     assert_eq!(photo_files(app), 0, "{limit}: no photo file left");
 }

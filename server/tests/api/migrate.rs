@@ -73,9 +73,9 @@ async fn a_sqlite_city_moves_to_postgres_without_losing_or_repeating_anything() 
     let retried = moved.post_report(Some("m-2"), &with_contact, vec![]).await;
     assert_eq!(retried.status(), 200, "a retry of an old key gets its old receipt");
     assert_eq!(retried.json::<Value>().await.unwrap()["id"], receipts[1]["id"]);
-    let sealed = moved.state.store.outbox_report(receipts[1]["id"].as_str().unwrap()).await.unwrap();
+    let sealed = moved.state.store.outbox_report(receipts[1]["id"].as_str().unwrap()).await.unwrap().message;
     assert_eq!(sealed.report.contact.unwrap().phone.as_deref(), Some("13904512345"), "sealed contacts open with the same key");
-    let photo = moved.state.store.outbox_report(&first_id).await.unwrap().photos[0].sha256.clone();
+    let photo = moved.state.store.outbox_report(&first_id).await.unwrap().message.photos[0].sha256.clone();
     assert!(moved.state.photos.store().exists(&photo).await.unwrap());
     assert_eq!(moved.state.store.outbox_stats().await.unwrap().pending, 0, "delivered stays delivered");
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -54,9 +54,9 @@ async fn resolved_reports_lose_contact_and_photos_after_the_retention_period() {
     assert_eq!(purged.reports, 1);
     assert!(!app.state.photos.store().exists(&old_photo).await.unwrap(), "the old photo is gone");
     assert!(app.state.photos.store().exists(&recent_photo).await.unwrap(), "the recent one stays");
-    let old_report = store.outbox_report(old_receipt["id"].as_str().unwrap()).await.unwrap();
+    let old_report = store.outbox_report(old_receipt["id"].as_str().unwrap()).await.unwrap().message;
     assert_eq!(old_report.report.contact, None);
-    let recent_report = store.outbox_report(recent_receipt["id"].as_str().unwrap()).await.unwrap();
+    let recent_report = store.outbox_report(recent_receipt["id"].as_str().unwrap()).await.unwrap().message;
     assert!(recent_report.report.contact.is_some());
     let status: Value = app.client.get(app.url(old_receipt["status_url"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "resolved", "the report itself stays");
@@ -101,14 +101,14 @@ async fn every_closed_or_long_open_report_loses_its_personal_data_and_the_rest_k
     let purged = lianxin_server::retention::purge_once(store, &app.state.photos, &app.state.config.privacy).await.unwrap();
 
     assert_eq!(purged.reports, 1, "the rejected report, closed 31 days ago");
-    let scrubbed = store.outbox_report(rejected_id).await.unwrap();
+    let scrubbed = store.outbox_report(rejected_id).await.unwrap().message;
     assert_eq!(scrubbed.report.contact, None);
     assert_eq!(scrubbed.report.description, "");
     let location = scrubbed.report.location.unwrap();
     assert_eq!((location.lat, location.lon, location.address.as_deref(), location.district.as_deref()), (None, None, None, Some("daoli")), "only the district stays");
     let status: Value = app.client.get(app.url(rejected["status_url"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
     assert!(!status.to_string().contains("13904512345"), "the department's message went too: {status}");
-    let kept = store.outbox_report(open["id"].as_str().unwrap()).await.unwrap();
+    let kept = store.outbox_report(open["id"].as_str().unwrap()).await.unwrap().message;
     assert!(kept.report.contact.is_some() && kept.report.description.contains("井盖"), "an open, recent report keeps everything");
 
     // A report never closed loses its personal data once it is older than the open-report
@@ -116,7 +116,7 @@ async fn every_closed_or_long_open_report_loses_its_personal_data_and_the_rest_k
     let settings = lianxin_server::config::PrivacySettings { open_retention_days: 0, ..app.state.config.privacy };
     let purged = lianxin_server::retention::purge_once(store, &app.state.photos, &settings).await.unwrap();
     assert_eq!(purged.reports, 1);
-    let expired = store.outbox_report(open["id"].as_str().unwrap()).await.unwrap();
+    let expired = store.outbox_report(open["id"].as_str().unwrap()).await.unwrap().message;
     assert_eq!(expired.report.contact, None);
     assert_eq!(expired.report.description, "");
     assert_eq!(purged.unused_photos.len(), 1);
@@ -146,7 +146,7 @@ async fn a_photo_reused_by_a_new_report_while_the_purge_deletes_it_is_never_lost
         let (response, _) = tokio::join!(new_report, purge);
         let receipt: Value = response.json().await.unwrap();
 
-        let stored = store.outbox_report(receipt["id"].as_str().unwrap()).await.unwrap();
+        let stored = store.outbox_report(receipt["id"].as_str().unwrap()).await.unwrap().message;
         let sha256 = &stored.photos[0].sha256;
         assert!(app.state.photos.store().exists(sha256).await.unwrap(), "round {round}: the new report's photo file is there");
     }

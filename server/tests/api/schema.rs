@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use lianxin_server::privacy::ContactCipher;
-use lianxin_server::store::{Location, Store};
+use lianxin_server::store::{Database, Store};
 
 use crate::helpers::{database_url_for, postgres_under_test};
 
@@ -59,8 +59,8 @@ async fn sqlite_and_postgresql_have_the_same_tables_columns_and_indexes() {
     let postgres_dir = tempfile::tempdir().unwrap();
     let url = database_url_for(postgres_dir.path()).await.unwrap();
     let cipher = ContactCipher::new([3; 32]);
-    Store::open(Location::Sqlite(sqlite_dir.path()), cipher.clone()).await.unwrap();
-    Store::open(Location::Postgres { url: &url, pool_size: 2 }, cipher).await.unwrap();
+    Store::open(Database::Sqlite(sqlite_dir.path()), cipher.clone()).await.unwrap();
+    Store::open(Database::Postgres { url: &url, pool_size: 2 }, cipher).await.unwrap();
 
     let sqlite = sqlite_shape(&sqlite_dir.path().join("lianxin.sqlite3"));
     let postgres = postgres_shape(&url).await;
