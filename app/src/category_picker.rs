@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use lianxin_contract::{Catalog, Category, Lang};
 
-use crate::text::{Text, t, tr};
+use crate::text::{Counted, Text, counted, tr};
 
 /// Whether `category` matches the search `query` (already lower-cased).
 pub fn matches(category: &Category, query: &str, lang: Lang) -> bool {
@@ -62,7 +62,7 @@ pub fn CategoryPicker(catalog: StoredValue<Catalog>, lang: RwSignal<Lang>, selec
             prop:value=move || query.get()
             on:input=move |event| query.set(event_target_value(&event))
         />
-        <p id="category-count" class="hint" aria-live="polite">{move || format!("{} {}", count(), t(lang.get(), Text::CategoriesFound))}</p>
+        <p id="category-count" class="hint" aria-live="polite">{move || counted(lang.get(), Counted::CategoriesFound, count() as u64)}</p>
         <label for="category">{tr(lang, Text::Category)}</label>
         <select
             id="category"

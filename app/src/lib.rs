@@ -35,7 +35,7 @@ use leptos::prelude::*;
 use lianxin_contract::Lang;
 
 use crate::report_form::ReportForm;
-use crate::text::{Text, tr};
+use crate::text::{Counted, Text, counted, tr};
 
 /// The whole widget.
 #[component]
@@ -65,7 +65,7 @@ pub fn App() -> impl IntoView {
             </header>
             <Show when=move || !sent_later.with(Vec::is_empty)>
                 <section class="sent-later" role="status" aria-live="polite">
-                    <p>{tr(lang, Text::SentLater)}</p>
+                    <p>{move || counted(lang.get(), Counted::SentLater, sent_later.with(Vec::len) as u64)}</p>
                     <ul>
                         {move || sent_later.get().into_iter().map(|receipt| view! { <li class="sent-tracking-no">{receipt.tracking_no}</li> }).collect_view()}
                     </ul>

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
-use crate::text::{Text, t, tr};
+use crate::text::{Counted, Text, counted, t, tr};
 
 /// A position from the browser.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,7 +99,7 @@ pub fn LocationPicker(
     let status = move || match state.get() {
         Locating::Idle => String::new(),
         Locating::Busy => t(lang.get(), Text::Locating).to_owned(),
-        Locating::Found(found) => format!("{} {}", t(lang.get(), Text::Located), (found.accuracy_m.round() as i64).max(1)),
+        Locating::Found(found) => counted(lang.get(), Counted::AccurateTo, (found.accuracy_m.round() as i64).max(1) as u64),
         Locating::Failed => t(lang.get(), Text::LocateFailed).to_owned(),
     };
     view! {
@@ -110,7 +110,7 @@ pub fn LocationPicker(
             </button>
             <p id="location-status" class="hint" role="status" aria-live="polite">{status}</p>
             <p id="nearby" class="hint" aria-live="polite">
-                {move || nearby.get().filter(|count| *count > 0).map(|count| format!("{} {count}", t(lang.get(), Text::NearbyReports)))}
+                {move || nearby.get().filter(|count| *count > 0).map(|count| counted(lang.get(), Counted::NearbyReports, u64::from(count)))}
             </p>
             <label for="district">{tr(lang, Text::District)}</label>
             <select id="district" name="district" aria-describedby="district-error" on:change=move |event| district.set(event_target_value(&event)) prop:value=move || district.get()>

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use lianxin_contract::Lang;
 
 use crate::photo::{self, PreparedPhoto};
-use crate::text::{Text, t, tr};
+use crate::text::{Counted, Text, counted, t, tr};
 
 /// The photo input and the list of prepared photos.
 #[component]
@@ -19,7 +19,7 @@ pub fn PhotoPicker(lang: RwSignal<Lang>, photos: RwSignal<Vec<PreparedPhoto>>, p
         let room = usize::from(max.get_untracked()).saturating_sub(photos.with_untracked(Vec::len) + preparing.get_untracked() as usize);
         problem.set(None);
         if (files.length() as usize) > room {
-            problem.set(Some(format!("{} {}", t(lang.get_untracked(), Text::PhotoLimit), max.get_untracked())));
+            problem.set(Some(counted(lang.get_untracked(), Counted::PhotoLimitReached, max.get_untracked() as u64)));
         }
         for index in 0..(files.length() as usize).min(room) {
             let Some(file) = files.get(index as u32) else { continue };
@@ -48,7 +48,7 @@ pub fn PhotoPicker(lang: RwSignal<Lang>, photos: RwSignal<Vec<PreparedPhoto>>, p
         // the camera straight away (without it some offer only the gallery); without it iOS
         // and Android offer camera or library.
         <fieldset class="photo-sources" aria-describedby="photos-error photos-status">
-            <legend>{move || format!("{} ({} {})", t(lang.get(), Text::Photo), t(lang.get(), Text::AtMost), max.get())}</legend>
+            <legend>{move || format!("{} ({})", t(lang.get(), Text::Photo), counted(lang.get(), Counted::PhotosAtMost, max.get() as u64))}</legend>
             <label for="photo-camera">{tr(lang, Text::TakePhoto)}</label>
             <input
                 id="photo-camera"

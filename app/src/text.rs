@@ -1,7 +1,10 @@
-//! The widget's own words (everything not from the catalog) in the three languages.
+//! The widget's own words (everything not from the catalog) in the three languages: fixed
+//! texts ([`Text`]) and sentences with a number in them ([`Counted`]), which pick the
+//! plural form each language needs — a number is never glued to a label.
 
 use leptos::prelude::{Get, RwSignal};
 use lianxin_contract::Lang;
+use lianxin_contract::i18n::{Plural, plural};
 
 /// A piece of interface text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,18 +38,13 @@ pub enum Text {
     NewReport,
     SearchCategory,
     SearchHint,
-    CategoriesFound,
-    PhotoLimit,
     PhotoUnreadable,
-    AtMost,
     PreparingPhotos,
     Remove,
     Where,
     UseMyLocation,
     Locating,
-    Located,
     LocateFailed,
-    NearbyReports,
     ContactLegend,
     ContactLegendRequired,
     Name,
@@ -55,7 +53,6 @@ pub enum Text {
     CheckStatus,
     StatusOf,
     NotFoundNumber,
-    SentLater,
     Waiting,
     WaitingHelp,
 }
@@ -119,7 +116,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Next, Lang::ZhCn) => "下一步：核对",
         (Next, Lang::En) => "Next: check",
         (Next, Lang::Ru) => "Далее: проверить",
-        (ReviewTitle, Lang::ZhCn) => "请核对您的反映",
+        (ReviewTitle, Lang::ZhCn) => "请核对您的诉求",
         (ReviewTitle, Lang::En) => "Check your report",
         (ReviewTitle, Lang::Ru) => "Проверьте обращение",
         (ReviewHelp, Lang::ZhCn) => "以下内容将发送给负责部门。确认无误后点击“提交”。",
@@ -140,7 +137,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (SendFailed, Lang::ZhCn) => "提交失败：",
         (SendFailed, Lang::En) => "Sending failed:",
         (SendFailed, Lang::Ru) => "Не удалось отправить:",
-        (Received, Lang::ZhCn) => "已收到您的反映",
+        (Received, Lang::ZhCn) => "已收到您的诉求",
         (Received, Lang::En) => "Your report has been received",
         (Received, Lang::Ru) => "Ваше обращение получено",
         (TrackingNo, Lang::ZhCn) => "受理编号",
@@ -158,18 +155,9 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (SearchHint, Lang::ZhCn) => "例如：井盖、出租车、噪音",
         (SearchHint, Lang::En) => "e.g. taxi, noise, manhole",
         (SearchHint, Lang::Ru) => "например: такси, шум, люк",
-        (CategoriesFound, Lang::ZhCn) => "个类别",
-        (CategoriesFound, Lang::En) => "categories",
-        (CategoriesFound, Lang::Ru) => "категорий",
-        (PhotoLimit, Lang::ZhCn) => "照片数量已达上限：",
-        (PhotoLimit, Lang::En) => "Photo limit reached:",
-        (PhotoLimit, Lang::Ru) => "Достигнут предел фото:",
         (PhotoUnreadable, Lang::ZhCn) => "无法读取这张照片，请选择 JPEG 或 PNG 照片。",
         (PhotoUnreadable, Lang::En) => "This photo cannot be read; please choose a JPEG or PNG photo.",
         (PhotoUnreadable, Lang::Ru) => "Не удаётся прочитать фото; выберите JPEG или PNG.",
-        (AtMost, Lang::ZhCn) => "最多",
-        (AtMost, Lang::En) => "at most",
-        (AtMost, Lang::Ru) => "не более",
         (PreparingPhotos, Lang::ZhCn) => "正在处理照片…",
         (PreparingPhotos, Lang::En) => "Preparing photos…",
         (PreparingPhotos, Lang::Ru) => "Обработка фото…",
@@ -185,30 +173,24 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Locating, Lang::ZhCn) => "正在定位…",
         (Locating, Lang::En) => "Locating…",
         (Locating, Lang::Ru) => "Определяем место…",
-        (Located, Lang::ZhCn) => "已定位，精度约（米）：",
-        (Located, Lang::En) => "Located, accurate to about (metres):",
-        (Located, Lang::Ru) => "Место определено, точность около (м):",
         (LocateFailed, Lang::ZhCn) => "无法获取您的位置。请选择所在区并填写地址或附近地标。",
         (LocateFailed, Lang::En) => "Your location is not available. Please choose the district and type the address or a landmark.",
         (LocateFailed, Lang::Ru) => "Не удалось определить место. Выберите район и укажите адрес или ориентир.",
-        (NearbyReports, Lang::ZhCn) => "附近已有同类反映（条）：",
-        (NearbyReports, Lang::En) => "Open reports of this kind nearby:",
-        (NearbyReports, Lang::Ru) => "Похожих обращений рядом:",
         (ContactLegend, Lang::ZhCn) => "联系方式（可选，便于回访）",
         (ContactLegend, Lang::En) => "Contact details (optional, for a call back)",
         (ContactLegend, Lang::Ru) => "Контакты (необязательно, для обратной связи)",
-        (ContactLegendRequired, Lang::ZhCn) => "联系方式（承办部门需要回访）",
-        (ContactLegendRequired, Lang::En) => "Contact details (the department must call you back)",
-        (ContactLegendRequired, Lang::Ru) => "Контакты (ведомство должно с вами связаться)",
+        (ContactLegendRequired, Lang::ZhCn) => "联系方式（必填，承办部门将回访您）",
+        (ContactLegendRequired, Lang::En) => "Contact details (required: the department will call you back)",
+        (ContactLegendRequired, Lang::Ru) => "Контакты (обязательно: ведомство свяжется с вами)",
         (Name, Lang::ZhCn) => "称呼",
         (Name, Lang::En) => "Name",
         (Name, Lang::Ru) => "Имя",
         (Phone, Lang::ZhCn) => "手机号",
         (Phone, Lang::En) => "Phone",
         (Phone, Lang::Ru) => "Телефон",
-        (Consent, Lang::ZhCn) => "我同意将联系方式提供给承办部门，仅用于回访本次反映；反映办结 180 天后删除。",
-        (Consent, Lang::En) => "I agree that the department handling this report may use my contact details only to reply about it; they are deleted 180 days after it is resolved.",
-        (Consent, Lang::Ru) => "Я согласен(на), что ведомство использует мои контакты только для ответа по этому обращению; они удаляются через 180 дней после его решения.",
+        (Consent, Lang::ZhCn) => "我同意将联系方式提供给承办部门，仅用于回访本次诉求；诉求办结 180 天后删除。",
+        (Consent, Lang::En) => "I agree that the department handling this report may use my contact details only to reply about it; they are deleted 180 days after it is closed.",
+        (Consent, Lang::Ru) => "Даю согласие: ведомство использует мои контакты только для ответа по этому обращению; они удаляются через 180 дней после его закрытия.",
         (CheckStatus, Lang::ZhCn) => "查询办理进度",
         (CheckStatus, Lang::En) => "Check progress",
         (CheckStatus, Lang::Ru) => "Узнать статус",
@@ -218,14 +200,69 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (NotFoundNumber, Lang::ZhCn) => "没有找到该编号，请核对后重试。",
         (NotFoundNumber, Lang::En) => "No report has this number; check it and try again.",
         (NotFoundNumber, Lang::Ru) => "Обращение с таким номером не найдено; проверьте номер.",
-        (SentLater, Lang::ZhCn) => "离线时保存的反映已送达，受理编号：",
-        (SentLater, Lang::En) => "Reports saved while offline have been received. Tracking numbers:",
-        (SentLater, Lang::Ru) => "Обращения, сохранённые без сети, получены. Номера:",
-        (Waiting, Lang::ZhCn) => "暂时无法提交，反映已保存在本机",
+        (Waiting, Lang::ZhCn) => "暂时无法提交，诉求已保存在本机",
         (Waiting, Lang::En) => "Not sent yet: your report is saved on this phone",
         (Waiting, Lang::Ru) => "Пока не отправлено: обращение сохранено на телефоне",
         (WaitingHelp, Lang::ZhCn) => "网络或服务恢复后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
         (WaitingHelp, Lang::En) => "It will be sent automatically, once, when the network or the service is back, or when you open this page again.",
         (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда восстановится связь или сервис, или когда вы снова откроете страницу.",
+    }
+}
+
+/// A sentence about a number of things.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// Categories the search found.
+    CategoriesFound,
+    /// The most photos a category takes, shown beside the photo field.
+    PhotosAtMost,
+    /// Said when a resident tries to add one photo more than allowed.
+    PhotoLimitReached,
+    /// How precise the position is, in metres.
+    AccurateTo,
+    /// Open reports of the same kind nearby.
+    NearbyReports,
+    /// Reports that waited on the phone and have now been received.
+    SentLater,
+}
+
+/// The sentence `counted` says of `n`, in `lang`.
+pub fn counted(lang: Lang, counted: Counted, n: u64) -> String {
+    use Counted::*;
+    let form = plural(lang, n);
+    let pick = |one: &'static str, few: &'static str, many: &'static str| match form {
+        Plural::One => one,
+        Plural::Few => few,
+        Plural::Many => many,
+    };
+    match (counted, lang) {
+        (CategoriesFound, Lang::ZhCn) => format!("找到 {n} 个类别"),
+        (CategoriesFound, Lang::En) => format!("{n} {} found", pick("category", "categories", "categories")),
+        (CategoriesFound, Lang::Ru) => format!("{} {n} {}", pick("Найдена", "Найдено", "Найдено"), pick("категория", "категории", "категорий")),
+        (PhotosAtMost, Lang::ZhCn) => format!("最多 {n} 张"),
+        (PhotosAtMost, Lang::En) => format!("up to {n} {}", pick("photo", "photos", "photos")),
+        (PhotosAtMost, Lang::Ru) => format!("не более {n}"),
+        (PhotoLimitReached, Lang::ZhCn) => format!("最多可以附 {n} 张照片"),
+        (PhotoLimitReached, Lang::En) => format!("You can add up to {n} {}", pick("photo", "photos", "photos")),
+        (PhotoLimitReached, Lang::Ru) => format!("Можно приложить не более {n} фото"),
+        (AccurateTo, Lang::ZhCn) => format!("已定位，精度约 {n} 米"),
+        (AccurateTo, Lang::En) => format!("Location found (accurate to about {n} m)"),
+        (AccurateTo, Lang::Ru) => format!("Место определено (точность около {n} м)"),
+        (NearbyReports, Lang::ZhCn) => format!("附近已有 {n} 条尚未办结的同类诉求"),
+        (NearbyReports, Lang::En) => format!("{n} open {} of this kind nearby", pick("report", "reports", "reports")),
+        (NearbyReports, Lang::Ru) => format!("Рядом {n} {} о том же", pick("открытое обращение", "открытых обращения", "открытых обращений")),
+        (SentLater, Lang::ZhCn) => format!("离线时保存的 {n} 条诉求已送达，受理编号："),
+        (SentLater, Lang::En) => format!(
+            "{} saved while offline {} been received. {}:",
+            pick("The report", "The reports", "The reports"),
+            pick("has", "have", "have"),
+            pick("Tracking number", "Tracking numbers", "Tracking numbers")
+        ),
+        (SentLater, Lang::Ru) => format!(
+            "{} без сети, {}. {}:",
+            pick("Обращение, сохранённое", "Обращения, сохранённые", "Обращения, сохранённые"),
+            pick("получено", "получены", "получены"),
+            pick("Номер", "Номера", "Номера")
+        ),
     }
 }

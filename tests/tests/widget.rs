@@ -77,6 +77,15 @@ async fn typing_taxi_in_any_language_finds_the_taxi_categories() -> anyhow::Resu
         let values = browser.option_values("#category").await?;
         assert!(values.contains(&"taxi_overcharge".to_owned()) && values.contains(&"taxi_refusal".to_owned()), "{query}: {values:?}");
         assert!(!values.contains(&"manhole_cover".to_owned()), "{query}: {values:?}");
+        // A whole sentence with the plural Russian needs for the count, not "2 категорий".
+        let found = browser.text_of("#category-count").await?;
+        let n = values.iter().filter(|value| !value.is_empty()).count();
+        let expected = match (n % 10, n % 100) {
+            (1, last) if last != 11 => format!("Найдена {n} категория"),
+            (2..=4, last) if !(12..=14).contains(&last) => format!("Найдено {n} категории"),
+            _ => format!("Найдено {n} категорий"),
+        };
+        assert_eq!(found, expected, "{query}: {values:?}");
     }
     browser.close().await?;
     Ok(())
@@ -138,9 +147,9 @@ async fn a_granted_position_travels_with_the_report_and_neighbours_reports_are_c
         browser.open_widget(&server.url).await?;
         browser.choose("#category", "manhole_cover").await?;
         browser.click("#use-location").await?;
-        browser.wait_for_text("#location-status", "12").await?;
+        browser.wait_for_text("#location-status", "已定位，精度约 12 米").await?;
         if round == 2 {
-            browser.wait_for_text("#nearby", "2").await?;
+            browser.wait_for_text("#nearby", "附近已有 2 条尚未办结的同类诉求").await?;
         }
         browser.choose("#district", "daoli").await?;
         browser.type_into("#description", "中央大街井盖缺失").await?;
