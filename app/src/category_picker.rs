@@ -7,13 +7,28 @@ use lianxin_contract::{Catalog, Category, Lang};
 
 use crate::text::{Counted, Text, counted, tr};
 
-/// Whether `category` matches the search `query` (already lower-cased).
+/// Whether `category` matches the search `query` (already lower-cased): every word of the
+/// query is found in its names, keywords or description.
 pub fn matches(category: &Category, query: &str, lang: Lang) -> bool {
-    if query.is_empty() {
+    let names = [&category.name.zh, &category.name.en, &category.name.ru];
+    let texts: Vec<String> = names.into_iter().map(String::as_str).chain(category.keywords.all().map(String::as_str)).chain([category.description.get(lang)]).map(lower).collect();
+    query.split_whitespace().all(|word| texts.iter().any(|text| word_matches(word, text)))
+}
+
+/// Whether a query word is found in `text`, also when it is inflected: Russian changes the
+/// end of a word ("люки", "таксиста", "потеряла" for "люк", "такси", "потерял"), so a word
+/// of four letters or more also matches by its stem (it less its last two letters, at
+/// least three), and a word of the text that begins the query word matches too.
+fn word_matches(word: &str, text: &str) -> bool {
+    if text.contains(word) {
         return true;
     }
-    let names = [&category.name.zh, &category.name.en, &category.name.ru];
-    names.into_iter().chain(category.keywords.all()).any(|text| lower(text).contains(query)) || lower(category.description.get(lang)).contains(query)
+    let letters = word.chars().count();
+    if letters < 4 {
+        return false;
+    }
+    let stem: String = word.chars().take((letters - 2).max(3)).collect();
+    text.contains(&stem) || text.split(|c: char| !c.is_alphanumeric()).any(|part| part.chars().count() >= 4 && word.starts_with(part))
 }
 
 /// Lower case by the browser's own Unicode tables (Cyrillic included), not a second copy of

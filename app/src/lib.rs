@@ -52,10 +52,14 @@ pub fn App() -> impl IntoView {
     if let Some(host) = preset.host_origin.clone() {
         embed::report_height(host);
     }
+    // The page's language and its title (what a tab or a screen reader announces) follow
+    // the resident's choice.
     Effect::new(move |_| {
+        let lang = lang.get();
         if let Some(html) = document().document_element() {
-            let _ = html.set_attribute("lang", lang.get().tag());
+            let _ = html.set_attribute("lang", lang.tag());
         }
+        document().set_title(text::t(lang, Text::Title));
     });
     view! {
         <main class="lianxin">

@@ -87,6 +87,15 @@ async fn typing_taxi_in_any_language_finds_the_taxi_categories() -> anyhow::Resu
         };
         assert_eq!(found, expected, "{query}: {values:?}");
     }
+    // Russian words as people type them, inflected, find their category too.
+    for (query, category) in [("люки", "manhole_cover"), ("таксиста", "taxi_overcharge"), ("потеряла", "lost_in_taxi"), ("открытые люки", "manhole_cover")] {
+        let search = browser.wait_for("#category-search").await?;
+        search.clear().await?;
+        search.send_keys(query).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let values = browser.option_values("#category").await?;
+        assert!(values.contains(&category.to_owned()), "{query} finds {category}: {values:?}");
+    }
     browser.close().await?;
     Ok(())
 }
@@ -104,6 +113,7 @@ async fn switching_language_mid_form_keeps_what_was_typed() -> anyhow::Result<()
     browser.wait_for_text("label[for=description]", "Describe the problem").await?;
     browser.click("button[lang=ru]").await?;
     browser.wait_for_text("label[for=description]", "Опишите проблему").await?;
+    assert_eq!(browser.client.title().await?, "Горячая линия 12345", "the page title follows the language");
 
     assert_eq!(browser.value_of("#description").await?, "路灯一直不亮");
     assert_eq!(browser.value_of("#field-pole_number").await?, "HL-0421");
