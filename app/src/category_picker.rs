@@ -12,7 +12,7 @@ use crate::text::{Counted, Text, counted, tr};
 pub fn matches(category: &Category, query: &str, lang: Lang) -> bool {
     let names = [&category.name.zh, &category.name.en, &category.name.ru];
     let texts: Vec<String> = names.into_iter().map(String::as_str).chain(category.keywords.all().map(String::as_str)).chain([category.description.get(lang)]).map(lower).collect();
-    query.split_whitespace().all(|word| texts.iter().any(|text| word_matches(word, text)))
+    query.split(' ').filter(|word| !word.is_empty()).all(|word| texts.iter().any(|text| word_matches(word, text)))
 }
 
 /// Whether a query word is found in `text`, also when it is inflected: Russian changes the
@@ -28,7 +28,9 @@ fn word_matches(word: &str, text: &str) -> bool {
         return false;
     }
     let stem: String = word.chars().take((letters - 2).max(3)).collect();
-    text.contains(&stem) || text.split(|c: char| !c.is_alphanumeric()).any(|part| part.chars().count() >= 4 && word.starts_with(part))
+    // Split on the separators catalog texts use, not by Unicode classes: their tables would
+    // weigh more than this whole search.
+    text.contains(&stem) || text.split([' ', ',', '-', '/', '(', ')']).any(|part| part.chars().count() >= 4 && word.starts_with(part))
 }
 
 /// Lower case by the browser's own Unicode tables (Cyrillic included), not a second copy of

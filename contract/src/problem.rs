@@ -21,13 +21,14 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
     /// For a request over a limit: which one, named as in the server's configuration, for
-    /// programs (the resident reads `detail`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// programs (the resident reads `detail`). Written by the server, not read back here:
+    /// the widget has no use for it, and a reader for it would be bytes on every phone.
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub limit: Option<LimitExceeded>,
 }
 
 /// The limit a request went over.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LimitExceeded {
     /// Its name in the configuration: `body_bytes`, `photos`, `photo_bytes`, `photo_pixels`,
     /// `photo_decode_bytes` or `json_bytes`.
