@@ -1,38 +1,14 @@
 //! The receipt screen: the tracking number, large and selectable, with what to do next,
-//! and the report's progress (received → forwarded → accepted → in progress → resolved)
+//! and the report's progress (received → forwarded → accepted → in progress → closed)
 //! in the resident's language, with the department's messages.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use lianxin_contract::report::{ReportStatus, Status};
+use lianxin_contract::report::ReportStatus;
 use lianxin_contract::{Lang, Receipt};
 
 use crate::api;
-use crate::text::{Text, t, tr};
-
-/// A status in words.
-pub fn status_label(status: Status, lang: Lang) -> &'static str {
-    match (status, lang) {
-        (Status::Received, Lang::ZhCn) => "已受理",
-        (Status::Received, Lang::En) => "Received",
-        (Status::Received, Lang::Ru) => "Получено",
-        (Status::Forwarded, Lang::ZhCn) => "已转交承办部门",
-        (Status::Forwarded, Lang::En) => "Passed to the department",
-        (Status::Forwarded, Lang::Ru) => "Передано в ведомство",
-        (Status::Accepted, Lang::ZhCn) => "部门已接收",
-        (Status::Accepted, Lang::En) => "Accepted by the department",
-        (Status::Accepted, Lang::Ru) => "Принято ведомством",
-        (Status::InProgress, Lang::ZhCn) => "正在办理",
-        (Status::InProgress, Lang::En) => "In progress",
-        (Status::InProgress, Lang::Ru) => "В работе",
-        (Status::Resolved, Lang::ZhCn) => "已办结",
-        (Status::Resolved, Lang::En) => "Resolved",
-        (Status::Resolved, Lang::Ru) => "Решено",
-        (Status::Rejected, Lang::ZhCn) => "不予受理",
-        (Status::Rejected, Lang::En) => "Declined",
-        (Status::Rejected, Lang::Ru) => "Отклонено",
-    }
-}
+use crate::text::{Text, status_label, t, tr};
 
 /// An RFC 3339 time in the phone's time zone, written the way `lang` writes dates.
 fn local_time(at: &str, lang: Lang) -> String {
@@ -75,7 +51,8 @@ pub fn StatusView(tracking_no: String, lang: RwSignal<Lang>) -> impl IntoView {
             {move || match status.get() {
                 None => ().into_any(),
                 Some(Ok(None)) => view! { <p>{t(lang.get(), Text::NotFoundNumber)}</p> }.into_any(),
-                Some(Err(error)) => view! { <p class="error">{t(lang.get(), Text::SendFailed)} " " {error}</p> }.into_any(),
+                // What failed is for the log, not the resident: the check can simply be tried again.
+                Some(Err(_)) => view! { <p class="error">{t(lang.get(), Text::StatusCheckFailed)}</p> }.into_any(),
                 Some(Ok(Some(report))) => view! {
                     <h3>{t(lang.get(), Text::StatusOf)} ": " <span id="current-status">{status_label(report.status, lang.get())}</span></h3>
                     <ol class="timeline">

@@ -5,6 +5,7 @@
 use leptos::prelude::{Get, RwSignal};
 use lianxin_contract::Lang;
 use lianxin_contract::i18n::{Plural, plural};
+use lianxin_contract::report::Status;
 
 /// A piece of interface text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,7 @@ pub enum Text {
     NotFoundNumber,
     Waiting,
     WaitingHelp,
+    StatusCheckFailed,
 }
 
 /// `text` in the resident's current language, as something a view can show and keep up to
@@ -205,7 +207,35 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Waiting, Lang::Ru) => "Пока не отправлено: обращение сохранено на телефоне",
         (WaitingHelp, Lang::ZhCn) => "网络或服务恢复后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
         (WaitingHelp, Lang::En) => "It will be sent automatically, once, when the network or the service is back, or when you open this page again.",
+        (StatusCheckFailed, Lang::ZhCn) => "暂时无法查询进度，请检查网络后重试。",
+        (StatusCheckFailed, Lang::En) => "The progress could not be checked; check your connection and try again.",
+        (StatusCheckFailed, Lang::Ru) => "Не удалось узнать статус; проверьте подключение и попробуйте снова.",
         (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда восстановится связь или сервис, или когда вы снова откроете страницу.",
+    }
+}
+
+/// A status in words.
+pub fn status_label(status: Status, lang: Lang) -> &'static str {
+    match (status, lang) {
+        (Status::Received, Lang::ZhCn) => "已受理",
+        (Status::Received, Lang::En) => "Received",
+        (Status::Received, Lang::Ru) => "Получено",
+        (Status::Forwarded, Lang::ZhCn) => "已转交承办部门",
+        (Status::Forwarded, Lang::En) => "Passed to the department",
+        (Status::Forwarded, Lang::Ru) => "Передано в ведомство",
+        (Status::Accepted, Lang::ZhCn) => "部门已接收",
+        (Status::Accepted, Lang::En) => "Accepted by the department",
+        (Status::Accepted, Lang::Ru) => "Принято ведомством",
+        (Status::InProgress, Lang::ZhCn) => "正在办理",
+        (Status::InProgress, Lang::En) => "In progress",
+        (Status::InProgress, Lang::Ru) => "В работе",
+        (Status::Resolved, Lang::ZhCn) => "已办结",
+        // 办结: the department closed the case — not necessarily fixed (the resident says so).
+        (Status::Resolved, Lang::En) => "Closed by the department",
+        (Status::Resolved, Lang::Ru) => "Закрыто ведомством",
+        (Status::Rejected, Lang::ZhCn) => "不予受理",
+        (Status::Rejected, Lang::En) => "Declined",
+        (Status::Rejected, Lang::Ru) => "Отклонено",
     }
 }
 
