@@ -64,6 +64,19 @@ async fn reports_are_published_once_to_jetstream_and_a_repeat_is_deduplicated() 
     assert!(admin.delete_stream(&name).await.unwrap().success);
 }
 
+/// The waiting reports once the first has been tried (or after five seconds).
+async fn after_first_attempt(app: &crate::helpers::TestApp) -> Vec<lianxin_server::store::OutboxEntry> {
+    let mut waiting = Vec::new();
+    for _ in 0..200 {
+        waiting = app.state.store.outbox_entries("pending", 10).await.unwrap();
+        if waiting.first().is_some_and(|entry| entry.attempts > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    waiting
+}
+
 #[tokio::test]
 async fn without_a_stream_for_the_subject_the_report_waits_and_retries() {
     let app = spawn_app_with(|config| {
@@ -73,14 +86,7 @@ async fn without_a_stream_for_the_subject_the_report_waits_and_retries() {
     })
     .await;
     assert_eq!(app.post_report(Some("k"), &manhole_report(), vec![]).await.status(), 201);
-    let mut waiting = Vec::new();
-    for _ in 0..100 {
-        waiting = app.state.store.outbox_entries("pending", 10).await.unwrap();
-        if waiting.first().is_some_and(|entry| entry.attempts > 0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let waiting = after_first_attempt(&app).await;
     assert!(waiting[0].last_error.as_deref().unwrap_or_default().contains("no JetStream stream"), "{waiting:?}");
 }
 
@@ -95,13 +101,6 @@ async fn a_nats_server_that_is_down_keeps_the_report_waiting_until_it_answers() 
     })
     .await;
     assert_eq!(app.post_report(Some("k"), &manhole_report(), vec![]).await.status(), 201);
-    let mut waiting = Vec::new();
-    for _ in 0..200 {
-        waiting = app.state.store.outbox_entries("pending", 10).await.unwrap();
-        if waiting.first().is_some_and(|entry| entry.attempts > 0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let waiting = after_first_attempt(&app).await;
     assert!(waiting[0].last_error.as_deref().unwrap_or_default().contains("cannot connect to NATS"), "{waiting:?}");
 }

@@ -63,13 +63,18 @@ async fn too_many_reports_from_one_address_get_429_with_retry_after() {
     assert_eq!(app.client.get(app.url("/api/v1/catalog")).send().await.unwrap().status(), 200, "reading is not limited");
 }
 
-#[tokio::test]
-async fn behind_a_proxy_a_client_cannot_pick_its_own_address_to_escape_the_limit() {
-    let app = spawn_app_with(|config| {
+/// A server behind a trusted proxy, taking one report a minute per client.
+async fn behind_a_proxy_one_report_a_minute() -> crate::helpers::TestApp {
+    spawn_app_with(|config| {
         config.security.reports_per_minute = 1;
         config.security.trust_forwarded_for = true;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn behind_a_proxy_a_client_cannot_pick_its_own_address_to_escape_the_limit() {
+    let app = behind_a_proxy_one_report_a_minute().await;
     // The proxy appends the address it saw in a header of its own; the client wrote the
     // first one, a new address each time.
     let through_proxy =
@@ -81,11 +86,7 @@ async fn behind_a_proxy_a_client_cannot_pick_its_own_address_to_escape_the_limit
 
 #[tokio::test]
 async fn an_ipv6_client_is_limited_by_its_whole_slash_64() {
-    let app = spawn_app_with(|config| {
-        config.security.reports_per_minute = 1;
-        config.security.trust_forwarded_for = true;
-    })
-    .await;
+    let app = behind_a_proxy_one_report_a_minute().await;
     let from = |key: &'static str, address: &'static str| app.report_request(Some(key), &manhole_report(), vec![]).header("X-Forwarded-For", address).send();
 
     assert_eq!(from("a", "2001:db8:5:6::1").await.unwrap().status(), 201);
