@@ -24,6 +24,9 @@ pub async fn purge_once(store: &Store, photos: &PhotoProcessor, settings: &Priva
     let now = ids::now_ms();
     let day = 86_400_000;
     let purged = store.purge_due(now - i64::from(settings.retention_days) * day, now - i64::from(settings.open_retention_days) * day).await?;
+    if purged.unused_photos.is_empty() {
+        return Ok(purged);
+    }
     let _no_report_being_accepted = photos.deletion_lock().write().await;
     for hash in &purged.unused_photos {
         if !store.photo_in_use(hash).await? {

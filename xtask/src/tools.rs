@@ -110,28 +110,24 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
     }
     let bindgen_missing = output(bin.join("wasm-bindgen"), &["--version"]).is_none_or(|version| version.split_whitespace().nth(1) != Some(bindgen_version.as_str()));
 
-    let install_trunk = || -> Result {
-        if !trunk_missing {
-            return Ok(());
-        }
-        let what = format!("installing Trunk {TRUNK_VERSION} (compiles for 10–15 minutes on 2 cores, once)");
-        Step { what: &what, advice: REGISTRY_ADVICE }.run(
+    let install_trunk = || match trunk_missing {
+        true => cargo_install(
             root,
-            "install-trunk",
-            crate::cargo().args(["install", "--locked", "--no-default-features", "trunk", "--version", TRUNK_VERSION]).arg("--target-dir").arg(install_dir(root, "trunk")),
-        )
+            "trunk",
+            &format!("installing Trunk {TRUNK_VERSION} (compiles for 10–15 minutes on 2 cores, once)"),
+            &["--locked", "--no-default-features", "trunk", "--version", TRUNK_VERSION],
+        ),
+        false => Ok(()),
     };
-    let install_bindgen = || -> Result {
-        if !bindgen_missing {
-            return Ok(());
-        }
-        let what = format!("installing wasm-bindgen-cli {bindgen_version} (compiles for about 5 minutes, once)");
-        // Not --locked: its lock file pins a webpki-roots release the registry mirror lacks.
-        Step { what: &what, advice: REGISTRY_ADVICE }.run(
+    // Not --locked: its lock file pins a webpki-roots release the registry mirror lacks.
+    let install_bindgen = || match bindgen_missing {
+        true => cargo_install(
             root,
-            "install-wasm-bindgen",
-            crate::cargo().args(["install", "--no-default-features", "wasm-bindgen-cli", "--version", &bindgen_version]).arg("--target-dir").arg(install_dir(root, "wasm-bindgen")),
-        )
+            "wasm-bindgen",
+            &format!("installing wasm-bindgen-cli {bindgen_version} (compiles for about 5 minutes, once)"),
+            &["--no-default-features", "wasm-bindgen-cli", "--version", &bindgen_version],
+        ),
+        false => Ok(()),
     };
     // Side by side: each compile has long single-threaded stretches (build scripts, the
     // final crate, linking) that the other fills.
@@ -150,6 +146,11 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildTools> {
         npm_install(root, &tools_dir, "binaryen", BINARYEN_VERSION)?;
     }
     Ok(BuildTools { trunk, wasm_opt_dir, cargo_bin: bin })
+}
+
+/// Compiles `tool` from crates.io with `cargo install <args>`, in its own build directory.
+fn cargo_install(root: &Path, tool: &str, what: &str, args: &[&str]) -> Result {
+    Step { what, advice: REGISTRY_ADVICE }.run(root, &format!("install-{tool}"), crate::cargo().arg("install").args(args).arg("--target-dir").arg(install_dir(root, tool)))
 }
 
 /// Where `cargo install` compiles `tool`: a directory of its own, so that two installs can
@@ -292,11 +293,7 @@ pub fn ensure_cargo_fuzz(root: &Path) -> Result<PathBuf> {
     let program = cargo_bin().join("cargo-fuzz");
     if !output(&program, &["--version"]).is_some_and(|version| version.contains(CARGO_FUZZ_VERSION)) {
         let what = format!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (a few minutes, once)");
-        Step { what: &what, advice: REGISTRY_ADVICE }.run(
-            root,
-            "install-cargo-fuzz",
-            crate::cargo().args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]).arg("--target-dir").arg(install_dir(root, "cargo-fuzz")),
-        )?;
+        cargo_install(root, "cargo-fuzz", &what, &["--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION])?;
     }
     Ok(program)
 }
