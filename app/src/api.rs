@@ -136,15 +136,3 @@ pub async fn locate_district(lat: f64, lon: f64) -> Result<lianxin_contract::cat
 pub async fn nearby(category: &str, lat: f64, lon: f64) -> Result<lianxin_contract::report::Nearby, String> {
     get_json(&format!("/api/v1/reports/nearby?lat={}&lon={}&category={category}", format_number(lat, 6), format_number(lon, 6))).await
 }
-
-/// A report's public status.
-pub async fn report_status(tracking_no: &str) -> Result<Option<lianxin_contract::report::ReportStatus>, String> {
-    let path = format!("/api/v1/reports/{}", js_sys::encode_uri_component(tracking_no.trim()));
-    let request = Request::new_with_str(&path).map_err(js_error)?;
-    let response = send(request).await?;
-    match response.status() {
-        200 => crate::json::from_str(&body_text(&response).await?).map(Some),
-        404 => Ok(None),
-        status => Err(format!("HTTP {status}")),
-    }
-}

@@ -28,6 +28,8 @@ pub mod photo_picker;
 pub mod location_picker;
 /// The receipt shown after a report was accepted.
 pub mod receipt;
+/// The reports filed from this phone ("my reports").
+pub mod mine;
 /// The review screen before sending.
 pub mod review;
 
@@ -48,7 +50,12 @@ pub fn App() -> impl IntoView {
     leptos::task::spawn_local(async move { catalog.set(Some(api::fetch_catalog().await)) });
     let preset = embed::preset();
     let sent_later = RwSignal::new(Vec::<lianxin_contract::Receipt>::new());
-    outbox::watch(move |receipts| sent_later.update(|sent| sent.extend(receipts)));
+    outbox::watch(move |receipts| {
+        receipts.iter().for_each(mine::remember);
+        sent_later.update(|sent| sent.extend(receipts));
+    });
+    // Reports filed from this phone before: a way back to them (read once at start).
+    let mine = mine::page(Lang::default()).is_some();
     if let Some(host) = preset.host_origin.clone() {
         embed::report_height(host);
     }
@@ -66,6 +73,7 @@ pub fn App() -> impl IntoView {
             <header class="lianxin-header">
                 <h1>{tr(lang, Text::Title)}</h1>
                 <LanguagePicker lang=lang />
+                {mine.then(|| view! { <a id="my-reports" href=move || mine::page(lang.get()).unwrap_or_default()>{tr(lang, Text::MyReports)}</a> })}
             </header>
             <Show when=move || !sent_later.with(Vec::is_empty)>
                 <section class="sent-later" role="status" aria-live="polite">

@@ -5,7 +5,6 @@
 use leptos::prelude::{Get, RwSignal};
 use lianxin_contract::Lang;
 use lianxin_contract::i18n::{Plural, plural};
-use lianxin_contract::report::Status;
 
 /// A piece of interface text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,12 +50,10 @@ pub enum Text {
     Name,
     Phone,
     Consent,
-    CheckStatus,
-    StatusOf,
-    NotFoundNumber,
+    FollowUp,
+    MyReports,
     Waiting,
     WaitingHelp,
-    StatusCheckFailed,
 }
 
 /// `text` in the resident's current language, as something a view can show and keep up to
@@ -145,9 +142,9 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (TrackingNo, Lang::ZhCn) => "受理编号",
         (TrackingNo, Lang::En) => "Tracking number",
         (TrackingNo, Lang::Ru) => "Номер обращения",
-        (KeepNumber, Lang::ZhCn) => "请保存此编号，用于查询办理进度。",
-        (KeepNumber, Lang::En) => "Keep this number to check the progress later.",
-        (KeepNumber, Lang::Ru) => "Сохраните этот номер, чтобы узнать о ходе рассмотрения.",
+        (KeepNumber, Lang::ZhCn) => "请保存此编号。办结后，请通过下方链接告诉我们问题是否解决（本机也会保存）。",
+        (KeepNumber, Lang::En) => "Keep this number. Once the department answers, tell us through the link below whether it is solved (this phone keeps it too).",
+        (KeepNumber, Lang::Ru) => "Сохраните этот номер. Когда ведомство ответит, сообщите по ссылке ниже, решена ли проблема (телефон тоже её сохранит).",
         (NewReport, Lang::ZhCn) => "再反映一个问题",
         (NewReport, Lang::En) => "Report another problem",
         (NewReport, Lang::Ru) => "Сообщить о другой проблеме",
@@ -193,49 +190,18 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Consent, Lang::ZhCn) => "我同意将联系方式提供给承办部门，仅用于回访本次诉求；诉求办结 180 天后删除。",
         (Consent, Lang::En) => "I agree that the department handling this report may use my contact details only to reply about it; they are deleted 180 days after it is closed.",
         (Consent, Lang::Ru) => "Даю согласие: ведомство использует мои контакты только для ответа по этому обращению; они удаляются через 180 дней после его закрытия.",
-        (CheckStatus, Lang::ZhCn) => "查询办理进度",
-        (CheckStatus, Lang::En) => "Check progress",
-        (CheckStatus, Lang::Ru) => "Узнать статус",
-        (StatusOf, Lang::ZhCn) => "办理进度",
-        (StatusOf, Lang::En) => "Progress",
-        (StatusOf, Lang::Ru) => "Ход рассмотрения",
-        (NotFoundNumber, Lang::ZhCn) => "没有找到该编号，请核对后重试。",
-        (NotFoundNumber, Lang::En) => "No report has this number; check it and try again.",
-        (NotFoundNumber, Lang::Ru) => "Обращение с таким номером не найдено; проверьте номер.",
+        (FollowUp, Lang::ZhCn) => "查看办理进度并评价",
+        (FollowUp, Lang::En) => "Follow the progress and answer",
+        (FollowUp, Lang::Ru) => "Следить за ходом и ответить",
+        (MyReports, Lang::ZhCn) => "我的诉求",
+        (MyReports, Lang::En) => "My reports",
+        (MyReports, Lang::Ru) => "Мои обращения",
         (Waiting, Lang::ZhCn) => "暂时无法提交，诉求已保存在本机",
         (Waiting, Lang::En) => "Not sent yet: your report is saved on this phone",
         (Waiting, Lang::Ru) => "Пока не отправлено: обращение сохранено на телефоне",
         (WaitingHelp, Lang::ZhCn) => "网络或服务恢复后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
         (WaitingHelp, Lang::En) => "It will be sent automatically, once, when the network or the service is back, or when you open this page again.",
-        (StatusCheckFailed, Lang::ZhCn) => "暂时无法查询进度，请检查网络后重试。",
-        (StatusCheckFailed, Lang::En) => "The progress could not be checked; check your connection and try again.",
-        (StatusCheckFailed, Lang::Ru) => "Не удалось узнать статус; проверьте подключение и попробуйте снова.",
         (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда восстановится связь или сервис, или когда вы снова откроете страницу.",
-    }
-}
-
-/// A status in words.
-pub fn status_label(status: Status, lang: Lang) -> &'static str {
-    match (status, lang) {
-        (Status::Received, Lang::ZhCn) => "已受理",
-        (Status::Received, Lang::En) => "Received",
-        (Status::Received, Lang::Ru) => "Получено",
-        (Status::Forwarded, Lang::ZhCn) => "已转交承办部门",
-        (Status::Forwarded, Lang::En) => "Passed to the department",
-        (Status::Forwarded, Lang::Ru) => "Передано в ведомство",
-        (Status::Accepted, Lang::ZhCn) => "部门已接收",
-        (Status::Accepted, Lang::En) => "Accepted by the department",
-        (Status::Accepted, Lang::Ru) => "Принято ведомством",
-        (Status::InProgress, Lang::ZhCn) => "正在办理",
-        (Status::InProgress, Lang::En) => "In progress",
-        (Status::InProgress, Lang::Ru) => "В работе",
-        (Status::Resolved, Lang::ZhCn) => "已办结",
-        // 办结: the department closed the case — not necessarily fixed (the resident says so).
-        (Status::Resolved, Lang::En) => "Closed by the department",
-        (Status::Resolved, Lang::Ru) => "Закрыто ведомством",
-        (Status::Rejected, Lang::ZhCn) => "不予受理",
-        (Status::Rejected, Lang::En) => "Declined",
-        (Status::Rejected, Lang::Ru) => "Отклонено",
     }
 }
 

@@ -48,6 +48,7 @@ async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> 
                                 lang: Default::default(),
                             },
                             photos: Vec::new(),
+                            limit_ms: Some(24 * 3_600_000),
                             sender: None,
                         })
                         .await

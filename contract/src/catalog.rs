@@ -40,6 +40,10 @@ pub struct Catalog {
     pub departments: Vec<Department>,
     /// The city's districts.
     pub districts: Vec<District>,
+    /// The department code of the hotline's supervising office (督办): reports past their
+    /// time limit, or unsolved after two handlings, go to it.
+    #[serde(default)]
+    pub supervisor: String,
 }
 
 impl Catalog {

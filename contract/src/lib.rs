@@ -13,6 +13,8 @@ pub mod i18n;
 pub mod catalog;
 /// A report as the widget submits it, the receipt the server answers with, and its status.
 pub mod report;
+/// The way back: the resident's answer, satisfaction, supervision.
+pub mod follow_up;
 /// What Lianxin and the city's pipeline say to each other: the report every sink gets, the
 /// progress events coming back.
 pub mod pipeline;

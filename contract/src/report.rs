@@ -186,6 +186,14 @@ pub struct Receipt {
     pub status_url: String,
     /// When the report was accepted, RFC 3339 in UTC.
     pub created_at: String,
+    /// The resident's private follow-up secret: with it (and only with it) the resident
+    /// answers "solved?" and rates the handling. Kept on the phone with the tracking number.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub follow_up_secret: String,
+    /// The private follow-up page (progress, and the answer once resolved), relative to the
+    /// server; holds the secret, so it is shown only to the resident.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub follow_up_url: String,
 }
 
 /// Where a report is on its way to resolution.
@@ -200,23 +208,90 @@ pub enum Status {
     Accepted,
     /// A department is working on it.
     InProgress,
-    /// Resolved.
+    /// The department calls it resolved (办结) and waits for the resident's answer.
     Resolved,
     /// The department declined it (not its responsibility, or not actionable); the message
     /// says why.
     Rejected,
+    /// The resident said it is not solved: the department handles it again.
+    Reopened,
+    /// Finished: the resident confirmed it, or did not answer in time.
+    Closed,
+    /// Merged into another report, which the resident follows instead.
+    Duplicate,
+}
+
+impl Status {
+    /// Whether nothing more happens to the report.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Closed | Status::Rejected | Status::Duplicate)
+    }
+}
+
+/// One step of a report's timeline: a change of status, or news that leaves the status as
+/// it is (a timetable, a transfer, a new due time, supervision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Stored by Lianxin.
+    Received,
+    /// Handed to the pipeline.
+    Forwarded,
+    /// The pipeline accepted it.
+    Accepted,
+    /// A department works on it (a reply may come with it).
+    InProgress,
+    /// The department planned the work for later: the timetable.
+    Planned,
+    /// Passed to another department.
+    Transferred,
+    /// The due time was set anew, with the reason.
+    DueChanged,
+    /// The department calls it resolved.
+    Resolved,
+    /// The department declined it.
+    Rejected,
+    /// Merged into another report.
+    Duplicate,
+    /// The resident said it is not solved.
+    Reopened,
+    /// Finished.
+    Closed,
+    /// Handed to the hotline's supervising office (督办).
+    Supervised,
 }
 
 /// One step of a report's timeline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEvent {
-    /// The status reached.
+    /// What happened.
+    pub step: Step,
+    /// The report's status after it.
     pub status: Status,
     /// When, RFC 3339 in UTC.
     pub at: String,
     /// What the department said, if anything (never personal data of the resident).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `planned`: when the work is planned for (`YYYY-MM-DD` or `YYYY-MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_for: Option<String>,
+    /// `transferred`: the department now responsible; `supervised`: the supervising office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// `due_changed`, `reopened`: the new due time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// `duplicate`: the tracking number of the report it was merged into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// `supervised`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::follow_up::EscalationReason>,
+    /// `closed`, `reopened`: what the resident answered (`closed` without a rating: no answer
+    /// came in time and the resolution counts as accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<crate::follow_up::AnswerShown>,
 }
 
 /// `GET /api/v1/reports/{tracking_no}`: the public view of a report, without personal data.
@@ -230,7 +305,26 @@ pub struct ReportStatus {
     pub status: Status,
     /// When the report was accepted.
     pub created_at: String,
-    /// Every status reached so far, oldest first.
+    /// The department that has it now.
+    #[serde(default)]
+    pub department: String,
+    /// When the department's time limit runs out (答复期限), while the report is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// Resolutions the resident rejected so far.
+    #[serde(default)]
+    pub handlings: u32,
+    /// Whether, and why, the report went to supervision (督办).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervision: Option<crate::follow_up::Supervision>,
+    /// While resolved: until when the resident can answer; after that the resolution
+    /// counts as accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_until: Option<String>,
+    /// The report this one was merged into (its tracking number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// Every step so far, oldest first.
     pub timeline: Vec<StatusEvent>,
 }
 

@@ -90,7 +90,8 @@ impl Application {
         let forwarder = Forwarder::new(store.clone(), sink.clone(), config.forwarder, photo_links.clone());
         let districts = Arc::new(districts);
         let metrics: Arc<crate::metrics::Metrics> = Arc::default();
-        let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone());
+        let follow_up = crate::follow_up::FollowUp::new(store.clone(), catalog.clone(), config.follow_up, forwarder.handle(), cipher.derive_key("follow-up"));
+        let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone(), follow_up.clone());
         let state = AppState {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
             catalog,
@@ -99,6 +100,7 @@ impl Application {
             photos,
             forwarder: forwarder.handle(),
             submissions,
+            follow_up,
             metrics,
             photo_links,
             config: Arc::new(config),
@@ -131,7 +133,8 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (store, photos, config) = (self.state.store.clone(), self.state.photos.clone(), self.state.config.clone());
-        let (status_rx, retention_rx) = (shutdown_rx.clone(), shutdown_rx.clone());
+        let (status_rx, retention_rx, scan_rx) = (shutdown_rx.clone(), shutdown_rx.clone(), shutdown_rx.clone());
+        let follow_up = self.state.follow_up.clone();
         let (poll_store, sink, forwarder_settings, privacy, security) = (store.clone(), self.sink.clone(), config.forwarder, config.privacy, config.security.clone());
         let tasks: Vec<Task> = vec![
             ("the forwarder", Box::pin(self.forwarder.run(shutdown_rx.clone()))),
@@ -139,6 +142,13 @@ impl Application {
                 "the Open311 status poll",
                 Box::pin(async move {
                     crate::status_poll::run(poll_store, sink, forwarder_settings, status_rx).await;
+                    Ok(())
+                }),
+            ),
+            (
+                "the follow-up scan",
+                Box::pin(async move {
+                    follow_up.run(scan_rx).await;
                     Ok(())
                 }),
             ),

@@ -113,6 +113,12 @@ pub fn check(catalog: &Catalog) -> Result<(), CatalogError> {
     if catalog.categories.is_empty() {
         return Err(invalid("categories".into(), "the catalog has no categories"));
     }
+    if !departments.contains(catalog.supervisor.as_str()) {
+        return Err(invalid(
+            "supervisor".into(),
+            format!("the supervising office {:?} is not a department of the catalog; name the hotline's office that supervises overdue and unsolved reports", catalog.supervisor),
+        ));
+    }
     for category in &catalog.categories {
         let entry = format!("category {:?}", category.code);
         check_languages(&entry, "name", &category.name)?;

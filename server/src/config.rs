@@ -52,6 +52,8 @@ pub struct Config {
     pub security: SecuritySettings,
     /// How long personal data is kept.
     pub privacy: PrivacySettings,
+    /// The way back to the resident: answer window, time-limit scan.
+    pub follow_up: FollowUpSettings,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             forwarder: ForwarderSettings::default(),
             security: SecuritySettings::default(),
             privacy: PrivacySettings::default(),
+            follow_up: FollowUpSettings::default(),
         }
     }
 }
@@ -273,6 +276,39 @@ pub struct PrivacySettings {
 impl Default for PrivacySettings {
     fn default() -> Self {
         PrivacySettings { retention_days: 180, open_retention_days: 365, purge_interval_minutes: 60 }
+    }
+}
+
+/// The way back to the resident: how long a resolved report waits for the resident's
+/// answer, and how often time limits and answer windows are checked.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowUpSettings {
+    /// Hours the resident has to answer "solved?" once the department calls a report
+    /// resolved; no answer counts as accepted (default 168, seven days).
+    pub answer_window_hours: u32,
+    /// Seconds between checks for reports past their due time or answer window (default 60).
+    pub scan_secs: u64,
+    /// How many milliseconds one hour of a time limit or answer window lasts (default
+    /// 3600000). Only for drills and tests that run the clock forward: a city leaves it.
+    pub hour_ms: u64,
+}
+
+impl Default for FollowUpSettings {
+    fn default() -> Self {
+        FollowUpSettings { answer_window_hours: 168, scan_secs: 60, hour_ms: 3_600_000 }
+    }
+}
+
+impl FollowUpSettings {
+    /// The answer window in milliseconds.
+    pub fn answer_window_ms(&self) -> i64 {
+        i64::from(self.answer_window_hours) * self.hour_ms as i64
+    }
+
+    /// A category's time limit in milliseconds.
+    pub fn limit_ms(&self, hours: u32) -> i64 {
+        i64::from(hours) * self.hour_ms as i64
     }
 }
 

@@ -6,6 +6,7 @@
 //! Layering: modules below HTTP (`intake`, `photos`, `store`) have their own error enums;
 //! handlers convert them into `ApiError` with `From`.
 
+use crate::lifecycle::Refusal;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lianxin_contract::i18n::{Plural, decimal, plural};
@@ -43,6 +44,10 @@ pub enum ApiError {
     /// Nothing found.
     #[error("not found")]
     NotFound,
+    /// The report's state does not allow this (an answer before a resolution, an event
+    /// moving it backwards…).
+    #[error("refused: {0}")]
+    Refused(crate::lifecycle::Refusal),
     /// Missing or wrong credentials or signature.
     #[error("forbidden")]
     Forbidden,
@@ -94,7 +99,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedPhoto(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::KeyInFlight => StatusCode::CONFLICT,
+            ApiError::KeyInFlight | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -118,6 +123,11 @@ impl ApiError {
             ApiError::KeyReused => "idempotency-key-reused",
             ApiError::KeyInFlight => "idempotency-key-in-flight",
             ApiError::NotFound => "not-found",
+            ApiError::Refused(Refusal::Backwards { .. }) => "moves-backwards",
+            ApiError::Refused(Refusal::Final(_)) => "report-finished",
+            ApiError::Refused(Refusal::NotResolved) => "not-resolved",
+            ApiError::Refused(Refusal::AlreadyAnswered) => "already-answered",
+            ApiError::Refused(Refusal::NoSuchReport) => "not-found",
             ApiError::Forbidden => "forbidden",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
@@ -189,6 +199,23 @@ impl ApiError {
             ApiError::NotFound => (
                 words(lang, "未找到", "Not found", "Не найдено"),
                 words(lang, "没有找到该编号，请核对后重试", "Nothing was found under this number; check it and try again", "По этому номеру ничего не найдено; проверьте его"),
+            ),
+            ApiError::Refused(refusal) => (
+                words(lang, "无法办理", "Not possible now", "Сейчас невозможно"),
+                match refusal {
+                    Refusal::NotResolved => words(
+                        lang,
+                        "承办部门还没有答复办结，办结后您可以在这里评价",
+                        "The department has not yet reported this as resolved; you can answer once it has",
+                        "Ведомство ещё не сообщило о решении; ответить можно после этого",
+                    ),
+                    Refusal::AlreadyAnswered => words(lang, "这次办理结果已经评价过了", "This resolution has already been answered", "На это решение уже есть ответ"),
+                    Refusal::Final(_) => words(lang, "该诉求已结束办理", "This report is finished; nothing more can change", "Рассмотрение обращения завершено"),
+                    Refusal::Backwards { .. } => words(lang, "该诉求的办理已经超过这一步", "The report is already further along than this event says", "Обращение уже продвинулось дальше этого шага"),
+                    Refusal::NoSuchReport => {
+                        words(lang, "没有找到该编号，请核对后重试", "Nothing was found under this number; check it and try again", "По этому номеру ничего не найдено; проверьте его")
+                    }
+                },
             ),
             ApiError::Forbidden => (
                 words(lang, "无权访问", "Forbidden", "Доступ запрещён"),
@@ -322,6 +349,19 @@ impl From<crate::submission::SubmissionError> for ApiError {
             SubmissionError::Invalid(errors) => ApiError::Validation(errors),
             SubmissionError::Photo(error) => error.into(),
             SubmissionError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::follow_up::FollowUpError> for ApiError {
+    fn from(error: crate::follow_up::FollowUpError) -> ApiError {
+        use crate::follow_up::FollowUpError;
+        match error {
+            FollowUpError::NotFound => ApiError::NotFound,
+            FollowUpError::WrongSecret => ApiError::Forbidden,
+            FollowUpError::Invalid(errors) => ApiError::Validation(errors),
+            FollowUpError::Refused(refusal) => ApiError::Refused(refusal),
+            FollowUpError::Store(error) => error.into(),
         }
     }
 }

@@ -111,8 +111,57 @@ impl Forwarder {
         }
         if attempted < due.len() {
             self.store.release_leases(&self.owner).await?;
+            return Ok(due.len());
         }
-        Ok(due.len())
+        // Then the follow-up messages of reports the pipeline has (reopened, rated,
+        // escalated), leased and retried the same way.
+        let lease_until = ids::now_ms() + self.settings.lease_ms as i64;
+        let messages = self.store.claim_messages(&self.owner, ids::now_ms(), lease_until, BATCH).await?;
+        let mut sent = 0;
+        for id in &messages {
+            if *shutdown.borrow() || lease_until - ids::now_ms() < self.settings.delivery_timeout_ms as i64 {
+                break;
+            }
+            let outcome = self.deliver_message(id).await;
+            sent += 1;
+            if let Err(error) = outcome {
+                self.store.release_leases(&self.owner).await?;
+                return Err(error);
+            }
+        }
+        if sent < messages.len() {
+            self.store.release_leases(&self.owner).await?;
+        }
+        Ok(due.len() + messages.len())
+    }
+
+    async fn deliver_message(&self, id: &str) -> anyhow::Result<()> {
+        let (message, created_ms, attempts_before) = self.store.message(id).await?;
+        let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
+        let outcome = match tokio::time::timeout(timeout, self.sink.deliver_message(&message)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(DeliveryError::Retry { reason: format!("no answer within {timeout:?}"), after: None }),
+        };
+        match outcome {
+            Ok(_) => {
+                self.store.message_delivered(id).await?;
+                tracing::info!(message = id, kind = message.message.code(), "follow-up message forwarded");
+            }
+            Err(DeliveryError::Permanent(reason)) => {
+                self.store.message_failed(id, reason.clone(), ids::now_ms(), true).await?;
+                tracing::warn!(message = id, %reason, "pipeline refused the message; moved to dead letter");
+            }
+            Err(DeliveryError::Retry { reason, after }) => {
+                let attempts = attempts_before + 1;
+                let too_old = ids::now_ms() - created_ms > self.settings.max_age_hours as i64 * 3_600_000;
+                let dead = attempts >= self.settings.max_attempts || too_old;
+                let cap = Duration::from_millis(self.settings.retry_max_ms);
+                let delay = after.map_or_else(|| backoff(&self.settings, attempts), |asked| asked.min(cap));
+                self.store.message_failed(id, reason.clone(), ids::now_ms() + delay.as_millis() as i64, dead).await?;
+                tracing::warn!(message = id, attempts, %reason, ?delay, dead_letter = dead, "message delivery failed");
+            }
+        }
+        Ok(())
     }
 
     async fn deliver_one(&self, id: &str) -> anyhow::Result<()> {

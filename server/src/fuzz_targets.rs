@@ -56,6 +56,6 @@ pub fn open311_status(data: &[u8]) {
 /// A status event as the pipeline posts it, parsed and checked as the server does.
 pub fn pipeline_event(data: &[u8]) {
     if let Ok(event) = serde_json::from_slice::<lianxin_contract::pipeline::PipelineEvent>(data) {
-        let _ = crate::http::pipeline::check(event);
+        let _ = crate::follow_up::check_event_shape(&event);
     }
 }

@@ -20,6 +20,10 @@ pub mod intake;
 /// The one intake of a report, whichever door it came through: parse, validate, photos,
 /// route, one store call.
 pub mod submission;
+/// A report's life after acceptance as one pure function: events, answers, due times.
+pub mod lifecycle;
+/// The way back to the resident: follow-up secrets, answers, pipeline events, the scan.
+pub mod follow_up;
 /// Makes photos safe: sniff, decode with limits, orient, downscale, re-encode, store.
 pub mod photos;
 /// Where photo bytes live: local files or S3-compatible object storage.

@@ -105,3 +105,32 @@ impl Metrics {
         out
     }
 }
+
+/// The residents' verdicts per department and category, from the store: satisfaction rate
+/// (the top three of five levels among rated resolutions), reopen rate (resolutions the
+/// resident said did not solve it, among those answered or closed by silence), and open
+/// reports past their due time.
+pub fn render_loop(figures: &[crate::store::LoopFigures]) -> String {
+    let mut out = String::new();
+    let labels = |row: &crate::store::LoopFigures| format!("department=\"{}\",category=\"{}\"", row.department, row.category);
+    out.push_str("# HELP lianxin_resolutions_answered_total Resolutions answered by the resident or closed by silence, by verdict.\n# TYPE lianxin_resolutions_answered_total gauge\n");
+    for row in figures {
+        let solved = row.rated.saturating_sub(row.unsolved);
+        for (verdict, count) in [("solved", solved), ("unsolved", row.unsolved), ("silence", row.silent)] {
+            let _ = writeln!(out, "lianxin_resolutions_answered_total{{{},verdict=\"{verdict}\"}} {count}", labels(row));
+        }
+    }
+    out.push_str("# HELP lianxin_satisfaction_rate Share of rated resolutions rated satisfied or better (好差评 top three levels).\n# TYPE lianxin_satisfaction_rate gauge\n");
+    for row in figures.iter().filter(|row| row.rated > 0) {
+        let _ = writeln!(out, "lianxin_satisfaction_rate{{{}}} {:.4}", labels(row), row.satisfied as f64 / row.rated as f64);
+    }
+    out.push_str("# HELP lianxin_reopen_rate Share of answered resolutions the resident sent back as not solved.\n# TYPE lianxin_reopen_rate gauge\n");
+    for row in figures.iter().filter(|row| row.rated + row.silent > 0) {
+        let _ = writeln!(out, "lianxin_reopen_rate{{{}}} {:.4}", labels(row), row.unsolved as f64 / (row.rated + row.silent) as f64);
+    }
+    out.push_str("# HELP lianxin_overdue_reports Open reports past their due time.\n# TYPE lianxin_overdue_reports gauge\n");
+    for row in figures {
+        let _ = writeln!(out, "lianxin_overdue_reports{{{}}} {}", labels(row), row.overdue);
+    }
+    out
+}

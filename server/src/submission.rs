@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use lianxin_contract::validate::validate_report;
 use lianxin_contract::{Catalog, Lang, Receipt, ReportSubmission, Rule, ValidationError};
 
+use crate::follow_up::FollowUp;
 use crate::forwarder::ForwarderHandle;
 use crate::geo::DistrictMap;
 use crate::ids;
@@ -31,6 +32,8 @@ pub struct Submissions {
     metrics: Arc<Metrics>,
     /// Idempotency keys whose report is being taken in right now.
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Gives each receipt its follow-up secret; knows the time limits' clock.
+    follow_up: FollowUp,
 }
 
 /// How a submission ended well.
@@ -78,8 +81,13 @@ impl Drop for Claim {
 
 impl Submissions {
     /// The intake over these parts of the application.
-    pub fn new(catalog: Arc<Catalog>, districts: Arc<DistrictMap>, store: Store, photos: PhotoProcessor, forwarder: ForwarderHandle, metrics: Arc<Metrics>) -> Submissions {
-        Submissions { catalog, districts, store, photos, forwarder, metrics, in_flight: Arc::default() }
+    pub fn new(catalog: Arc<Catalog>, districts: Arc<DistrictMap>, store: Store, photos: PhotoProcessor, forwarder: ForwarderHandle, metrics: Arc<Metrics>, follow_up: FollowUp) -> Submissions {
+        Submissions { catalog, districts, store, photos, forwarder, metrics, in_flight: Arc::default(), follow_up }
+    }
+
+    /// The receipt with the resident's follow-up secret and private page.
+    fn with_follow_up(&self, receipt: Receipt) -> Receipt {
+        Receipt { follow_up_secret: self.follow_up.secret(&receipt.id), follow_up_url: self.follow_up.url(&receipt.tracking_no, &receipt.id), ..receipt }
     }
 
     /// Claims `idempotency_key` for one submission at a time.
@@ -98,7 +106,7 @@ impl Submissions {
         if !intake.photos.is_empty()
             && let Some((receipt, hash)) = self.store.find_by_idempotency_key(&key).await?
         {
-            return if hash == intake.request_hash { Ok(Accepted::Repeated(receipt)) } else { Err(SubmissionError::KeyReused) };
+            return if hash == intake.request_hash { Ok(Accepted::Repeated(self.with_follow_up(receipt))) } else { Err(SubmissionError::KeyReused) };
         }
 
         let submitted = parse_report(&intake.report_json).map_err(SubmissionError::Invalid)?;
@@ -131,15 +139,16 @@ impl Submissions {
             report,
             photos,
             sender,
+            limit_ms: Some(self.follow_up.settings().limit_ms(category.time_limit_hours)),
         };
         match self.store.insert_report(new).await? {
             Inserted::Created(receipt) => {
                 self.forwarder.wake();
                 self.metrics.accepted(photo_bytes_in, photo_bytes_out);
                 tracing::info!(category = %category.code, "report accepted");
-                Ok(Accepted::Created(receipt))
+                Ok(Accepted::Created(self.with_follow_up(receipt)))
             }
-            Inserted::Existing { receipt, same_request: true } => Ok(Accepted::Repeated(receipt)),
+            Inserted::Existing { receipt, same_request: true } => Ok(Accepted::Repeated(self.with_follow_up(receipt))),
             Inserted::Existing { same_request: false, .. } => Err(SubmissionError::KeyReused),
         }
     }

@@ -22,8 +22,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn render(State(state): State<AppState>) -> Response {
-    match state.store.outbox_stats().await {
-        Ok(outbox) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(outbox, state.store.commits(), ids::now_ms())).into_response(),
+    let now = ids::now_ms();
+    match tokio::try_join!(state.store.outbox_stats(), state.store.loop_figures(now)) {
+        Ok((outbox, figures)) => {
+            let mut text = state.metrics.render(outbox, state.store.commits(), now);
+            text.push_str(&crate::metrics::render_loop(&figures));
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+        }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {error}")).into_response(),
     }
 }

@@ -28,6 +28,10 @@ pub mod widget;
 pub mod operators;
 /// Extractors with the app's error shape: `ApiQuery`, `ApiJson`, `RequestLang`.
 pub mod extract;
+/// The resident's way back: the answer, the progress page, "my reports".
+pub mod follow_up;
+/// Every word of the follow-up pages.
+pub mod page_words;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +63,8 @@ pub struct AppState {
     pub forwarder: ForwarderHandle,
     /// The one intake of reports, whichever door they come through.
     pub submissions: crate::submission::Submissions,
+    /// The way back: answers, pipeline events, follow-up secrets.
+    pub follow_up: crate::follow_up::FollowUp,
     /// Signs and checks photo links.
     pub photo_links: Arc<crate::photo_links::PhotoLinks>,
     /// Counters for `/metrics`.
@@ -76,7 +82,7 @@ pub fn router(state: AppState) -> Router {
     let submissions = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, Some(security.uploads_per_client), security.trust_forwarded_for));
     let reads = Arc::new(rate_limit::RateLimiter::new(security.reads_per_minute, None, security.trust_forwarded_for));
     let (api, document) = OpenApiRouter::with_openapi(openapi::document())
-        .merge(reports::router(&config, submissions, reads))
+        .merge(reports::router(&config, submissions, reads.clone()))
         .merge(catalog::router())
         .merge(districts::router())
         .merge(health::router())
@@ -84,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router().layer(axum::middleware::from_fn_with_state(state.clone(), operators::only_operators)))
         .merge(photos::router())
         .merge(pipeline::router())
+        .merge(follow_up::router().layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
         .split_for_parts();
     let router = api
         .layer(axum::Extension(openapi::Document::new(&document)))

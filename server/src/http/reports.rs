@@ -156,7 +156,7 @@ async fn nearby(State(state): State<AppState>, RequestLang(lang): RequestLang, A
 )]
 async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, RequestLang(lang): RequestLang) -> Response {
     let tracking_no = ids::normalize_tracking_no(&tracking_no);
-    match state.store.status(&tracking_no).await {
+    match state.store.status(&tracking_no, state.follow_up.settings().answer_window_ms()).await {
         Ok(Some(status)) => Json(status).into_response(),
         Ok(None) => WordedError(ApiError::NotFound, lang).into_response(),
         Err(error) => WordedError(error.into(), lang).into_response(),

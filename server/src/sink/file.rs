@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 
 use super::{Delivered, DeliveryError};
-use lianxin_contract::pipeline::PipelineReport;
+use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
 /// How much of the file's end is read at start-up to find recent ids. The forwarder
 /// delivers one report at a time, so only the last line can be a repeat; 1 MiB covers it
@@ -105,9 +105,18 @@ impl FileSink {
 
     /// Appends `report` as one line and fsyncs.
     pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
-        let mut line = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        let line = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        self.append(report.id.clone(), line).await
+    }
+
+    /// Appends a follow-up message (reopened, rated, escalated) as its own line.
+    pub async fn deliver_message(&self, message: &PipelineMessage) -> Result<Delivered, DeliveryError> {
+        let line = serde_json::to_vec(message).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        self.append(message.id.clone(), line).await.map(|_| Delivered::default())
+    }
+
+    async fn append(&self, id: String, mut line: Vec<u8>) -> Result<Delivered, DeliveryError> {
         line.push(b'\n');
-        let id = report.id.clone();
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || {
             let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

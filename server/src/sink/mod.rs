@@ -16,7 +16,7 @@ use std::time::Duration;
 use lianxin_contract::Catalog;
 
 use crate::config::Config;
-use lianxin_contract::pipeline::PipelineReport;
+use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
 /// Why a delivery failed.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +118,23 @@ impl Sink {
             Sink::Webhook(sink) => sink.deliver(report).await,
             Sink::Nats(sink) => sink.deliver(report).await,
             Sink::Open311(sink) => sink.deliver(report).await,
+        }
+    }
+
+    /// Delivers a follow-up message about a report the pipeline has (reopened, rated,
+    /// escalated), with the message id as idempotency key. Open311 GeoReport v2 has no way
+    /// to update, reopen or escalate a service request: that sink records the message as
+    /// delivered without a call (the department reads the answer on Lianxin's status page
+    /// and its metrics), and says so in the log once per message.
+    pub async fn deliver_message(&self, message: &PipelineMessage) -> Result<Delivered, DeliveryError> {
+        match self {
+            Sink::File(sink) => sink.deliver_message(message).await,
+            Sink::Webhook(sink) => sink.deliver_message(message).await,
+            Sink::Nats(sink) => sink.deliver_message(message).await,
+            Sink::Open311(_) => {
+                tracing::info!(message = %message.id, kind = message.message.code(), "Open311 GeoReport v2 cannot carry follow-up messages; recorded without a call");
+                Ok(Delivered::default())
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 
 use super::{Delivered, DeliveryError};
 use crate::config::Secret;
-use lianxin_contract::pipeline::PipelineReport;
+use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
 /// Where and how to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,10 +101,21 @@ impl NatsSink {
     /// Publishes `report` and waits for JetStream's acknowledgement.
     pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         let payload = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        self.publish(self.subject(report), &report.id, payload).await
+    }
+
+    /// Publishes a follow-up message on `<prefix>.follow_up.<kind>` (e.g.
+    /// `lianxin.follow_up.reopened`), de-duplicated on its message id.
+    pub async fn deliver_message(&self, message: &PipelineMessage) -> Result<Delivered, DeliveryError> {
+        let payload = serde_json::to_vec(message).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        let subject = format!("{}.follow_up.{}", self.url.prefix, message.message.code());
+        self.publish(subject, &message.id, payload).await
+    }
+
+    async fn publish(&self, subject: String, id: &str, payload: Vec<u8>) -> Result<Delivered, DeliveryError> {
         let jetstream = self.jetstream().await?;
-        let subject = self.subject(report);
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", report.id.as_str());
+        headers.insert("Nats-Msg-Id", id);
         let refused = |error: async_nats::jetstream::context::PublishError| match error.kind() {
             PublishErrorKind::StreamNotFound => retry(format!("no JetStream stream takes subject {subject}")),
             _ => retry(format!("JetStream did not acknowledge: {error}")),

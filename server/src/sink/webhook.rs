@@ -24,7 +24,7 @@ use sha2::Sha256;
 use super::{ANSWER_LIMIT, Delivered, DeliveryError, capped_answer, http_failure, retry_after};
 use crate::config::Secret;
 use crate::ids::hex;
-use lianxin_contract::pipeline::PipelineReport;
+use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
 /// Delivers to an HTTP(S) endpoint.
 #[derive(Debug)]
@@ -98,15 +98,29 @@ impl WebhookSink {
     /// Posts `report`.
     pub async fn deliver(&self, report: &PipelineReport) -> Result<Delivered, DeliveryError> {
         let body = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        self.post(&report.id, "report", body).await
+    }
+
+    /// POSTs a follow-up message (reopened, rated, escalated) to the same endpoint, signed
+    /// alike, with its own id as `webhook-id` and `Idempotency-Key`; `Lianxin-Message` names
+    /// its kind (`report` on reports). A receiver tells them apart by that header or by the
+    /// body's `message` field.
+    pub async fn deliver_message(&self, message: &PipelineMessage) -> Result<Delivered, DeliveryError> {
+        let body = serde_json::to_vec(message).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+        self.post(&message.id, message.message.code(), body).await.map(|_| Delivered::default())
+    }
+
+    async fn post(&self, id: &str, kind: &str, body: Vec<u8>) -> Result<Delivered, DeliveryError> {
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
         let mut request = self
             .client
             .post(&self.url)
             .header("Content-Type", "application/json")
-            .header("Idempotency-Key", &report.id)
-            .header("webhook-id", &report.id)
+            .header("Idempotency-Key", id)
+            .header("Lianxin-Message", kind)
+            .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", standard_signature(&self.key.0, &report.id, timestamp, &body));
+            .header("webhook-signature", standard_signature(&self.key.0, id, timestamp, &body));
         if self.legacy_signature {
             request = request.header("Lianxin-Signature", signature(self.secret.expose(), timestamp, &body));
         }

@@ -1,8 +1,8 @@
 //! Moving a city from SQLite to PostgreSQL: copies every table of the data dir's SQLite
 //! file into a PostgreSQL store, in batches, skipping rows already there, so the copy can
 //! be run again after an interruption and ends with the same rows on both sides. Contact
-//! details stay sealed: the new servers must use the same contact key. Outbox leases are
-//! not copied (they belong to processes that no longer run).
+//! details stay sealed: the new servers must use the same contact key. Outbox and message
+//! leases are not copied (they belong to processes that no longer run).
 
 use std::path::Path;
 
@@ -49,13 +49,36 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("purged_ms", Int8),
             ("related_count", Int4),
             ("sender_hash", Text),
+            ("due_ms", Int8),
+            ("limit_ms", Int8),
+            ("handlings", Int4),
+            ("resolved_ms", Int8),
+            ("supervised_ms", Int8),
+            ("supervised_reason", Text),
+            ("duplicate_of", Text),
         ],
     ),
     ("photos", &[("report_id", Text), ("position", Int4), ("sha256", Text), ("width", Int4), ("height", Int4), ("bytes", Int8)]),
     ("contacts", &[("report_id", Text), ("name_sealed", Bytes), ("phone_sealed", Bytes), ("phone_hash", Text)]),
     ("outbox", &[("report_id", Text), ("state", Text), ("attempts", Int4), ("next_attempt_ms", Int8), ("last_error", Text), ("ticket_id", Text), ("delivered_ms", Int8)]),
     ("relations", &[("report_id", Text), ("related_id", Text)]),
-    ("status_events", &[("report_id", Text), ("status", Text), ("at_ms", Int8), ("message", Text)]),
+    ("timeline", &[("report_id", Text), ("seq", Int4), ("step", Text), ("status", Text), ("at_ms", Int8), ("message", Text), ("detail", Text)]),
+    ("answers", &[("report_id", Text), ("round", Int4), ("answer_id", Text), ("solved", Int4), ("rating", Text), ("reasons", Text), ("comment", Text), ("at_ms", Int8)]),
+    (
+        "messages",
+        &[
+            ("id", Text),
+            ("report_id", Text),
+            ("kind", Text),
+            ("body", Text),
+            ("state", Text),
+            ("attempts", Int4),
+            ("next_attempt_ms", Int8),
+            ("last_error", Text),
+            ("delivered_ms", Int8),
+            ("created_ms", Int8),
+        ],
+    ),
 ];
 
 /// What a copy did, per table: rows read from SQLite and rows newly written.

@@ -15,13 +15,15 @@ mod writer;
 
 use std::path::Path;
 
-use lianxin_contract::pipeline::PipelineReport;
-use lianxin_contract::report::{ReportStatus, Status};
+use lianxin_contract::follow_up::{EscalationReason, Supervision};
+use lianxin_contract::pipeline::{EventKind, PipelineMessage, PipelineReport};
+use lianxin_contract::report::{ReportStatus, Status, StatusEvent};
 use lianxin_contract::{Receipt, ReportSubmission};
 use serde::Serialize;
 
 use crate::geo;
 use crate::ids;
+use crate::lifecycle::{self, Change, Current, Detail, Input, NewStep, Outcome, PipelineInput, Policy, Refusal};
 use crate::photos::StoredPhoto;
 use crate::privacy::ContactCipher;
 
@@ -116,6 +118,8 @@ pub struct NewReport {
     /// The network it came from (`ClientNetwork`'s text), when known; stored only as a
     /// keyed hash, to tell one sender's repeated reports from several senders'.
     pub sender: Option<String>,
+    /// The category's time limit in ms: the report is due this long after acceptance.
+    pub limit_ms: Option<i64>,
 }
 
 /// What an insert did.
@@ -243,9 +247,13 @@ impl Store {
         on_engine!(self, engine => engine.insert_report(new).await)
     }
 
-    /// The public status of a report, without personal data.
-    pub async fn status(&self, tracking_no: &str) -> Result<Option<ReportStatus>, StoreError> {
-        on_engine!(self, engine => engine.status(tracking_no).await)
+    /// The public status of a report, without personal data; `answer_window_ms` says until
+    /// when a resolved report waits for the resident.
+    pub async fn status(&self, tracking_no: &str, answer_window_ms: i64) -> Result<Option<ReportStatus>, StoreError> {
+        let Some((view, timeline)) = on_engine!(self, engine => engine.public_view(tracking_no).await)? else {
+            return Ok(None);
+        };
+        Ok(Some(view.into_status(tracking_no, timeline, answer_window_ms)?))
     }
 
     /// Leases up to `limit` pending outbox rows due at `now_ms` to forwarder `owner` until
@@ -309,11 +317,68 @@ impl Store {
         on_engine!(self, engine => engine.outbox_stats().await)
     }
 
-    /// Records that report `id` reached `status` at `at_ms` (status coming back from the
-    /// pipeline). A status reached twice keeps its first time; the report's current status
-    /// is the furthest reached. Returns whether the event was new.
+    /// Applies what happened to report `id` under the lifecycle's rules
+    /// ([`lifecycle::step`]), in one transaction holding the report's row: the report, its
+    /// timeline, the resident's answer and the messages for the pipeline change together or
+    /// not at all. A refusal changes nothing.
+    pub async fn advance(&self, id: &str, input: Input, policy: &Policy) -> Result<Result<Outcome, Refusal>, StoreError> {
+        on_engine!(self, engine => engine.advance(id, input, policy.clone()).await)
+    }
+
+    /// Records a plain status event from the pipeline (`accepted`, `in_progress`,
+    /// `resolved`, `rejected`), as the Open311 status poll reads them. Returns whether it
+    /// changed anything (a repeat or an event that would move the report backwards does not).
     pub async fn record_status(&self, id: &str, status: Status, at_ms: i64, message: Option<String>) -> Result<bool, StoreError> {
-        on_engine!(self, engine => engine.record_status(id, status_code(status)?, at_ms, message).await)
+        let kind = match status {
+            Status::Accepted => EventKind::Accepted,
+            Status::InProgress => EventKind::InProgress,
+            Status::Resolved => EventKind::Resolved,
+            Status::Rejected => EventKind::Rejected,
+            _ => return Ok(false),
+        };
+        let input = Input::Pipeline(PipelineInput { kind, at_ms, message, planned_for: None, department: None, duplicate_of: None, due_ms: None });
+        Ok(matches!(self.advance(id, input, &Policy::default()).await?, Ok(Outcome::Changed(_))))
+    }
+
+    /// Open reports past their due time at `now_ms` and not yet supervised, at most `limit`.
+    pub async fn overdue(&self, now_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        on_engine!(self, engine => engine.ids_due(OVERDUE, now_ms, limit).await)
+    }
+
+    /// Resolved reports whose resolution came at or before `resolved_before_ms`, at most `limit`.
+    pub async fn silent(&self, resolved_before_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        on_engine!(self, engine => engine.ids_due(SILENT, resolved_before_ms, limit).await)
+    }
+
+    /// Leases up to `limit` follow-up messages due at `now_ms` whose report reached the
+    /// pipeline, as [`Store::claim_due`] does for reports. Returns their ids.
+    pub async fn claim_messages(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        on_engine!(self, engine => engine.claim_messages(owner, now_ms, lease_until_ms, limit).await)
+    }
+
+    /// A follow-up message as the pipeline gets it (with the report's ticket id), when it
+    /// was queued, and its delivery attempts so far.
+    pub async fn message(&self, id: &str) -> Result<(PipelineMessage, i64, u32), StoreError> {
+        let (body, ticket_id, created_ms, attempts) = on_engine!(self, engine => engine.message_row(id).await)?;
+        let mut message: PipelineMessage = serde_json::from_str(&body)?;
+        message.ticket_id = ticket_id;
+        Ok((message, created_ms, attempts))
+    }
+
+    /// Records a follow-up message delivered.
+    pub async fn message_delivered(&self, id: &str) -> Result<(), StoreError> {
+        on_engine!(self, engine => engine.message_delivered(id).await)
+    }
+
+    /// Records a failed delivery of a follow-up message: retried at `next_attempt_ms`, or
+    /// dead-lettered. Returns the attempts so far.
+    pub async fn message_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
+        on_engine!(self, engine => engine.message_failed(id, error, next_attempt_ms, dead_letter).await)
+    }
+
+    /// Satisfaction, reopenings and overdue reports per department and category, at `now_ms`.
+    pub async fn loop_figures(&self, now_ms: i64) -> Result<Vec<LoopFigures>, StoreError> {
+        on_engine!(self, engine => engine.loop_figures(now_ms).await)
     }
 
     /// Removes the personal data of every report due (see [`PURGE_DUE`]): its contact, its
@@ -345,6 +410,16 @@ impl Store {
     /// Replaces a report's ticket id (an Open311 token resolved to its request id).
     pub async fn set_ticket(&self, report_id: &str, ticket_id: &str) -> Result<(), StoreError> {
         on_engine!(self, engine => engine.set_ticket(report_id, ticket_id).await)
+    }
+
+    /// The id of the report with this tracking number.
+    pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
+        on_engine!(self, engine => engine.text_by("SELECT id FROM reports WHERE tracking_no = $1", tracking_no.to_owned()).await)
+    }
+
+    /// The tracking number of the report with this id or tracking number.
+    pub async fn tracking_no(&self, id_or_tracking_no: &str) -> Result<Option<String>, StoreError> {
+        on_engine!(self, engine => engine.text_by("SELECT tracking_no FROM reports WHERE id = $1 OR tracking_no = $1", id_or_tracking_no.to_owned()).await)
     }
 
     /// Whether a report with this id exists.
@@ -383,9 +458,53 @@ pub const RELATED_SCAN: usize = 200;
 /// Related report ids stored and forwarded per report, newest first.
 pub const RELATED_IDS_KEPT: usize = 5;
 
-/// SQL ranking a status by how far along it is; the current status is the furthest reached.
-const STATUS_RANK: &str = "CASE status WHEN 'received' THEN 0 WHEN 'forwarded' THEN 1 WHEN 'accepted' THEN 2 \
-                           WHEN 'in_progress' THEN 3 WHEN 'resolved' THEN 4 WHEN 'rejected' THEN 4 END";
+/// What [`crate::lifecycle`] reads of a report, under the row's lock (PostgreSQL adds
+/// `FOR UPDATE`). `$1` the report id.
+const CURRENT: &str = "SELECT id, tracking_no, status, department, handlings, supervised_ms, due_ms, limit_ms, resolved_ms FROM reports WHERE id = $1";
+/// The newest timeline step of report `$1`.
+const LAST_STEP: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq DESC LIMIT 1";
+/// Whether report `$1` has an answer with the phone's id `$2`.
+const ANSWER_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM answers WHERE report_id = $1 AND answer_id = $2)";
+/// Writes a [`Change`](crate::lifecycle::Change) to report `$1`; supervision is kept once begun.
+const UPDATE_LIFECYCLE: &str = "UPDATE reports SET status = $2, department = $3, handlings = $4, due_ms = $5, resolved_ms = $6,
+     supervised_ms = COALESCE(supervised_ms, $7), supervised_reason = COALESCE(supervised_reason, $8), duplicate_of = COALESCE($9, duplicate_of) WHERE id = $1";
+/// Appends a step to report `$1`'s timeline, numbered after its newest.
+const APPEND_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms, message, detail)
+     SELECT CAST($1 AS TEXT), COALESCE(MAX(seq), 0) + 1, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), CAST($6 AS TEXT) FROM timeline WHERE report_id = $1";
+/// Stores the resident's answer to one resolution (one per round: the key refuses a second).
+const INSERT_ANSWER: &str = "INSERT INTO answers (report_id, round, answer_id, solved, rating, reasons, comment, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Queues a message for the pipeline; its id makes a repeat a no-op.
+const INSERT_MESSAGE: &str = "INSERT INTO messages (id, report_id, kind, body, state, next_attempt_ms, created_ms) VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT DO NOTHING";
+/// Open reports past their due time `$1` and not yet supervised, at most `$2`, oldest due first.
+const OVERDUE: &str = "SELECT id FROM reports WHERE due_ms <= $1 AND supervised_ms IS NULL AND status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened') ORDER BY due_ms LIMIT $2";
+/// Resolved reports whose resolution came before `$1` (their answer window closed), at most `$2`.
+const SILENT: &str = "SELECT id FROM reports WHERE status = 'resolved' AND resolved_ms <= $1 ORDER BY resolved_ms LIMIT $2";
+/// The timeline of report `$1`, oldest first.
+const TIMELINE: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq";
+/// The public view of the report with tracking number `$1`.
+const PUBLIC_VIEW: &str = "SELECT id, category, status, created_ms, department, due_ms, handlings, supervised_ms, supervised_reason, resolved_ms, duplicate_of FROM reports WHERE tracking_no = $1";
+/// Follow-up messages due for delivery: pending, due at `$3`, not leased, and only once
+/// the report itself reached the pipeline. PostgreSQL adds `FOR UPDATE OF m SKIP LOCKED`.
+const DUE_MESSAGES: &str = "SELECT m.id FROM messages m JOIN outbox o ON o.report_id = m.report_id
+     WHERE m.state = 'pending' AND o.state = 'delivered' AND m.next_attempt_ms <= $3 AND (m.lease_until_ms IS NULL OR m.lease_until_ms <= $3)
+     ORDER BY m.created_ms, m.id LIMIT $4";
+/// A message as delivered: its body, the pipeline's ticket id, when it was queued.
+const MESSAGE_BODY: &str = "SELECT m.body, o.ticket_id, m.created_ms, m.attempts FROM messages m JOIN outbox o ON o.report_id = m.report_id WHERE m.id = $1";
+/// Records message `$1` delivered.
+const MESSAGE_DELIVERED: &str = "UPDATE messages SET state = 'delivered', attempts = attempts + 1, delivered_ms = $2, last_error = NULL, lease_owner = NULL, lease_until_ms = NULL WHERE id = $1";
+/// Records a failed delivery of message `$1`; returns the attempts.
+const MESSAGE_FAILED: &str =
+    "UPDATE messages SET state = $2, attempts = attempts + 1, last_error = $3, next_attempt_ms = $4, lease_owner = NULL, lease_until_ms = NULL WHERE id = $1 RETURNING attempts";
+/// The residents' answers per department and category: rated, satisfied (the top three
+/// levels), not solved (reopenings), and resolutions closed by silence.
+const ANSWER_FIGURES: &str = "SELECT r.department, r.category, COUNT(a.rating),
+        SUM(CASE WHEN a.rating IN ('very_satisfied', 'satisfied', 'basically_satisfied') THEN 1 ELSE 0 END),
+        SUM(CASE WHEN a.solved = 0 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN a.answer_id IS NULL THEN 1 ELSE 0 END)
+     FROM answers a JOIN reports r ON r.id = a.report_id GROUP BY r.department, r.category";
+/// Open reports past their due time `$1`, per department and category.
+const OVERDUE_FIGURES: &str = "SELECT department, category, COUNT(*) FROM reports
+     WHERE due_ms < $1 AND status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened') GROUP BY department, category";
 
 /// An earlier report that may be of the same problem, as the candidate query returns it.
 struct Candidate {
@@ -401,8 +520,19 @@ struct Candidate {
 /// accepted before whatever their state. Both engines read these placeholders.
 const PURGE_DUE: &str = "SELECT r.id, r.body FROM reports r WHERE r.purged_ms IS NULL AND (
         r.created_ms < $2
-     OR EXISTS (SELECT 1 FROM status_events e WHERE e.report_id = r.id AND e.status IN ('resolved', 'rejected') AND e.at_ms < $1)
+     OR EXISTS (SELECT 1 FROM timeline e WHERE e.report_id = r.id AND e.step IN ('resolved', 'rejected', 'closed', 'duplicate') AND e.at_ms < $1)
      OR (r.created_ms < $1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.report_id = r.id AND o.state = 'dead_letter')))";
+
+/// Appends the `forwarded` step to report `$1` at `$2`, once, and moves a `received` report on.
+/// Run after the report's status moved on. (The casts let PostgreSQL type the parameters
+/// of an `INSERT … SELECT`.)
+const FORWARDED_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms)
+     SELECT CAST($1 AS TEXT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE report_id = $1), 'forwarded', (SELECT status FROM reports WHERE id = $1), CAST($2 AS BIGINT)
+     WHERE NOT EXISTS (SELECT 1 FROM timeline WHERE report_id = $1 AND step = 'forwarded')";
+
+/// What the retention purge removes of report `$1`'s way back: the department's public
+/// words, the resident's comments and the messages holding them.
+const PURGE_FOLLOW_UP: [&str; 3] = ["UPDATE timeline SET message = NULL WHERE report_id = $1", "UPDATE answers SET comment = NULL WHERE report_id = $1", "DELETE FROM messages WHERE report_id = $1"];
 
 /// Whether an unpurged report uses photo `$1`.
 const PHOTO_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = $1 AND r.purged_ms IS NULL)";
@@ -423,7 +553,7 @@ fn scrubbed_body(body: &str) -> Result<String, StoreError> {
 /// One page of open tickets (see [`Store::open_tickets`]); `$1` the last report id of the
 /// previous page, `$2` the page size. Both engines read these placeholders.
 const OPEN_TICKETS: &str = "SELECT o.report_id, o.ticket_id FROM outbox o JOIN reports r ON r.id = o.report_id
-     WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status NOT IN ('resolved', 'rejected') AND o.report_id > $1
+     WHERE o.state = 'delivered' AND o.ticket_id IS NOT NULL AND r.status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened') AND o.report_id > $1
      ORDER BY o.report_id LIMIT $2";
 
 /// The ids of the reports a report is related to, newest first, at most
@@ -500,15 +630,198 @@ impl<'a> Search<'a> {
 }
 
 fn receipt(id: String, tracking_no: String, created_ms: i64) -> Receipt {
-    Receipt { status_url: format!("/api/v1/reports/{tracking_no}"), id, tracking_no, created_at: ids::rfc3339(created_ms) }
+    Receipt { status_url: format!("/api/v1/reports/{tracking_no}"), id, tracking_no, created_at: ids::rfc3339(created_ms), follow_up_secret: String::new(), follow_up_url: String::new() }
 }
 
-fn parse_status(text: &str) -> Result<Status, StoreError> {
+/// Reads a wire name (a status, a step) as stored.
+fn parse_wire<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     Ok(serde_json::from_value(serde_json::Value::String(text.to_owned()))?)
 }
 
-fn status_code(status: Status) -> Result<String, StoreError> {
-    Ok(serde_json::to_value(status)?.as_str().unwrap_or_default().to_owned())
+/// The wire name of a status or a step, as stored.
+fn wire<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// One row of [`Store::loop_figures`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoopFigures {
+    /// Department code.
+    pub department: String,
+    /// Category code.
+    pub category: String,
+    /// Resolutions the resident rated.
+    pub rated: u64,
+    /// Of those, rated in the top three levels.
+    pub satisfied: u64,
+    /// Resolutions the resident said did not solve it (reopenings).
+    pub unsolved: u64,
+    /// Resolutions closed by silence.
+    pub silent: u64,
+    /// Open reports past their due time.
+    pub overdue: u64,
+}
+
+/// Adds the overdue counts to the answer figures, one row per department and category.
+fn merge_figures(mut answered: Vec<LoopFigures>, overdue: Vec<(String, String, u64)>) -> Vec<LoopFigures> {
+    for (department, category, count) in overdue {
+        match answered.iter_mut().find(|row| row.department == department && row.category == category) {
+            Some(row) => row.overdue = count,
+            None => answered.push(LoopFigures { department, category, overdue: count, ..LoopFigures::default() }),
+        }
+    }
+    answered.sort_by(|a, b| (&a.department, &a.category).cmp(&(&b.department, &b.category)));
+    answered
+}
+
+/// A report's row as [`CURRENT`] reads it.
+struct CurrentRow {
+    id: String,
+    tracking_no: String,
+    status: String,
+    department: String,
+    handlings: i64,
+    supervised_ms: Option<i64>,
+    due_ms: Option<i64>,
+    limit_ms: Option<i64>,
+    resolved_ms: Option<i64>,
+}
+
+/// A timeline row as [`LAST_STEP`] and [`TIMELINE`] read it.
+struct StepRow {
+    step: String,
+    status: String,
+    at_ms: i64,
+    message: Option<String>,
+    detail: Option<String>,
+}
+
+impl StepRow {
+    fn into_step(self) -> Result<NewStep, StoreError> {
+        Ok(NewStep { step: Some(parse_wire(&self.step)?), status: Some(parse_wire(&self.status)?), at_ms: self.at_ms, message: self.message, detail: Detail::from_json(self.detail.as_deref()) })
+    }
+
+    fn into_public(self) -> Result<StatusEvent, StoreError> {
+        let detail = Detail::from_json(self.detail.as_deref());
+        Ok(StatusEvent {
+            step: parse_wire(&self.step)?,
+            status: parse_wire(&self.status)?,
+            at: ids::rfc3339(self.at_ms),
+            message: self.message,
+            planned_for: detail.planned_for,
+            department: detail.department,
+            due_at: detail.due_ms.map(ids::rfc3339),
+            duplicate_of: detail.duplicate_of,
+            reason: detail.reason,
+            answer: detail.answer,
+        })
+    }
+}
+
+impl CurrentRow {
+    fn into_current(self, last: Option<StepRow>, answer_seen: bool) -> Result<Current, StoreError> {
+        Ok(Current {
+            status: parse_wire(&self.status)?,
+            id: self.id,
+            tracking_no: self.tracking_no,
+            department: self.department,
+            handlings: self.handlings as u32,
+            supervised: self.supervised_ms.is_some(),
+            due_ms: self.due_ms,
+            limit_ms: self.limit_ms,
+            resolved_ms: self.resolved_ms,
+            last: last.map(StepRow::into_step).transpose()?,
+            answer_seen,
+        })
+    }
+}
+
+/// The public view's row as [`PUBLIC_VIEW`] reads it.
+struct ViewRow {
+    category: String,
+    status: String,
+    created_ms: i64,
+    department: String,
+    due_ms: Option<i64>,
+    handlings: i64,
+    supervised_ms: Option<i64>,
+    supervised_reason: Option<String>,
+    resolved_ms: Option<i64>,
+    duplicate_of: Option<String>,
+}
+
+impl ViewRow {
+    fn into_status(self, tracking_no: &str, timeline: Vec<StepRow>, answer_window_ms: i64) -> Result<ReportStatus, StoreError> {
+        let status: Status = parse_wire(&self.status)?;
+        let timeline = timeline.into_iter().map(StepRow::into_public).collect::<Result<Vec<_>, _>>()?;
+        // The supervising office is named on the timeline's `supervised` step.
+        let supervisor = timeline.iter().rev().find_map(|event| event.reason.and(event.department.clone()));
+        let open = !status.is_final() && status != Status::Resolved;
+        Ok(ReportStatus {
+            tracking_no: tracking_no.to_owned(),
+            category: self.category,
+            status,
+            created_at: ids::rfc3339(self.created_ms),
+            department: self.department,
+            due_at: self.due_ms.filter(|_| open).map(ids::rfc3339),
+            handlings: self.handlings as u32,
+            supervision: match (self.supervised_ms, self.supervised_reason.as_deref().and_then(EscalationReason::from_code)) {
+                (Some(at), Some(reason)) => Some(Supervision { at: ids::rfc3339(at), reason, department: supervisor.unwrap_or_default() }),
+                _ => None,
+            },
+            answer_until: self.resolved_ms.filter(|_| status == Status::Resolved).map(|resolved| ids::rfc3339(resolved + answer_window_ms)),
+            duplicate_of: self.duplicate_of,
+            timeline,
+        })
+    }
+}
+
+/// The values a [`Change`] writes with [`UPDATE_LIFECYCLE`], in its placeholder order after the id.
+struct ChangeRow {
+    status: String,
+    department: String,
+    handlings: i32,
+    due_ms: Option<i64>,
+    resolved_ms: Option<i64>,
+    supervised_ms: Option<i64>,
+    supervised_reason: Option<&'static str>,
+    duplicate_of: Option<String>,
+}
+
+impl ChangeRow {
+    fn of(change: &Change) -> ChangeRow {
+        ChangeRow {
+            status: wire(change.status),
+            department: change.department.clone(),
+            handlings: change.handlings as i32,
+            due_ms: change.due_ms,
+            resolved_ms: change.resolved_ms,
+            supervised_ms: change.supervised.map(|(at, _)| at),
+            supervised_reason: change.supervised.map(|(_, reason)| reason.code()),
+            duplicate_of: change.duplicate_of.clone(),
+        }
+    }
+}
+
+/// A message's JSON as stored (its ticket id is added at delivery).
+fn message_json(message: &PipelineMessage) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(message)?)
+}
+
+/// Steps the lifecycle for `current` (None: no such report).
+fn decide(current: Option<Current>, input: Input, policy: &Policy) -> Result<Outcome, Refusal> {
+    match current {
+        Some(current) => lifecycle::step(&current, input, policy),
+        None => Err(Refusal::NoSuchReport),
+    }
+}
+
+/// The answer id an input carries, for [`ANSWER_SEEN`].
+fn answer_id(input: &Input) -> Option<String> {
+    match input {
+        Input::Answer { answer, .. } => Some(answer.answer_id.clone()),
+        _ => None,
+    }
 }
 
 /// A report split into what the tables hold: the body without contact, the position, and

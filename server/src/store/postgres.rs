@@ -14,19 +14,20 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use lianxin_contract::Receipt;
 use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
-use lianxin_contract::report::{ReportStatus, StatusEvent};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError, outbox_body,
-    parse_status, receipt, related_ids_sql, scrubbed_body,
+    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LoopFigures, MESSAGE_BODY,
+    MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN,
+    Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql, scrubbed_body, wire,
 };
 use crate::ids;
+use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `lianxin_schema` records which are applied. Never
 /// edit a released migration: append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("postgres/001_schema.sql"), include_str!("postgres/002_bounded_relations.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("postgres/001_schema.sql"), include_str!("postgres/002_bounded_relations.sql"), include_str!("postgres/003_follow_up.sql")];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x4c69_616e_7869_6e00;
@@ -127,11 +128,12 @@ impl PostgresStore {
             // skips too; the loop tells the two apart.
             let inserted = transaction
                 .execute(
-                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
                     &[
                         &new.id, &tracking_no, &new.idempotency_key, &new.request_hash, &rows.category, &new.department, &new.district,
                         &rows.kind, &rows.body, &now, &rows.lat, &rows.lon, &related.escalate, &(related.count as i32), &rows.sender_hash,
+                        &new.limit_ms, &new.limit_ms.map(|limit| now + limit),
                     ],
                 )
                 .await?;
@@ -156,26 +158,119 @@ impl PostgresStore {
                     .await?;
             }
             transaction.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ($1, 'pending', $2)", &[&new.id, &now]).await?;
-            transaction.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES ($1, 'received', $2)", &[&new.id, &now]).await?;
+            transaction.execute("INSERT INTO timeline (report_id, seq, step, status, at_ms) VALUES ($1, 1, 'received', 'received', $2)", &[&new.id, &now]).await?;
             transaction.commit().await?;
             self.commits.fetch_add(1, Ordering::Relaxed);
             return Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)));
         }
     }
 
-    pub(super) async fn status(&self, tracking_no: &str) -> Result<Option<ReportStatus>, StoreError> {
+    pub(super) async fn public_view(&self, tracking_no: &str) -> Result<Option<(ViewRow, Vec<StepRow>)>, StoreError> {
         let client = self.client().await?;
-        let Some(row) = client.query_opt("SELECT id, category, status, created_ms FROM reports WHERE tracking_no = $1", &[&tracking_no]).await? else {
+        let Some(row) = client.query_opt(PUBLIC_VIEW, &[&tracking_no]).await? else {
             return Ok(None);
         };
         let id: String = row.get(0);
-        let timeline = client
-            .query(&format!("SELECT status, at_ms, message FROM status_events WHERE report_id = $1 ORDER BY at_ms, {STATUS_RANK}"), &[&id])
+        let view = ViewRow {
+            category: row.get(1),
+            status: row.get(2),
+            created_ms: row.get(3),
+            department: row.get(4),
+            due_ms: row.get(5),
+            handlings: i64::from(row.get::<_, i32>(6)),
+            supervised_ms: row.get(7),
+            supervised_reason: row.get(8),
+            resolved_ms: row.get(9),
+            duplicate_of: row.get(10),
+        };
+        let timeline = client.query(TIMELINE, &[&id]).await?.iter().map(step_row).collect();
+        Ok(Some((view, timeline)))
+    }
+
+    pub(super) async fn advance(&self, id: &str, input: Input, policy: Policy) -> Result<Result<Outcome, Refusal>, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        // The row lock: two servers changing one report take turns, and each decides on
+        // what the other committed.
+        let current = match transaction.query_opt(&format!("{CURRENT} FOR UPDATE"), &[&id]).await? {
+            Some(row) => {
+                let row = CurrentRow {
+                    id: row.get(0),
+                    tracking_no: row.get(1),
+                    status: row.get(2),
+                    department: row.get(3),
+                    handlings: i64::from(row.get::<_, i32>(4)),
+                    supervised_ms: row.get(5),
+                    due_ms: row.get(6),
+                    limit_ms: row.get(7),
+                    resolved_ms: row.get(8),
+                };
+                let last = transaction.query_opt(LAST_STEP, &[&id]).await?.as_ref().map(step_row);
+                let seen = match answer_id(&input) {
+                    Some(answer_id) => transaction.query_one(ANSWER_SEEN, &[&id, &answer_id]).await?.get(0),
+                    None => false,
+                };
+                Some(row.into_current(last, seen)?)
+            }
+            None => None,
+        };
+        let outcome = decide(current, input, &policy);
+        if let Ok(Outcome::Changed(change)) = &outcome {
+            write_change(&*transaction, id, change).await?;
+            transaction.commit().await?;
+            self.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(outcome)
+    }
+
+    pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
+        Ok(self.client().await?.query_opt(sql, &[&key]).await?.map(|row| row.get(0)))
+    }
+
+    pub(super) async fn ids_due(&self, sql: &'static str, before_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        Ok(self.client().await?.query(sql, &[&before_ms, &(limit as i64)]).await?.iter().map(|row| row.get(0)).collect())
+    }
+
+    pub(super) async fn claim_messages(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let sql = format!("UPDATE messages SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ({DUE_MESSAGES} FOR UPDATE OF m SKIP LOCKED) RETURNING id");
+        let rows = self.client().await?.query(&sql, &[&owner, &lease_until_ms, &now_ms, &(limit as i64)]).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    pub(super) async fn message_row(&self, id: &str) -> Result<(String, Option<String>, i64, u32), StoreError> {
+        let row = self.client().await?.query_one(MESSAGE_BODY, &[&id]).await?;
+        Ok((row.get(0), row.get(1), row.get(2), row.get::<_, i32>(3) as u32))
+    }
+
+    pub(super) async fn message_delivered(&self, id: &str) -> Result<(), StoreError> {
+        self.client().await?.execute(MESSAGE_DELIVERED, &[&id, &ids::now_ms()]).await?;
+        Ok(())
+    }
+
+    pub(super) async fn message_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
+        let state = if dead_letter { "dead_letter" } else { "pending" };
+        let row = self.client().await?.query_one(MESSAGE_FAILED, &[&id, &state, &error, &next_attempt_ms]).await?;
+        Ok(row.get::<_, i32>(0) as u32)
+    }
+
+    pub(super) async fn loop_figures(&self, now_ms: i64) -> Result<Vec<LoopFigures>, StoreError> {
+        let client = self.client().await?;
+        let answered = client
+            .query(ANSWER_FIGURES, &[])
             .await?
             .iter()
-            .map(|event| Ok(StatusEvent { status: parse_status(event.get(0))?, at: ids::rfc3339(event.get(1)), message: event.get(2) }))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(ReportStatus { tracking_no: tracking_no.to_owned(), category: row.get(1), status: parse_status(row.get(2))?, created_at: ids::rfc3339(row.get(3)), timeline }))
+            .map(|row| LoopFigures {
+                department: row.get(0),
+                category: row.get(1),
+                rated: row.get::<_, i64>(2) as u64,
+                satisfied: row.get::<_, i64>(3) as u64,
+                unsolved: row.get::<_, i64>(4) as u64,
+                silent: row.get::<_, i64>(5) as u64,
+                overdue: 0,
+            })
+            .collect();
+        let overdue = client.query(OVERDUE_FIGURES, &[&now_ms]).await?.iter().map(|row| (row.get(0), row.get(1), row.get::<_, i64>(2) as u64)).collect();
+        Ok(merge_figures(answered, overdue))
     }
 
     pub(super) async fn claim_due(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -194,13 +289,15 @@ impl PostgresStore {
     }
 
     pub(super) async fn release_leases(&self, owner: &str) -> Result<(), StoreError> {
-        self.client().await?.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1 AND state = 'pending'", &[&owner]).await?;
+        let client = self.client().await?;
+        client.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1 AND state = 'pending'", &[&owner]).await?;
+        client.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1 AND state = 'pending'", &[&owner]).await?;
         Ok(())
     }
 
     pub(super) async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
         let client = self.client().await?;
-        let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = $1", &[&id]).await?;
+        let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = $1", &[&id]).await?;
         let related = client.query(&related_ids_sql(), &[&id]).await?.iter().map(|row| row.get(0)).collect();
         let contact = client.query_opt("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = $1", &[&id]).await?.map(|row| (row.get(0), row.get(1)));
         let photos = client
@@ -222,6 +319,7 @@ impl PostgresStore {
                 related,
                 related_count: row.get::<_, i32>(6) as u32,
                 escalate: row.get(5),
+                due_at: row.get::<_, Option<i64>>(7).map(ids::rfc3339),
             },
             created_ms,
         })
@@ -240,7 +338,7 @@ impl PostgresStore {
             )
             .await?;
         transaction.execute("UPDATE reports SET status = 'forwarded' WHERE id = $1 AND status = 'received'", &[&id]).await?;
-        transaction.execute("INSERT INTO status_events (report_id, status, at_ms) VALUES ($1, 'forwarded', $2) ON CONFLICT DO NOTHING", &[&id, &now]).await?;
+        transaction.execute(FORWARDED_STEP, &[&id, &now]).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -320,17 +418,6 @@ impl PostgresStore {
         Ok(OutboxStats { pending: row.get::<_, i64>(0) as u64, dead_letter: row.get::<_, i64>(1) as u64, oldest_pending_ms: row.get(2) })
     }
 
-    pub(super) async fn record_status(&self, id: &str, code: String, at_ms: i64, message: Option<String>) -> Result<bool, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await?;
-        let inserted = transaction.execute("INSERT INTO status_events (report_id, status, at_ms, message) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[&id, &code, &at_ms, &message]).await?;
-        transaction
-            .execute(&format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = $1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = $1"), &[&id])
-            .await?;
-        transaction.commit().await?;
-        Ok(inserted > 0)
-    }
-
     pub(super) async fn purge_due(&self, final_before_ms: i64, created_before_ms: i64) -> Result<Purged, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
@@ -344,7 +431,11 @@ impl PostgresStore {
             ids.push(id);
         }
         transaction.execute("DELETE FROM contacts WHERE report_id = ANY($1)", &[&ids]).await?;
-        transaction.execute("UPDATE status_events SET message = NULL WHERE report_id = ANY($1)", &[&ids]).await?;
+        for id in &ids {
+            for statement in PURGE_FOLLOW_UP {
+                transaction.execute(statement, &[id]).await?;
+            }
+        }
         let unused = transaction
             .query(
                 "SELECT DISTINCT p.sha256 FROM photos p WHERE p.report_id = ANY($1)
@@ -401,7 +492,7 @@ async fn related_reports(client: &impl GenericClient, search: Option<Search<'_>>
         .query(
             &format!(
                 "SELECT r.id, r.lat, r.lon, c.phone_hash, r.sender_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
-                 WHERE r.category = $1 AND r.created_ms >= $2 AND r.status NOT IN ('resolved', 'rejected')
+                 WHERE r.category = $1 AND r.created_ms >= $2 AND r.status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened')
                    AND (($3::text IS NOT NULL AND c.phone_hash = $3::text) OR (r.lat BETWEEN $4 AND $5 AND r.lon BETWEEN $6 AND $7))
                  ORDER BY r.created_ms DESC LIMIT {RELATED_SCAN}"
             ),
@@ -410,6 +501,34 @@ async fn related_reports(client: &impl GenericClient, search: Option<Search<'_>>
         .await?;
     let candidates = rows.iter().map(|row| Candidate { id: row.get(0), lat: row.get(1), lon: row.get(2), phone_hash: row.get(3), sender_hash: row.get(4) }).collect();
     Ok(search.keep(candidates))
+}
+
+/// A timeline row as [`LAST_STEP`] and [`TIMELINE`] select it.
+fn step_row(row: &tokio_postgres::Row) -> StepRow {
+    StepRow { step: row.get(0), status: row.get(1), at_ms: row.get(2), message: row.get(3), detail: row.get(4) }
+}
+
+/// Writes what the lifecycle decided, inside the caller's transaction.
+async fn write_change(transaction: &impl GenericClient, id: &str, change: &Change) -> Result<(), StoreError> {
+    let row = ChangeRow::of(change);
+    transaction.execute(UPDATE_LIFECYCLE, &[&id, &row.status, &row.department, &row.handlings, &row.due_ms, &row.resolved_ms, &row.supervised_ms, &row.supervised_reason, &row.duplicate_of]).await?;
+    for step in &change.steps {
+        transaction.execute(APPEND_STEP, &[&id, &wire(step.step), &wire(step.status), &step.at_ms, &step.message, &step.detail.to_json()]).await?;
+    }
+    if let Some(answer) = &change.answer {
+        transaction
+            .execute(
+                INSERT_ANSWER,
+                &[&id, &(answer.round as i32), &answer.answer_id, &answer.solved.map(i32::from), &answer.rating.map(|rating| rating.code()), &answer.reasons, &answer.comment, &answer.at_ms],
+            )
+            .await?;
+    }
+    let now = ids::now_ms();
+    for (index, message) in change.messages.iter().enumerate() {
+        // A millisecond apart, so the messages of one change go out in their order.
+        transaction.execute(INSERT_MESSAGE, &[&message.id, &id, &message.message.code(), &message_json(message)?, &(now + index as i64)]).await?;
+    }
+    Ok(())
 }
 
 async fn find_by_key(client: &impl GenericClient, key: &str) -> Result<Option<(Receipt, String)>, StoreError> {

@@ -7,21 +7,27 @@ use std::sync::{Arc, Mutex};
 
 use lianxin_contract::Receipt;
 use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
-use lianxin_contract::report::{ReportStatus, StatusEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    Candidate, Inserted, NewReport, OPEN_TICKETS, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, STATUS_RANK, Search, StoreError, outbox_body,
-    parse_status, receipt, related_ids_sql, scrubbed_body,
+    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LoopFigures, MESSAGE_BODY,
+    MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, Search,
+    StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql, scrubbed_body, wire,
 };
 use crate::ids;
+use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `PRAGMA user_version` records how many are applied.
 /// Never edit a released migration: append a new one.
-pub(super) const MIGRATIONS: &[&str] =
-    &[include_str!("sqlite/001_schema.sql"), include_str!("sqlite/002_leases.sql"), include_str!("sqlite/003_bounded_relations.sql"), include_str!("sqlite/004_indexes_as_postgres.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("sqlite/001_schema.sql"),
+    include_str!("sqlite/002_leases.sql"),
+    include_str!("sqlite/003_bounded_relations.sql"),
+    include_str!("sqlite/004_indexes_as_postgres.sql"),
+    include_str!("sqlite/005_follow_up.sql"),
+];
 
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "lianxin.sqlite3";
@@ -83,10 +89,10 @@ impl SqliteStore {
                 while connection.prepare_cached("SELECT 1 FROM reports WHERE tracking_no = ?1")?.query_row([&tracking_no], |_| Ok(())).optional()?.is_some() {
                     tracking_no = ids::new_tracking_no();
                 }
-                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15)")?.execute(params![
+                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")?.execute(params![
                         new.id, tracking_no, new.idempotency_key, new.request_hash, rows.category, new.department, new.district,
-                        rows.kind, rows.body, now, rows.lat, rows.lon, related.escalate, related.count as i64, rows.sender_hash
+                        rows.kind, rows.body, now, rows.lat, rows.lon, related.escalate, related.count as i64, rows.sender_hash, new.limit_ms, new.limit_ms.map(|limit| now + limit)
                     ],
                 )?;
                 for related_id in &related.ids {
@@ -101,32 +107,129 @@ impl SqliteStore {
                     )?;
                 }
                 connection.prepare_cached("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)")?.execute(params![new.id, now])?;
-                connection.prepare_cached("INSERT INTO status_events (report_id, status, at_ms) VALUES (?1, 'received', ?2)")?.execute(params![new.id, now])?;
+                connection.prepare_cached("INSERT INTO timeline (report_id, seq, step, status, at_ms) VALUES (?1, 1, 'received', 'received', ?2)")?.execute(params![new.id, now])?;
                 Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
             })
             .await
     }
 
-    pub(super) async fn status(&self, tracking_no: &str) -> Result<Option<ReportStatus>, StoreError> {
+    pub(super) async fn public_view(&self, tracking_no: &str) -> Result<Option<(ViewRow, Vec<StepRow>)>, StoreError> {
         let tracking_no = tracking_no.to_owned();
         self.read(move |connection| {
-            let Some((id, category, status, created_ms)) = connection
-                .query_row("SELECT id, category, status, created_ms FROM reports WHERE tracking_no = ?1", [&tracking_no], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?))
+            let Some((id, view)) = connection
+                .prepare_cached(&numbered(PUBLIC_VIEW))?
+                .query_row([&tracking_no], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        ViewRow {
+                            category: row.get(1)?,
+                            status: row.get(2)?,
+                            created_ms: row.get(3)?,
+                            department: row.get(4)?,
+                            due_ms: row.get(5)?,
+                            handlings: row.get(6)?,
+                            supervised_ms: row.get(7)?,
+                            supervised_reason: row.get(8)?,
+                            resolved_ms: row.get(9)?,
+                            duplicate_of: row.get(10)?,
+                        },
+                    ))
                 })
                 .optional()?
             else {
                 return Ok(None);
             };
-            let mut statement = connection.prepare(&format!("SELECT status, at_ms, message FROM status_events WHERE report_id = ?1 ORDER BY at_ms, {STATUS_RANK}"))?;
-            let timeline = statement
-                .query_map([&id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<String>>(2)?)))?
-                .map(|row| {
-                    let (status, at, message) = row?;
-                    Ok(StatusEvent { status: parse_status(&status)?, at: ids::rfc3339(at), message })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok(Some(ReportStatus { tracking_no, category, status: parse_status(&status)?, created_at: ids::rfc3339(created_ms), timeline }))
+            let timeline = connection.prepare_cached(&numbered(TIMELINE))?.query_map([&id], step_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((view, timeline)))
+        })
+        .await
+    }
+
+    pub(super) async fn advance(&self, id: &str, input: Input, policy: Policy) -> Result<Result<Outcome, Refusal>, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |connection| {
+                let row = connection
+                    .prepare_cached(&numbered(CURRENT))?
+                    .query_row([&id], |row| {
+                        Ok(CurrentRow {
+                            id: row.get(0)?,
+                            tracking_no: row.get(1)?,
+                            status: row.get(2)?,
+                            department: row.get(3)?,
+                            handlings: row.get(4)?,
+                            supervised_ms: row.get(5)?,
+                            due_ms: row.get(6)?,
+                            limit_ms: row.get(7)?,
+                            resolved_ms: row.get(8)?,
+                        })
+                    })
+                    .optional()?;
+                let current = match row {
+                    Some(row) => {
+                        let last = connection.prepare_cached(&numbered(LAST_STEP))?.query_row([&id], step_row).optional()?;
+                        let seen = match answer_id(&input) {
+                            Some(answer_id) => connection.prepare_cached(&numbered(ANSWER_SEEN))?.query_row(params![id, answer_id], |row| row.get(0))?,
+                            None => false,
+                        };
+                        Some(row.into_current(last, seen)?)
+                    }
+                    None => None,
+                };
+                let outcome = decide(current, input, &policy);
+                if let Ok(Outcome::Changed(change)) = &outcome {
+                    write_change(connection, &id, change)?;
+                }
+                Ok(outcome)
+            })
+            .await
+    }
+
+    pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(sql))?.query_row([&key], |row| row.get(0)).optional()?)).await
+    }
+
+    pub(super) async fn ids_due(&self, sql: &'static str, before_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(sql))?.query_map(params![before_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?)).await
+    }
+
+    pub(super) async fn claim_messages(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let owner = owner.to_owned();
+        self.writer
+            .write(move |connection| {
+                let sql = format!("UPDATE messages SET lease_owner = ?1, lease_until_ms = ?2 WHERE id IN ({}) RETURNING id", numbered(DUE_MESSAGES));
+                let ids = connection.prepare_cached(&sql)?.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                Ok(ids)
+            })
+            .await
+    }
+
+    pub(super) async fn message_row(&self, id: &str) -> Result<(String, Option<String>, i64, u32), StoreError> {
+        let id = id.to_owned();
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_BODY))?.query_row([&id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?)).await
+    }
+
+    pub(super) async fn message_delivered(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer.write(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_DELIVERED))?.execute(params![id, ids::now_ms()]).map(|_| ())?)).await
+    }
+
+    pub(super) async fn message_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
+        let id = id.to_owned();
+        let state = if dead_letter { "dead_letter" } else { "pending" };
+        self.writer.write(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_FAILED))?.query_row(params![id, state, error, next_attempt_ms], |row| row.get(0))?)).await
+    }
+
+    pub(super) async fn loop_figures(&self, now_ms: i64) -> Result<Vec<LoopFigures>, StoreError> {
+        self.read(move |connection| {
+            let answered = connection
+                .prepare_cached(ANSWER_FIGURES)?
+                .query_map([], |row| {
+                    Ok(LoopFigures { department: row.get(0)?, category: row.get(1)?, rated: row.get(2)?, satisfied: row.get(3)?, unsolved: row.get(4)?, silent: row.get(5)?, overdue: 0 })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let overdue = connection.prepare_cached(&numbered(OVERDUE_FIGURES))?.query_map([now_ms], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<Vec<_>, _>>()?;
+            Ok(merge_figures(answered, overdue))
         })
         .await
     }
@@ -149,14 +252,21 @@ impl SqliteStore {
     }
 
     pub(super) async fn release_all_leases(&self) -> Result<(), StoreError> {
-        self.writer.write(|connection| Ok(connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", []).map(|_| ())?)).await
+        self.writer
+            .write(|connection| {
+                connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", [])?;
+                connection.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", [])?;
+                Ok(())
+            })
+            .await
     }
 
     pub(super) async fn release_leases(&self, owner: &str) -> Result<(), StoreError> {
         let owner = owner.to_owned();
         self.writer
             .write(move |connection| {
-                connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [owner])?;
+                connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [&owner])?;
+                connection.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [&owner])?;
                 Ok(())
             })
             .await
@@ -166,8 +276,8 @@ impl SqliteStore {
         let id = id.to_owned();
         let cipher = self.cipher.clone();
         self.read(move |connection| {
-            let (tracking_no, department, district, body, created_ms, escalate, related_count) =
-                connection.query_row("SELECT tracking_no, department, district, body, created_ms, escalate, related_count FROM reports WHERE id = ?1", [&id], |row| {
+            let (tracking_no, department, district, body, created_ms, escalate, related_count, due_ms) =
+                connection.query_row("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = ?1", [&id], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
@@ -176,6 +286,7 @@ impl SqliteStore {
                         row.get::<_, i64>(4)?,
                         row.get::<_, bool>(5)?,
                         row.get::<_, u32>(6)?,
+                        row.get::<_, Option<i64>>(7)?,
                     ))
                 })?;
             let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
@@ -184,7 +295,22 @@ impl SqliteStore {
             let report = outbox_body(&body, contact, &cipher)?;
             let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
             let photos = statement.query_map([&id], |row| Ok(PipelinePhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
-            Ok(Outgoing { message: PipelineReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, related_count, escalate }, created_ms })
+            Ok(Outgoing {
+                message: PipelineReport {
+                    id,
+                    tracking_no,
+                    created_at: ids::rfc3339(created_ms),
+                    department,
+                    district,
+                    report,
+                    photos,
+                    related,
+                    related_count,
+                    escalate,
+                    due_at: due_ms.map(ids::rfc3339),
+                },
+                created_ms,
+            })
         })
         .await
     }
@@ -202,7 +328,7 @@ impl SqliteStore {
                     )?
                     .execute(params![id, ticket_id, now])?;
                 connection.prepare_cached("UPDATE reports SET status = 'forwarded' WHERE id = ?1 AND status = 'received'")?.execute([&id])?;
-                connection.prepare_cached("INSERT OR IGNORE INTO status_events (report_id, status, at_ms) VALUES (?1, 'forwarded', ?2)")?.execute(params![id, now])?;
+                connection.prepare_cached(&numbered(super::FORWARDED_STEP))?.execute(params![id, now])?;
                 Ok(())
             })
             .await
@@ -286,18 +412,6 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn record_status(&self, id: &str, code: String, at_ms: i64, message: Option<String>) -> Result<bool, StoreError> {
-        let id = id.to_owned();
-        self.writer
-            .write(move |connection| {
-                let inserted = connection.execute("INSERT OR IGNORE INTO status_events (report_id, status, at_ms, message) VALUES (?1, ?2, ?3, ?4)", params![id, code, at_ms, message])?;
-                connection
-                    .execute(&format!("UPDATE reports SET status = (SELECT status FROM status_events WHERE report_id = ?1 ORDER BY {STATUS_RANK} DESC, at_ms DESC LIMIT 1) WHERE id = ?1"), [&id])?;
-                Ok(inserted > 0)
-            })
-            .await
-    }
-
     pub(super) async fn purge_due(&self, final_before_ms: i64, created_before_ms: i64) -> Result<Purged, StoreError> {
         self.writer
             .write(move |connection| {
@@ -308,7 +422,9 @@ impl SqliteStore {
                 for (id, body) in &due {
                     connection.execute("DELETE FROM contacts WHERE report_id = ?1", [id])?;
                     connection.execute("UPDATE reports SET purged_ms = ?2, sender_hash = NULL, lat = NULL, lon = NULL, body = ?3 WHERE id = ?1", params![id, now, scrubbed_body(body)?])?;
-                    connection.execute("UPDATE status_events SET message = NULL WHERE report_id = ?1", [id])?;
+                    for statement in super::PURGE_FOLLOW_UP {
+                        connection.prepare_cached(&numbered(statement))?.execute([id])?;
+                    }
                     let mut photos = connection.prepare_cached("SELECT sha256 FROM photos WHERE report_id = ?1")?;
                     hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
                 }
@@ -375,6 +491,48 @@ fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
+/// A timeline row as [`LAST_STEP`] and [`TIMELINE`] select it.
+fn step_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StepRow> {
+    Ok(StepRow { step: row.get(0)?, status: row.get(1)?, at_ms: row.get(2)?, message: row.get(3)?, detail: row.get(4)? })
+}
+
+/// Writes what the lifecycle decided, inside the writer's transaction.
+fn write_change(connection: &Connection, id: &str, change: &Change) -> Result<(), StoreError> {
+    let row = ChangeRow::of(change);
+    connection.prepare_cached(&numbered(UPDATE_LIFECYCLE))?.execute(params![
+        id,
+        row.status,
+        row.department,
+        row.handlings,
+        row.due_ms,
+        row.resolved_ms,
+        row.supervised_ms,
+        row.supervised_reason,
+        row.duplicate_of
+    ])?;
+    for step in &change.steps {
+        connection.prepare_cached(&numbered(APPEND_STEP))?.execute(params![id, wire(step.step), wire(step.status), step.at_ms, step.message, step.detail.to_json()])?;
+    }
+    if let Some(answer) = &change.answer {
+        connection.prepare_cached(&numbered(INSERT_ANSWER))?.execute(params![
+            id,
+            answer.round,
+            answer.answer_id,
+            answer.solved.map(i32::from),
+            answer.rating.map(|rating| rating.code()),
+            answer.reasons,
+            answer.comment,
+            answer.at_ms
+        ])?;
+    }
+    let now = ids::now_ms();
+    for (index, message) in change.messages.iter().enumerate() {
+        // A millisecond apart, so the messages of one change go out in their order.
+        connection.prepare_cached(&numbered(INSERT_MESSAGE))?.execute(params![message.id, id, message.message.code(), message_json(message)?, now + index as i64])?;
+    }
+    Ok(())
+}
+
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
     let applied: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -392,7 +550,7 @@ fn related_reports(connection: &Connection, search: Option<Search<'_>>) -> Resul
     let Some(search) = search else { return Ok(Related::default()) };
     let mut statement = connection.prepare_cached(&format!(
         "SELECT r.id, r.lat, r.lon, c.phone_hash, r.sender_hash FROM reports r LEFT JOIN contacts c ON c.report_id = r.id
-         WHERE r.category = ?1 AND r.created_ms >= ?2 AND r.status NOT IN ('resolved', 'rejected')
+         WHERE r.category = ?1 AND r.created_ms >= ?2 AND r.status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened')
            AND ((?3 IS NOT NULL AND c.phone_hash = ?3) OR (r.lat BETWEEN ?4 AND ?5 AND r.lon BETWEEN ?6 AND ?7))
          ORDER BY r.created_ms DESC LIMIT {RELATED_SCAN}"
     ))?;

@@ -56,3 +56,52 @@ async fn a_server_killed_between_delivery_and_recording_delivers_again_and_the_p
     assert_eq!(receiver.accepted_per_key()[id], 1, "the pipeline kept one ticket");
     assert_eq!(receiver.tickets().len(), 1);
 }
+
+/// A report's due time passes while its server is dead (SIGKILL): on restart the overdue
+/// report goes to supervision, and the pipeline gets `escalated` exactly once — also with
+/// two servers scanning one PostgreSQL database side by side.
+#[tokio::test]
+async fn an_overdue_report_is_escalated_once_after_a_sigkill_and_with_two_servers() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let pipeline = format!("file://{}", data_dir.path().join("pipeline.jsonl").display());
+    // One hour of a time limit lasts 100 ms: the manhole category's 24 hours pass in 2.4 s.
+    // A dead server's leases on PostgreSQL run out after lease_ms: kept short here.
+    let config = "[forwarder]\npoll_ms = 50\ndelivery_timeout_ms = 1000\nlease_ms = 2000\n[follow_up]\nhour_ms = 100\nscan_secs = 1\n";
+    let ports: Vec<u16> = (0..2).map(|_| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{}", ports[0]);
+    let mut server = start_binary(data_dir.path(), ports[0], config, &pipeline, SECRET).await;
+    wait_until_up(&client, &base).await;
+    let form = reqwest::multipart::Form::new().part("report", reqwest::multipart::Part::bytes(serde_json::to_vec(&manhole_report()).unwrap()));
+    let response = client.post(format!("{base}/api/v1/reports")).header("Idempotency-Key", "late").multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let receipt: Value = response.json().await.unwrap();
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+
+    // Restarted after the due time; on PostgreSQL a second server scans the same database.
+    let mut servers = vec![start_binary(data_dir.path(), ports[0], config, &pipeline, SECRET).await];
+    if crate::helpers::postgres_under_test().is_some() {
+        servers.push(start_binary(data_dir.path(), ports[1], config, &pipeline, SECRET).await);
+        wait_until_up(&client, &format!("http://127.0.0.1:{}", ports[1])).await;
+    }
+    wait_until_up(&client, &base).await;
+    let escalated = || std::fs::read_to_string(data_dir.path().join("pipeline.jsonl")).unwrap_or_default().lines().filter(|line| line.contains("\"message\":\"escalated\"")).count();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while escalated() == 0 {
+        assert!(Instant::now() < deadline, "never escalated");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Several scans of every server later, still once.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let status: Value = client.get(format!("{base}{}", receipt["status_url"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
+    for mut server in servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    assert_eq!(escalated(), 1, "escalated exactly once");
+    assert_eq!(status["supervision"]["reason"], "overdue", "{status}");
+    let steps = status["timeline"].as_array().unwrap().iter().filter(|step| step["step"] == "supervised").count();
+    assert_eq!(steps, 1);
+}

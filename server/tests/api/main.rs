@@ -9,6 +9,7 @@ mod cluster;
 mod crash;
 mod districts;
 mod faults;
+mod follow_up;
 mod fuzz_regressions;
 mod validation;
 mod webhook;

@@ -61,6 +61,24 @@ async fn reports_are_published_once_to_jetstream_and_a_repeat_is_deduplicated() 
     let status: Value = app.client.get(app.url(second["status_url"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "forwarded");
 
+    // The resident's answer reaches the stream as its own message, once, on `<prefix>.follow_up.rated`.
+    app.state.store.record_status(second["id"].as_str().unwrap(), lianxin_contract::report::Status::Resolved, lianxin_server::ids::now_ms(), None).await.unwrap();
+    let answer = json!({ "secret": second["follow_up_secret"], "answer_id": "n1", "solved": true, "rating": "satisfied" });
+    let answered = app.client.post(app.url(&format!("/api/v1/reports/{}/answer", second["tracking_no"].as_str().unwrap()))).json(&answer).send().await.unwrap();
+    assert_eq!(answered.status(), 200);
+    for _ in 0..200 {
+        if created.info().await.unwrap().state.messages == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let rated = created.get_raw_message(3).await.unwrap();
+    assert_eq!(rated.subject.as_str(), format!("{prefix}.follow_up.rated"));
+    let message: Value = serde_json::from_slice(&rated.payload).unwrap();
+    assert_eq!((message["id"].as_str(), message["report_id"].as_str()), (Some(format!("{}.rated.1", second["id"].as_str().unwrap()).as_str()), second["id"].as_str()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(created.info().await.unwrap().state.messages, 3, "delivered once");
+
     assert!(admin.delete_stream(&name).await.unwrap().success);
 }
 

@@ -28,6 +28,7 @@ fn new_report(key: &str) -> NewReport {
         },
         photos: Vec::new(),
         sender: None,
+        limit_ms: Some(24 * 3_600_000),
     }
 }
 
