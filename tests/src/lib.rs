@@ -29,6 +29,8 @@ pub struct Server {
     pub url: String,
     /// Its data dir.
     pub data_dir: tempfile::TempDir,
+    /// Its state: the store and the follow-up service, for tests that play the pipeline.
+    pub state: lianxin_server::http::AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -54,11 +56,20 @@ impl Server {
         adjust(&mut config);
         let application = Application::build(config).await?;
         let url = format!("http://{}", application.address());
+        let state = application.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(application.run_until(async move {
             let _ = stopped.await;
         }));
-        Ok(Server { url, data_dir, stop: Some(stop) })
+        Ok(Server { url, data_dir, state, stop: Some(stop) })
+    }
+
+    /// Plays the pipeline: the department reports the report with `tracking_no` resolved.
+    pub async fn resolve(&self, tracking_no: &str, message: &str) -> anyhow::Result<()> {
+        let id = self.state.store.report_id(tracking_no).await?.context("no such report")?;
+        let event = serde_json::from_value(serde_json::json!({ "report_id": id, "status": "resolved", "message": message }))?;
+        self.state.follow_up.pipeline_event(event).await?;
+        Ok(())
     }
 
     /// The lines of the pipeline file.

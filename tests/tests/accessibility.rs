@@ -1,4 +1,5 @@
-//! Every screen of the widget (start, errors, review, receipt with status, waiting to send),
+//! Every screen of the widget (start, errors, review, receipt, waiting to send) and the
+//! follow-up pages (progress with the answer form, my reports),
 //! in all three languages, passes axe-core's WCAG 2 A/AA rules
 //! with no serious or critical violation; a screenshot of each is kept under
 //! `target/e2e-screenshots` for a human look.
@@ -35,14 +36,22 @@ async fn every_screen_in_every_language_has_no_serious_accessibility_violation()
         browser.screenshot(&format!("{lang}-3-review")).await?;
         found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} review: {violation}")));
         browser.click("#send-report").await?;
-        browser.text_of("#tracking-no").await?;
-        browser.click("#check-status").await?;
-        browser.text_of("#current-status").await?;
+        let tracking_no = browser.text_of("#tracking-no").await?;
         browser.screenshot(&format!("{lang}-4-receipt")).await?;
         found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} receipt: {violation}")));
+        // The private follow-up page, waiting for the resident's answer.
+        server.resolve(&tracking_no, "已修复 / fixed").await?;
+        browser.click("#follow-up-link").await?;
+        browser.wait_for("#answer-form").await?;
+        browser.screenshot(&format!("{lang}-5-follow-up")).await?;
+        found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} follow-up page: {violation}")));
+        browser.open_widget(&format!("{}/?lang={lang}", server.url)).await?;
+        browser.click("#my-reports").await?;
+        browser.wait_for("#mine").await?;
+        found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} my reports: {violation}")));
+        browser.open_widget(&format!("{}/?lang={lang}", server.url)).await?;
 
         // No network: the report waits on the phone.
-        browser.click("#new-report").await?;
         browser.choose("#category", "street_light").await?;
         browser.choose("#district", "nangang").await?;
         browser.type_into("#description", "路灯不亮 / street light out").await?;
@@ -50,7 +59,7 @@ async fn every_screen_in_every_language_has_no_serious_accessibility_violation()
         browser.cdp("Network.emulateNetworkConditions", serde_json::json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 })).await?;
         browser.send_report().await?;
         browser.wait_for("#waiting").await?;
-        browser.screenshot(&format!("{lang}-5-waiting")).await?;
+        browser.screenshot(&format!("{lang}-6-waiting")).await?;
         found.extend(browser.accessibility_violations().await?.into_iter().map(|violation| format!("{lang} waiting: {violation}")));
         browser.cdp("Network.emulateNetworkConditions", serde_json::json!({ "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 })).await?;
     }

@@ -173,10 +173,10 @@ async fn a_granted_position_travels_with_the_report_and_neighbours_reports_are_c
     assert_eq!(line["report"]["location"]["lat"], 45.7731);
     assert_eq!(line["report"]["location"]["accuracy_m"], 12.0);
 
-    browser.click("#check-status").await?;
+    browser.click("#follow-up-link").await?;
     let status = browser.text_of("#current-status").await?;
     browser.close().await?;
-    assert!(["已受理", "已转交承办部门"].contains(&status.as_str()), "{status}");
+    assert!(["当前状态：已受理", "当前状态：已转交承办部门"].contains(&status.as_str()), "{status}");
     Ok(())
 }
 
