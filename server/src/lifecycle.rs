@@ -349,6 +349,11 @@ fn pipeline_event(current: &Current, event: PipelineInput) -> Result<Outcome, Re
     if current.status.is_final() {
         return Err(Refusal::Final(current.status));
     }
+    // An event dated before the resident's reopening speaks of the handling the resident
+    // already answered (an Open311 poll still reading the old closure): nothing changes.
+    if current.status == Status::Reopened && current.last.as_ref().is_some_and(|last| last.step == Some(Step::Reopened) && event.at_ms < last.at_ms) {
+        return Ok(Outcome::Repeat);
+    }
     let backwards = Refusal::Backwards { now: current.status, event: event.kind };
     // Planning, transferring and due times belong to open work: not to a resolved report.
     if target.is_some_and(|target| rank(target) < rank(current.status)) || (target.is_none() && current.status == Status::Resolved) || (step == Step::Planned && current.status == Status::Resolved) {
@@ -492,7 +497,7 @@ mod tests {
         let mut current = report(Status::Forwarded);
         let mut messages = Vec::new();
         for round in 1..=2 {
-            let change = changed(step(&current, event(EventKind::Resolved, 2_000), &policy()));
+            let change = changed(step(&current, event(EventKind::Resolved, 2_000 + (i64::from(round) - 1) * 4_000), &policy()));
             current = apply(&current, &change);
             let change = changed(step(&current, answer(false), &policy()));
             assert_eq!(change.handlings, round);
@@ -504,6 +509,14 @@ mod tests {
         assert!(current.supervised);
         // Overdue after that: supervised already, nothing more.
         assert_eq!(step(&current, Input::Overdue { now_ms: 99_000 }, &policy()), Ok(Outcome::Repeat));
+    }
+
+    #[test]
+    fn an_event_older_than_the_reopening_changes_nothing() {
+        let resolved = Current { resolved_ms: Some(2_000), ..report(Status::Resolved) };
+        let reopened = apply(&resolved, &changed(step(&resolved, answer(false), &policy())));
+        assert_eq!(step(&reopened, event(EventKind::Resolved, 4_999), &policy()), Ok(Outcome::Repeat), "the old closure, read again");
+        assert_eq!(changed(step(&reopened, event(EventKind::Resolved, 5_001), &policy())).status, Status::Resolved);
     }
 
     #[test]
