@@ -53,7 +53,6 @@ async fn a_report_filed_through_embed_js_on_another_origin_reaches_the_pipeline_
 
     let heard = browser.wait_for_text("#got", &tracking_no).await?;
     let height: f64 = browser.client.find(Locator::Css("iframe")).await?.css_value("height").await?.trim_end_matches("px").parse()?;
-    browser.close().await?;
     assert_eq!(heard, tracking_no);
     assert!(height > 200.0, "the iframe follows the widget's height ({height}px)");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -61,5 +60,12 @@ async fn a_report_filed_through_embed_js_on_another_origin_reaches_the_pipeline_
         assert!(Instant::now() < deadline, "never reached the pipeline");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Once the department resolves it, the resident answers from inside the embedded widget.
+    server.resolve(&tracking_no, "Route 343 now runs every 10 minutes after 18:00").await?;
+    browser.wait_for("iframe").await?.enter_frame().await?;
+    browser.click("#follow-up-link").await?;
+    browser.wait_for_text("#current-status", "waits for your answer").await?;
+    browser.wait_for("#answer-form").await?;
+    browser.close().await?;
     Ok(())
 }
