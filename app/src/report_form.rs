@@ -218,6 +218,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
             }),
             contact: Some(Contact { name: Some(contact_name.get_untracked()), phone: Some(contact_phone.get_untracked()), consent: consent.get_untracked() }),
             lang: lang.get_untracked(),
+            media_url: None,
         };
         let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count));
         let report = match checked {

@@ -46,9 +46,11 @@ async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> 
                                 location: None,
                                 contact: None,
                                 lang: Default::default(),
+                                media_url: None,
                             },
                             photos: Vec::new(),
                             limit_ms: Some(24 * 3_600_000),
+                            source: None,
                             sender: None,
                         })
                         .await

@@ -173,6 +173,10 @@ pub struct ReportSubmission {
     /// The language the resident used, for answers and status pages.
     #[serde(default)]
     pub lang: Lang,
+    /// A link to a photo or video the resident's app keeps (Open311 `media_url`): kept and
+    /// forwarded as a link; the server never fetches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
 }
 
 /// The answer to an accepted report: given only once the report is durable.

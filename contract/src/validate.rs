@@ -265,6 +265,13 @@ pub fn validate_report(catalog: &Catalog, report: &ReportSubmission, photo_count
         errors.push(ValidationError::new("description", Rule::TooLong { max: limits.description_max }));
     }
 
+    if let Some(url) = &report.media_url {
+        let scheme = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme || url.len() > 1000 || url.chars().any(char::is_whitespace) {
+            errors.push(ValidationError::new("media_url", Rule::Malformed { detail: "an http(s) link of at most 1000 characters".into() }));
+        }
+    }
+
     clean.fields.clear();
     for code in report.fields.keys() {
         if !category.fields.iter().any(|field| &field.code == code) {

@@ -101,6 +101,7 @@ impl Application {
             forwarder: forwarder.handle(),
             submissions,
             follow_up,
+            open311: Arc::new(http::open311::Apps::new(&config)),
             metrics,
             photo_links,
             config: Arc::new(config),

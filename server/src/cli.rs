@@ -47,6 +47,9 @@ pub struct Settings {
     /// Origins allowed to embed the widget, comma-separated [default: none]
     #[arg(long, global = true, env = "LIANXIN_ALLOWED_ORIGINS", value_name = "ORIGINS")]
     pub allowed_origins: Option<String>,
+    /// API keys of Open311 apps that file reports, comma-separated (apps named by position, no contact consent) [default: none]
+    #[arg(long, global = true, env = "LIANXIN_OPEN311_API_KEYS", value_name = "KEYS", hide_env_values = true)]
+    pub open311_api_keys: Option<String>,
     /// Webhook signing secret, also the Open311 api_key
     #[arg(long, global = true, env = "LIANXIN_PIPELINE_SECRET", value_name = "SECRET", hide_env_values = true)]
     pub pipeline_secret: Option<String>,
@@ -78,6 +81,7 @@ impl Settings {
             ("catalog", &self.catalog),
             ("widget-dir", &self.widget_dir),
             ("allowed-origins", &self.allowed_origins),
+            ("open311-api-keys", &self.open311_api_keys),
             ("pipeline-secret", &self.pipeline_secret),
             ("pipeline-token", &self.pipeline_token),
             ("admin-token", &self.admin_token),

@@ -54,6 +54,8 @@ pub struct Config {
     pub privacy: PrivacySettings,
     /// The way back to the resident: answer window, time-limit scan.
     pub follow_up: FollowUpSettings,
+    /// The Open311 GeoReport v2 door for the city's existing apps.
+    pub open311: Open311Settings,
 }
 
 impl Default for Config {
@@ -75,6 +77,7 @@ impl Default for Config {
             security: SecuritySettings::default(),
             privacy: PrivacySettings::default(),
             follow_up: FollowUpSettings::default(),
+            open311: Open311Settings::default(),
         }
     }
 }
@@ -279,6 +282,43 @@ impl Default for PrivacySettings {
     }
 }
 
+/// The Open311 GeoReport v2 door (`/open311/v2`): which apps may file, and what a public
+/// listing shows.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Open311Settings {
+    /// The city's `jurisdiction_id`, e.g. "harbin.gov.cn"; a call naming another is
+    /// answered 404 (default empty: the parameter is accepted and not checked).
+    pub jurisdiction_id: String,
+    /// Whether `GET requests` shows each report's description, address, exact position and
+    /// photo (default false: 12345 complaints are often private, so the listing shows the
+    /// category, status, department, dates and the position rounded to a 100 m grid).
+    pub public_details: bool,
+    /// The apps allowed to file (`[[open311.apps]]`), each with its own key.
+    pub apps: Vec<Open311App>,
+}
+
+/// One Open311 app allowed to file reports.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Open311App {
+    /// Its name, recorded with each report it files (never its key).
+    pub name: String,
+    /// Its `api_key`.
+    pub api_key: Secret,
+    /// Whether the app collects the resident's consent to pass contact details on; without
+    /// it, contact fields are dropped and the answer's `service_notice` says so.
+    pub contact_consent: bool,
+    /// Reports it may file per minute (default 60).
+    pub reports_per_minute: u32,
+}
+
+impl Default for Open311App {
+    fn default() -> Self {
+        Open311App { name: String::new(), api_key: Secret::default(), contact_consent: false, reports_per_minute: 60 }
+    }
+}
+
 /// The way back to the resident: how long a resolved report waits for the resident's
 /// answer, and how often time limits and answer windows are checked.
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -394,11 +434,15 @@ impl Config {
             "public-url" => self.public_url = value.trim_end_matches('/').to_owned(),
             "database-url" => self.storage.database_url = Secret(value.to_owned()),
             "photo-store" => self.storage.photo_store = value.to_owned(),
+            "open311-api-keys" => {
+                let keys = value.split(',').map(str::trim).filter(|key| !key.is_empty());
+                self.open311.apps.extend(keys.enumerate().map(|(index, key)| Open311App { name: format!("app-{}", index + 1), api_key: Secret(key.to_owned()), ..Open311App::default() }));
+            }
             "allowed-origins" => {
                 self.security.allowed_origins = value.split(',').map(|origin| origin.trim().trim_end_matches('/').to_owned()).filter(|origin| !origin.is_empty()).collect();
             }
             other => bail!(
-                "unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --pipeline-secret --pipeline-token --admin-token --public-url --database-url --photo-store"
+                "unknown setting --{other}; known: --config --addr --data-dir --pipeline --catalog --widget-dir --allowed-origins --open311-api-keys --pipeline-secret --pipeline-token --admin-token --public-url --database-url --photo-store"
             ),
         }
         Ok(())

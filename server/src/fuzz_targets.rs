@@ -59,3 +59,15 @@ pub fn pipeline_event(data: &[u8]) {
         let _ = crate::follow_up::check_event_shape(&event);
     }
 }
+
+/// An Open311 app's `application/x-www-form-urlencoded` request body, turned into a report
+/// as the Open311 door does (with and without contact consent), then validated like every
+/// report.
+pub fn open311_form(data: &[u8]) {
+    let fields: Vec<(String, String)> = form_urlencoded::parse(data).into_owned().collect();
+    for consent in [false, true] {
+        if let Ok((report, _)) = crate::georeport::submission(catalog(), &fields, consent, lianxin_contract::Lang::En) {
+            let _ = lianxin_contract::validate::validate_report(catalog(), &report, 0);
+        }
+    }
+}

@@ -135,6 +135,50 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
     Ok(Intake { report_json, photos, request_hash: hex(&request.finalize()) })
 }
 
+/// The parts of an Open311 multipart request: its text fields and its optional `media`
+/// file, with a hash over all of them (for telling a retry from another request).
+#[derive(Debug)]
+pub struct FormParts {
+    /// Text fields, in order (names may repeat).
+    pub fields: Vec<(String, String)>,
+    /// The `media` file, if sent.
+    pub media: Option<Upload>,
+    /// SHA-256 over every part.
+    pub request_hash: String,
+}
+
+/// Reads an Open311 multipart request: text fields (together within `json_bytes`) and at
+/// most one `media` file under the photo limits, spooled like a widget photo.
+pub async fn read_form(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &Path) -> Result<FormParts, IntakeError> {
+    let (mut fields, mut media, mut text_bytes) = (Vec::new(), None, 0usize);
+    let mut hash = Sha256::new();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error(limits))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        hash.update((name.len() as u64).to_le_bytes());
+        hash.update(name.as_bytes());
+        if name == "media" {
+            if media.is_some() {
+                return Err(IntakeError::TooLarge { limit: "photos", max: 1 });
+            }
+            let mut part = Sha256::new();
+            let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir), &mut part).await?;
+            hash.update(upload.len().to_le_bytes());
+            hash.update(part.finalize());
+            // An app's form without a file still sends an empty `media` part.
+            media = (!upload.is_empty()).then_some(upload);
+            continue;
+        }
+        let mut part = Sha256::new();
+        let left = limits.json_bytes.saturating_sub(text_bytes);
+        let Upload::Memory(bytes) = read_field(field, left, "json_bytes", limits, None, &mut part).await? else { unreachable!("text fields are never spooled") };
+        text_bytes += bytes.len();
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(part.finalize());
+        fields.push((name, String::from_utf8(bytes).map_err(|_| IntakeError::Broken)?));
+    }
+    Ok(FormParts { fields, media, request_hash: hex(&hash.finalize()) })
+}
+
 /// Reads one part within `max` bytes into memory, or — past [`SPOOL_AFTER`] when
 /// `spool_dir` is given — into a temporary file there, hashing it on the way.
 async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>, hash: &mut Sha256) -> Result<Upload, IntakeError> {

@@ -20,6 +20,8 @@ pub mod intake;
 /// The one intake of a report, whichever door it came through: parse, validate, photos,
 /// route, one store call.
 pub mod submission;
+/// Open311 GeoReport v2 as a server speaks it: services, definitions, forms, requests, XML.
+pub mod georeport;
 /// A report's life after acceptance as one pure function: events, answers, due times.
 pub mod lifecycle;
 /// The way back to the resident: follow-up secrets, answers, pipeline events, the scan.

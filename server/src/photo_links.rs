@@ -25,6 +25,11 @@ impl std::fmt::Debug for PhotoLinks {
 }
 
 impl PhotoLinks {
+    /// The server's public base URL the links start with.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Links under `base_url`, valid for `ttl_secs`.
     pub fn new(base_url: String, key: [u8; 32], ttl_secs: u64) -> PhotoLinks {
         PhotoLinks { base_url, key, ttl_secs }

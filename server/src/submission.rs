@@ -99,7 +99,8 @@ impl Submissions {
     /// Takes in the report read under `claim`, sent from the network `sender` (for telling
     /// senders apart; kept only as a keyed hash). `lang` becomes the report's language as
     /// soon as it is known, so a refusal is worded in it.
-    pub async fn submit(&self, claim: &Claim, intake: Intake, sender: Option<String>, lang: &mut Lang) -> Result<Accepted, SubmissionError> {
+    /// `source` names the Open311 app that filed it (`None` for the widget and the JSON API).
+    pub async fn submit(&self, claim: &Claim, intake: Intake, sender: Option<String>, source: Option<String>, lang: &mut Lang) -> Result<Accepted, SubmissionError> {
         let key = claim.key.clone();
         // A retry of a stored report with photos is answered before its photos are decoded
         // again; without photos the insert below finds the earlier report just as well.
@@ -140,6 +141,7 @@ impl Submissions {
             photos,
             sender,
             limit_ms: Some(self.follow_up.settings().limit_ms(category.time_limit_hours)),
+            source,
         };
         match self.store.insert_report(new).await? {
             Inserted::Created(receipt) => {

@@ -182,7 +182,7 @@ fn bench(args: &[String]) -> Result {
 }
 
 /// The fuzz targets in `fuzz/`.
-const FUZZ_TARGETS: &[&str] = &["report_json", "multipart", "photo", "open311_status", "pipeline_event"];
+const FUZZ_TARGETS: &[&str] = &["report_json", "multipart", "photo", "open311_status", "pipeline_event", "open311_form"];
 
 /// Runs each fuzz target for a bounded time. A crash stops the run and names the input to
 /// copy into `fuzz/regressions/<target>/`.

@@ -23,6 +23,9 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const MOTO_VERSION: &str = "5.2.5";
 /// The Standard Webhooks reference library (PyPI) the webhook test verifies deliveries with.
 const STANDARD_WEBHOOKS_VERSION: &str = "1.1.0";
+/// `georeport` on PyPI: a GeoReport v2 client nobody on this project wrote, which reads
+/// services, definitions and requests in JSON and XML (it does not file).
+const GEOREPORT_VERSION: &str = "0.3.1";
 /// Where Debian installs ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -269,20 +272,20 @@ pub struct PythonTools {
 }
 
 /// Installs the Python test tools from PyPI into their own virtualenv under the target dir:
-/// the S3 emulator (moto's server) and `standardwebhooks`.
+/// the S3 emulator (moto's server), `standardwebhooks` and the `georeport` Open311 client.
 pub fn ensure_python_tools(root: &Path) -> Result<PythonTools> {
     let venv = target_dir(root).join("xtask-tools").join("moto-venv");
     let tools = PythonTools { moto_server: venv.join("bin").join("moto_server"), python: venv.join("bin").join("python") };
     let pip = venv.join("bin").join("pip");
     let installed = |package: &str, version: &str| output(&pip, &["show", package]).is_some_and(|info| info.lines().any(|line| line.trim() == format!("Version: {version}")));
-    if !(installed("moto", MOTO_VERSION) && installed("standardwebhooks", STANDARD_WEBHOOKS_VERSION) && tools.moto_server.exists()) {
+    if !(installed("moto", MOTO_VERSION) && installed("standardwebhooks", STANDARD_WEBHOOKS_VERSION) && installed("georeport", GEOREPORT_VERSION) && tools.moto_server.exists()) {
         let advice = "The Python test tools come from PyPI into a virtualenv: check that python3 has its venv module and this machine reaches PyPI (or pip's configured index), then run the same command again.";
         Step { what: "creating the Python test tools' virtualenv", advice }.run(root, "python-venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        let what = format!("installing moto {MOTO_VERSION} (S3 emulator) and standardwebhooks {STANDARD_WEBHOOKS_VERSION} from PyPI (about a minute, once)");
+        let what = format!("installing moto {MOTO_VERSION} (S3 emulator), standardwebhooks {STANDARD_WEBHOOKS_VERSION} and georeport {GEOREPORT_VERSION} from PyPI (about a minute, once)");
         Step { what: &what, advice }.run(
             root,
             "python-install",
-            Command::new(&pip).args(["install", &format!("moto[server]=={MOTO_VERSION}"), &format!("standardwebhooks=={STANDARD_WEBHOOKS_VERSION}")]),
+            Command::new(&pip).args(["install", &format!("moto[server]=={MOTO_VERSION}"), &format!("standardwebhooks=={STANDARD_WEBHOOKS_VERSION}"), &format!("georeport=={GEOREPORT_VERSION}")]),
         )?;
     }
     Ok(tools)

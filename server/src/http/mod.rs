@@ -32,6 +32,8 @@ pub mod extract;
 pub mod follow_up;
 /// Every word of the follow-up pages.
 pub mod page_words;
+/// The Open311 GeoReport v2 door for the city's existing apps.
+pub mod open311;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub submissions: crate::submission::Submissions,
     /// The way back: answers, pipeline events, follow-up secrets.
     pub follow_up: crate::follow_up::FollowUp,
+    /// The Open311 apps allowed to file, each with its rate limit.
+    pub open311: Arc<open311::Apps>,
     /// Signs and checks photo links.
     pub photo_links: Arc<crate::photo_links::PhotoLinks>,
     /// Counters for `/metrics`.
@@ -90,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router().layer(axum::middleware::from_fn_with_state(state.clone(), operators::only_operators)))
         .merge(photos::router())
         .merge(pipeline::router())
+        .merge(open311::router(&config))
         .merge(follow_up::router().layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
         .split_for_parts();
     let router = api

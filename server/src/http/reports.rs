@@ -91,7 +91,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, sender: Option<String>, m
     let multipart = multipart.map_err(|_| ApiError::BadRequest(BadRequest::NotMultipart))?;
     let claim = state.submissions.claim(&key)?;
     let intake = intake::read(multipart, &state.config.limits, &intake::spool_dir(&state.config.data_dir)).await?;
-    Ok(state.submissions.submit(&claim, intake, sender, lang).await?)
+    Ok(state.submissions.submit(&claim, intake, sender, None, lang).await?)
 }
 
 #[derive(Debug, serde::Deserialize)]

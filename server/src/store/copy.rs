@@ -56,6 +56,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("supervised_ms", Int8),
             ("supervised_reason", Text),
             ("duplicate_of", Text),
+            ("source", Text),
         ],
     ),
     ("photos", &[("report_id", Text), ("position", Int4), ("sha256", Text), ("width", Int4), ("height", Int4), ("bytes", Int8)]),

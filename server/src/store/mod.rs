@@ -120,6 +120,8 @@ pub struct NewReport {
     pub sender: Option<String>,
     /// The category's time limit in ms: the report is due this long after acceptance.
     pub limit_ms: Option<i64>,
+    /// The Open311 app that filed it, by name; `None` for the widget and the JSON API.
+    pub source: Option<String>,
 }
 
 /// What an insert did.
@@ -412,6 +414,29 @@ impl Store {
         on_engine!(self, engine => engine.set_ticket(report_id, ticket_id).await)
     }
 
+    /// The reports with these tracking numbers, as an Open311 listing shows them (unknown
+    /// numbers left out).
+    pub async fn listed_by_number(&self, tracking_nos: &[String]) -> Result<Vec<ListedReport>, StoreError> {
+        let mut found = Vec::with_capacity(tracking_nos.len());
+        for tracking_no in tracking_nos {
+            if let Some(row) = on_engine!(self, engine => engine.listed_one(tracking_no).await)? {
+                found.push(listed(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The reports an Open311 listing asks for, newest first.
+    pub async fn listed(&self, filter: &ListFilter) -> Result<Vec<ListedReport>, StoreError> {
+        let status = match filter.open {
+            Some(true) => "open",
+            Some(false) => "closed",
+            None => "",
+        };
+        let rows = on_engine!(self, engine => engine.listed_between(filter.since_ms, filter.until_ms, filter.category.clone().unwrap_or_default(), status, filter.limit).await)?;
+        rows.into_iter().map(listed).collect()
+    }
+
     /// The id of the report with this tracking number.
     pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
         on_engine!(self, engine => engine.text_by("SELECT id FROM reports WHERE tracking_no = $1", tracking_no.to_owned()).await)
@@ -502,6 +527,71 @@ const ANSWER_FIGURES: &str = "SELECT r.department, r.category, COUNT(a.rating),
         SUM(CASE WHEN a.solved = 0 THEN 1 ELSE 0 END),
         SUM(CASE WHEN a.answer_id IS NULL THEN 1 ELSE 0 END)
      FROM answers a JOIN reports r ON r.id = a.report_id GROUP BY r.department, r.category";
+/// A report as an Open311 listing shows it (see [`ListedReport`]); `$1` its tracking number.
+const LISTED_BY_NUMBER: &str = "SELECT r.tracking_no, r.category, r.status, r.created_ms, r.department, r.due_ms, r.body,
+        (SELECT MAX(t.at_ms) FROM timeline t WHERE t.report_id = r.id),
+        (SELECT t.message FROM timeline t WHERE t.report_id = r.id AND t.message IS NOT NULL ORDER BY t.seq DESC LIMIT 1),
+        (SELECT p.sha256 FROM photos p WHERE p.report_id = r.id ORDER BY p.position LIMIT 1)
+     FROM reports r WHERE r.tracking_no = $1";
+/// Reports accepted between `$1` and `$2` (ms), of category `$3` (any when empty), open or
+/// closed as `$4` says (`open`, `closed`, or any when empty), newest first, at most `$5`.
+const LISTED_BETWEEN: &str = "SELECT r.tracking_no, r.category, r.status, r.created_ms, r.department, r.due_ms, r.body,
+        (SELECT MAX(t.at_ms) FROM timeline t WHERE t.report_id = r.id),
+        (SELECT t.message FROM timeline t WHERE t.report_id = r.id AND t.message IS NOT NULL ORDER BY t.seq DESC LIMIT 1),
+        (SELECT p.sha256 FROM photos p WHERE p.report_id = r.id ORDER BY p.position LIMIT 1)
+     FROM reports r
+     WHERE r.created_ms >= $1 AND r.created_ms <= $2 AND ($3 = '' OR r.category = $3)
+       AND ($4 = '' OR ($4 = 'closed') = (r.status IN ('resolved', 'closed', 'rejected', 'duplicate')))
+     ORDER BY r.created_ms DESC LIMIT $5";
+
+/// A report as the Open311 door lists it: what the public may see is chosen there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedReport {
+    /// Tracking number (the Open311 `service_request_id`).
+    pub tracking_no: String,
+    /// Category code.
+    pub category: String,
+    /// Status now.
+    pub status: Status,
+    /// When it was accepted (ms).
+    pub created_ms: i64,
+    /// The department that has it.
+    pub department: String,
+    /// Its due time.
+    pub due_ms: Option<i64>,
+    /// The stored report (no contact: that lives apart).
+    pub report: ReportSubmission,
+    /// When it last changed (ms).
+    pub updated_ms: Option<i64>,
+    /// The department's newest public words.
+    pub notes: Option<String>,
+    /// Its first photo's hash.
+    pub photo: Option<String>,
+}
+
+/// Which reports an Open311 listing asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFilter {
+    /// From (ms).
+    pub since_ms: i64,
+    /// Until (ms).
+    pub until_ms: i64,
+    /// One category's code, or any.
+    pub category: Option<String>,
+    /// `Some(true)` open only, `Some(false)` closed only.
+    pub open: Option<bool>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// The raw row both engines read for a [`ListedReport`].
+type ListedRow = (String, String, String, i64, String, Option<i64>, String, Option<i64>, Option<String>, Option<String>);
+
+fn listed(row: ListedRow) -> Result<ListedReport, StoreError> {
+    let (tracking_no, category, status, created_ms, department, due_ms, body, updated_ms, notes, photo) = row;
+    Ok(ListedReport { tracking_no, category, status: parse_wire(&status)?, created_ms, department, due_ms, report: serde_json::from_str(&body)?, updated_ms, notes, photo })
+}
+
 /// Open reports past their due time `$1`, per department and category.
 const OVERDUE_FIGURES: &str = "SELECT department, category, COUNT(*) FROM reports
      WHERE due_ms < $1 AND status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened') GROUP BY department, category";

@@ -17,9 +17,10 @@ use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LoopFigures, MESSAGE_BODY,
-    MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN,
-    Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql, scrubbed_body, wire,
+    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN,
+    LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW,
+    PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body,
+    receipt, related_ids_sql, scrubbed_body, wire,
 };
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
@@ -27,7 +28,8 @@ use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `lianxin_schema` records which are applied. Never
 /// edit a released migration: append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("postgres/001_schema.sql"), include_str!("postgres/002_bounded_relations.sql"), include_str!("postgres/003_follow_up.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("postgres/001_schema.sql"), include_str!("postgres/002_bounded_relations.sql"), include_str!("postgres/003_follow_up.sql"), include_str!("postgres/004_open311.sql")];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x4c69_616e_7869_6e00;
@@ -128,12 +130,12 @@ impl PostgresStore {
             // skips too; the loop tells the two apart.
             let inserted = transaction
                 .execute(
-                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING",
                     &[
                         &new.id, &tracking_no, &new.idempotency_key, &new.request_hash, &rows.category, &new.department, &new.district,
                         &rows.kind, &rows.body, &now, &rows.lat, &rows.lon, &related.escalate, &(related.count as i32), &rows.sender_hash,
-                        &new.limit_ms, &new.limit_ms.map(|limit| now + limit),
+                        &new.limit_ms, &new.limit_ms.map(|limit| now + limit), &new.source,
                     ],
                 )
                 .await?;
@@ -221,6 +223,14 @@ impl PostgresStore {
             self.commits.fetch_add(1, Ordering::Relaxed);
         }
         Ok(outcome)
+    }
+
+    pub(super) async fn listed_one(&self, tracking_no: &str) -> Result<Option<ListedRow>, StoreError> {
+        Ok(self.client().await?.query_opt(LISTED_BY_NUMBER, &[&tracking_no]).await?.as_ref().map(listed_row))
+    }
+
+    pub(super) async fn listed_between(&self, since_ms: i64, until_ms: i64, category: String, status: &'static str, limit: usize) -> Result<Vec<ListedRow>, StoreError> {
+        Ok(self.client().await?.query(LISTED_BETWEEN, &[&since_ms, &until_ms, &category, &status, &(limit as i64)]).await?.iter().map(listed_row).collect())
     }
 
     pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
@@ -501,6 +511,11 @@ async fn related_reports(client: &impl GenericClient, search: Option<Search<'_>>
         .await?;
     let candidates = rows.iter().map(|row| Candidate { id: row.get(0), lat: row.get(1), lon: row.get(2), phone_hash: row.get(3), sender_hash: row.get(4) }).collect();
     Ok(search.keep(candidates))
+}
+
+/// A listing row as [`LISTED_BY_NUMBER`] and [`LISTED_BETWEEN`] select it.
+fn listed_row(row: &tokio_postgres::Row) -> ListedRow {
+    (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5), row.get(6), row.get(7), row.get(8), row.get(9))
 }
 
 /// A timeline row as [`LAST_STEP`] and [`TIMELINE`] select it.

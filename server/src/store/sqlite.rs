@@ -11,9 +11,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LoopFigures, MESSAGE_BODY,
-    MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, Search,
-    StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql, scrubbed_body, wire,
+    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN, LISTED_BY_NUMBER, ListedRow,
+    LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, Purged,
+    RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql,
+    scrubbed_body, wire,
 };
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
@@ -27,6 +28,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/003_bounded_relations.sql"),
     include_str!("sqlite/004_indexes_as_postgres.sql"),
     include_str!("sqlite/005_follow_up.sql"),
+    include_str!("sqlite/006_open311.sql"),
 ];
 
 /// The database file's name in the data directory.
@@ -89,10 +91,11 @@ impl SqliteStore {
                 while connection.prepare_cached("SELECT 1 FROM reports WHERE tracking_no = ?1")?.query_row([&tracking_no], |_| Ok(())).optional()?.is_some() {
                     tracking_no = ids::new_tracking_no();
                 }
-                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")?.execute(params![
+                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(params![
                         new.id, tracking_no, new.idempotency_key, new.request_hash, rows.category, new.department, new.district,
-                        rows.kind, rows.body, now, rows.lat, rows.lon, related.escalate, related.count as i64, rows.sender_hash, new.limit_ms, new.limit_ms.map(|limit| now + limit)
+                        rows.kind, rows.body, now, rows.lat, rows.lon, related.escalate, related.count as i64, rows.sender_hash, new.limit_ms, new.limit_ms.map(|limit| now + limit),
+                        new.source
                     ],
                 )?;
                 for related_id in &related.ids {
@@ -183,6 +186,18 @@ impl SqliteStore {
                 Ok(outcome)
             })
             .await
+    }
+
+    pub(super) async fn listed_one(&self, tracking_no: &str) -> Result<Option<ListedRow>, StoreError> {
+        let tracking_no = tracking_no.to_owned();
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(LISTED_BY_NUMBER))?.query_row([&tracking_no], listed_row).optional()?)).await
+    }
+
+    pub(super) async fn listed_between(&self, since_ms: i64, until_ms: i64, category: String, status: &'static str, limit: usize) -> Result<Vec<ListedRow>, StoreError> {
+        self.read(move |connection| {
+            Ok(connection.prepare_cached(&numbered(LISTED_BETWEEN))?.query_map(params![since_ms, until_ms, category, status, limit as i64], listed_row)?.collect::<Result<_, _>>()?)
+        })
+        .await
     }
 
     pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
@@ -489,6 +504,11 @@ impl SqliteStore {
 /// before `$1` in the text would swap the values.) The shared statements hold no `$` else.
 fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
+}
+
+/// A listing row as [`LISTED_BY_NUMBER`] and [`LISTED_BETWEEN`] select it.
+fn listed_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListedRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?))
 }
 
 /// A timeline row as [`LAST_STEP`] and [`TIMELINE`] select it.

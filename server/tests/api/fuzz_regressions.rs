@@ -49,3 +49,8 @@ fn open311_status_answers_never_crash() {
 fn pipeline_event_inputs_never_crash() {
     replay("pipeline_event", lianxin_server::fuzz_targets::pipeline_event);
 }
+
+#[test]
+fn open311_form_inputs_never_crash() {
+    replay("open311_form", lianxin_server::fuzz_targets::open311_form);
+}

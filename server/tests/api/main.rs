@@ -20,6 +20,7 @@ mod migrate;
 mod nats;
 mod object_storage;
 mod open311;
+mod open311_door;
 mod openapi;
 mod photos;
 mod privacy;

@@ -19,6 +19,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/readyz"),
+    ("get", "/open311/v2/discovery.json"),
+    ("get", "/open311/v2/services.json"),
+    ("get", "/open311/v2/services/{file}"),
+    ("get", "/open311/v2/requests.json"),
+    ("post", "/open311/v2/requests.json"),
+    ("get", "/open311/v2/requests/{file}"),
 ];
 
 #[tokio::test]

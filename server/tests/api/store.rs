@@ -25,10 +25,12 @@ fn new_report(key: &str) -> NewReport {
             location: None,
             contact: None,
             lang: Default::default(),
+            media_url: None,
         },
         photos: Vec::new(),
         sender: None,
         limit_ms: Some(24 * 3_600_000),
+        source: None,
     }
 }
 
