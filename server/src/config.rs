@@ -56,6 +56,8 @@ pub struct Config {
     pub follow_up: FollowUpSettings,
     /// The Open311 GeoReport v2 door for the city's existing apps.
     pub open311: Open311Settings,
+    /// The public page of the city's figures.
+    pub public: PublicSettings,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             privacy: PrivacySettings::default(),
             follow_up: FollowUpSettings::default(),
             open311: Open311Settings::default(),
+            public: PublicSettings::default(),
         }
     }
 }
@@ -279,6 +282,21 @@ pub struct PrivacySettings {
 impl Default for PrivacySettings {
     fn default() -> Self {
         PrivacySettings { retention_days: 180, open_retention_days: 365, purge_interval_minutes: 60 }
+    }
+}
+
+/// The public page of the city's figures (`/city`) and its open data.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicSettings {
+    /// The smallest count a figure shows; fewer reports behind a cell and it is withheld
+    /// (k-anonymity; default 5).
+    pub min_count: u32,
+}
+
+impl Default for PublicSettings {
+    fn default() -> Self {
+        PublicSettings { min_count: 5 }
     }
 }
 

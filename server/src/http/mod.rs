@@ -34,6 +34,8 @@ pub mod follow_up;
 pub mod page_words;
 /// The Open311 GeoReport v2 door for the city's existing apps.
 pub mod open311;
+/// The city's figures in public: the page and its open data.
+pub mod city;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pipeline::router())
         .merge(open311::router(&config))
         .merge(follow_up::router().layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
+        .merge(city::router().layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
         .split_for_parts();
     let router = api
         .layer(axum::Extension(openapi::Document::new(&document)))

@@ -437,6 +437,12 @@ impl Store {
         rows.into_iter().map(listed).collect()
     }
 
+    /// The reports accepted in `[from_ms, to_ms)` as the city's figures count them.
+    pub async fn counted(&self, from_ms: i64, to_ms: i64) -> Result<Vec<crate::figures::Counted>, StoreError> {
+        let rows = on_engine!(self, engine => engine.counted_rows(from_ms, to_ms).await)?;
+        Ok(rows.into_iter().map(counted).collect())
+    }
+
     /// The id of the report with this tracking number.
     pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
         on_engine!(self, engine => engine.text_by("SELECT id FROM reports WHERE tracking_no = $1", tracking_no.to_owned()).await)
@@ -590,6 +596,21 @@ type ListedRow = (String, String, String, i64, String, Option<i64>, String, Opti
 fn listed(row: ListedRow) -> Result<ListedReport, StoreError> {
     let (tracking_no, category, status, created_ms, department, due_ms, body, updated_ms, notes, photo) = row;
     Ok(ListedReport { tracking_no, category, status: parse_wire(&status)?, created_ms, department, due_ms, report: serde_json::from_str(&body)?, updated_ms, notes, photo })
+}
+
+/// Every report accepted in `[$1, $2)` as the city's figures count it: category, district,
+/// times, the newest rating — nothing personal.
+const COUNTED: &str = "SELECT r.category, r.district, r.created_ms, r.due_ms,
+        (SELECT MIN(t.at_ms) FROM timeline t WHERE t.report_id = r.id AND t.step = 'resolved'),
+        (SELECT a.rating FROM answers a WHERE a.report_id = r.id AND a.rating IS NOT NULL ORDER BY a.round DESC LIMIT 1)
+     FROM reports r WHERE r.created_ms >= $1 AND r.created_ms < $2";
+
+/// The raw row both engines read for a [`crate::figures::Counted`].
+type CountedRow = (String, Option<String>, i64, Option<i64>, Option<i64>, Option<String>);
+
+fn counted(row: CountedRow) -> crate::figures::Counted {
+    let (category, district, created_ms, due_ms, resolved_ms, rating) = row;
+    crate::figures::Counted { category, district, created_ms, due_ms, resolved_ms, rating: rating.as_deref().and_then(lianxin_contract::follow_up::Satisfaction::from_code) }
 }
 
 /// Open reports past their due time `$1`, per department and category.

@@ -17,10 +17,10 @@ use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN,
-    LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW,
-    PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body,
-    receipt, related_ids_sql, scrubbed_body, wire,
+    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP,
+    LISTED_BETWEEN, LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing,
+    PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures,
+    message_json, outbox_body, receipt, related_ids_sql, scrubbed_body, wire,
 };
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
@@ -231,6 +231,11 @@ impl PostgresStore {
 
     pub(super) async fn listed_between(&self, since_ms: i64, until_ms: i64, category: String, status: &'static str, limit: usize) -> Result<Vec<ListedRow>, StoreError> {
         Ok(self.client().await?.query(LISTED_BETWEEN, &[&since_ms, &until_ms, &category, &status, &(limit as i64)]).await?.iter().map(listed_row).collect())
+    }
+
+    pub(super) async fn counted_rows(&self, from_ms: i64, to_ms: i64) -> Result<Vec<CountedRow>, StoreError> {
+        let rows = self.client().await?.query(COUNTED, &[&from_ms, &to_ms]).await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))).collect())
     }
 
     pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {

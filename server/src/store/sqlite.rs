@@ -11,10 +11,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, CURRENT, Candidate, ChangeRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN, LISTED_BY_NUMBER, ListedRow,
-    LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, Purged,
-    RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql,
-    scrubbed_body, wire,
+    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN,
+    LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW,
+    PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt,
+    related_ids_sql, scrubbed_body, wire,
 };
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
@@ -196,6 +196,16 @@ impl SqliteStore {
     pub(super) async fn listed_between(&self, since_ms: i64, until_ms: i64, category: String, status: &'static str, limit: usize) -> Result<Vec<ListedRow>, StoreError> {
         self.read(move |connection| {
             Ok(connection.prepare_cached(&numbered(LISTED_BETWEEN))?.query_map(params![since_ms, until_ms, category, status, limit as i64], listed_row)?.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub(super) async fn counted_rows(&self, from_ms: i64, to_ms: i64) -> Result<Vec<CountedRow>, StoreError> {
+        self.read(move |connection| {
+            Ok(connection
+                .prepare_cached(&numbered(COUNTED))?
+                .query_map(params![from_ms, to_ms], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))?
+                .collect::<Result<_, _>>()?)
         })
         .await
     }

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod catalog;
+mod city;
 mod cli;
 mod cluster;
 mod crash;
