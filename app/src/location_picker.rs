@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use lianxin_contract::number::format_number;
 use lianxin_contract::{Catalog, Lang};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -110,7 +111,11 @@ pub fn LocationPicker(
             </button>
             <p id="location-status" class="hint" role="status" aria-live="polite">{status}</p>
             <p id="nearby" class="hint" aria-live="polite">
-                {move || nearby.get().filter(|count| *count > 0).map(|count| counted(lang.get(), Counted::NearbyReports, u64::from(count)))}
+                // "Is it one of these?": the server's page lists them, each with "this is my problem too".
+                {move || nearby.get().filter(|count| *count > 0).zip(position.get()).map(|(count, at)| {
+                    let href = format!("/r/nearby?lang={}&category={}&lat={}&lon={}", lang.get().tag(), category.get(), format_number(at.lat, 6), format_number(at.lon, 6));
+                    view! { <a id="nearby-link" href=href>{counted(lang.get(), Counted::NearbyReports, u64::from(count))}</a> }
+                })}
             </p>
             <label for="district">{tr(lang, Text::District)}</label>
             <select id="district" name="district" aria-describedby="district-error" on:change=move |event| district.set(event_target_value(&event)) prop:value=move || district.get()>

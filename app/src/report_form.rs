@@ -60,6 +60,8 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
     let category_code = RwSignal::new(String::new());
     let kind = RwSignal::new(None::<RequestKind>);
     let description = RwSignal::new(String::new());
+    // Neighbours may see this report's words and photos (公开): private by default.
+    let public = RwSignal::new(false);
     let fields = RwSignal::new(BTreeMap::<String, String>::new());
     let position = RwSignal::new(None::<Position>);
     let district = RwSignal::new(String::new());
@@ -219,6 +221,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
             contact: Some(Contact { name: Some(contact_name.get_untracked()), phone: Some(contact_phone.get_untracked()), consent: consent.get_untracked() }),
             lang: lang.get_untracked(),
             media_url: None,
+            public: public.get_untracked(),
         };
         let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count));
         let report = match checked {
@@ -306,6 +309,10 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     {move || format!("{} / {}", description.with(|text| text.chars().count()), catalog.with_value(|catalog| catalog.limits.description_max))}
                 </p>
                 <p id="description-error" class="field-error" aria-live="polite">{move || description_error.get()}</p>
+                <label class="consent">
+                    <input id="public" type="checkbox" prop:checked=move || public.get() on:change=move |event| public.set(event_target_checked(&event)) />
+                    <span>{tr(lang, Text::PublicReport)}</span>
+                </label>
 
                 <Show when=move || { max_photos.get() > 0 }>
                     <PhotoPicker lang=lang photos=photos preparing=preparing max=max_photos error=error_signal(errors, lang, "photos") />

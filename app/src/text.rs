@@ -52,6 +52,7 @@ pub enum Text {
     Consent,
     FollowUp,
     MyReports,
+    PublicReport,
     Waiting,
     WaitingHelp,
 }
@@ -196,6 +197,9 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (MyReports, Lang::ZhCn) => "我的诉求",
         (MyReports, Lang::En) => "My reports",
         (MyReports, Lang::Ru) => "Мои обращения",
+        (PublicReport, Lang::ZhCn) => "公开诉求内容：附近居民可以看到文字和照片（不含联系方式）",
+        (PublicReport, Lang::En) => "Public: neighbours may see the words and photos (never your contact details)",
+        (PublicReport, Lang::Ru) => "Открыто: соседи увидят текст и фото (но не ваши контакты)",
         (Waiting, Lang::ZhCn) => "暂时无法提交，诉求已保存在本机",
         (Waiting, Lang::En) => "Not sent yet: your report is saved on this phone",
         (Waiting, Lang::Ru) => "Пока не отправлено: обращение сохранено на телефоне",

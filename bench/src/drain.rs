@@ -47,6 +47,7 @@ async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> 
                                 contact: None,
                                 lang: Default::default(),
                                 media_url: None,
+                                public: false,
                             },
                             photos: Vec::new(),
                             limit_ms: Some(24 * 3_600_000),

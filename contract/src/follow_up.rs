@@ -225,3 +225,15 @@ pub struct AnswerShown {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Satisfaction>,
 }
+
+/// `POST /api/v1/reports/{tracking_no}/support`: "this is my problem too".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Support {
+    /// A random id the phone keeps for itself: a phone supports a report once, however
+    /// often it sends (kept by the server only as a keyed hash).
+    pub device_id: String,
+    /// What the resident adds for the department (not public).
+    #[serde(default)]
+    pub comment: String,
+}

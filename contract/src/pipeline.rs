@@ -140,6 +140,8 @@ pub enum MessageKind {
     Rated,
     /// The report goes to the supervising office (督办): `escalation` says why.
     Escalated,
+    /// Another resident supports the report ("this is my problem too"): `support`.
+    Supported,
 }
 
 impl MessageKind {
@@ -149,6 +151,7 @@ impl MessageKind {
             MessageKind::Reopened => "reopened",
             MessageKind::Rated => "rated",
             MessageKind::Escalated => "escalated",
+            MessageKind::Supported => "supported",
         }
     }
 }
@@ -185,6 +188,19 @@ pub struct PipelineMessage {
     /// `reopened`: the new due time (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<String>,
+    /// `supported`: how many residents support it now, and what this one added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<MessageSupport>,
+}
+
+/// A new supporter in a [`PipelineMessage`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSupport {
+    /// Supporters so far (the filer not counted).
+    pub supporters: u32,
+    /// What the new supporter added (not public; for the department).
+    #[serde(default)]
+    pub comment: String,
 }
 
 /// The resident's answer in a [`PipelineMessage`].

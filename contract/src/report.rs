@@ -177,6 +177,10 @@ pub struct ReportSubmission {
     /// forwarded as a link; the server never fetches it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+    /// The resident lets neighbours see the description and photos of this report in "is
+    /// it one of these?" (公开); private by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 /// The answer to an accepted report: given only once the report is durable.
@@ -263,6 +267,8 @@ pub enum Step {
     Closed,
     /// Handed to the hotline's supervising office (督办).
     Supervised,
+    /// Another resident said "this is my problem too".
+    Supported,
 }
 
 /// One step of a report's timeline.
@@ -328,6 +334,9 @@ pub struct ReportStatus {
     /// The report this one was merged into (its tracking number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
+    /// Residents who said "this is my problem too".
+    #[serde(default)]
+    pub supporters: u32,
     /// Every step so far, oldest first.
     pub timeline: Vec<StatusEvent>,
 }

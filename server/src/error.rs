@@ -127,6 +127,7 @@ impl ApiError {
             ApiError::Refused(Refusal::Final(_)) => "report-finished",
             ApiError::Refused(Refusal::NotResolved) => "not-resolved",
             ApiError::Refused(Refusal::AlreadyAnswered) => "already-answered",
+            ApiError::Refused(Refusal::NotOpen(_)) => "not-open",
             ApiError::Refused(Refusal::NoSuchReport) => "not-found",
             ApiError::Forbidden => "forbidden",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -211,6 +212,12 @@ impl ApiError {
                     ),
                     Refusal::AlreadyAnswered => words(lang, "这次办理结果已经评价过了", "This resolution has already been answered", "На это решение уже есть ответ"),
                     Refusal::Final(_) => words(lang, "该诉求已结束办理", "This report is finished; nothing more can change", "Рассмотрение обращения завершено"),
+                    Refusal::NotOpen(_) => words(
+                        lang,
+                        "该诉求已办结，不能再附议；如问题仍在，请提交新的诉求",
+                        "This report is already resolved; if the problem is still there, file a new report",
+                        "Это обращение уже решено; если проблема осталась, подайте новое обращение",
+                    ),
                     Refusal::Backwards { .. } => words(lang, "该诉求的办理已经超过这一步", "The report is already further along than this event says", "Обращение уже продвинулось дальше этого шага"),
                     Refusal::NoSuchReport => {
                         words(lang, "没有找到该编号，请核对后重试", "Nothing was found under this number; check it and try again", "По этому номеру ничего не найдено; проверьте его")

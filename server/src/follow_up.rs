@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use lianxin_contract::follow_up::ResidentAnswer;
+use lianxin_contract::follow_up::{ResidentAnswer, Support};
 use lianxin_contract::pipeline::{EventKind, PipelineEvent};
 use lianxin_contract::{Catalog, Rule, ValidationError};
 use sha2::Sha256;
@@ -124,6 +124,30 @@ impl FollowUp {
             return Err(FollowUpError::Invalid(errors));
         }
         self.apply(&id, Input::Answer { answer, at_ms: ids::now_ms() }).await
+    }
+
+    /// A phone supports the report with `tracking_no` ("this is my problem too"); once per
+    /// phone, however often it sends. Returns the outcome and the supporters after it.
+    pub async fn support(&self, tracking_no: &str, support: Support) -> Result<(Outcome, u32), FollowUpError> {
+        let id = self.store.report_id(tracking_no).await?.ok_or(FollowUpError::NotFound)?;
+        let device = support.device_id.trim();
+        let mut errors = Vec::new();
+        if device.is_empty() || device.len() > 100 {
+            errors.push(ValidationError::new("device_id", Rule::Malformed { detail: "a random id of at most 100 characters".into() }));
+        }
+        if support.comment.trim().chars().count() > COMMENT_MAX {
+            errors.push(ValidationError::new("comment", Rule::TooLong { max: COMMENT_MAX as u32 }));
+        }
+        if !errors.is_empty() {
+            return Err(FollowUpError::Invalid(errors));
+        }
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length");
+        mac.update(b"lianxin supporter v1\0");
+        mac.update(device.as_bytes());
+        let supporter = ids::hex(&mac.finalize().into_bytes());
+        let outcome = self.apply(&id, Input::Support { supporter, comment: support.comment, at_ms: ids::now_ms() }).await?;
+        let supporters = self.store.status(tracking_no, 0).await?.map_or(0, |status| status.supporters);
+        Ok((outcome, supporters))
     }
 
     /// Records an event from the pipeline.

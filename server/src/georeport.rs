@@ -292,6 +292,7 @@ pub fn submission(catalog: &Catalog, fields: &[(String, String)], contact_consen
         contact,
         lang,
         media_url: first("media_url").map(str::to_owned),
+        public: false,
     };
     Ok((report, extras))
 }

@@ -13,7 +13,7 @@
 //! ```
 
 use lianxin_contract::follow_up::{AnswerShown, EscalationReason, Reason, ResidentAnswer, Satisfaction};
-use lianxin_contract::pipeline::{Escalation, EventKind, MESSAGE_VERSION, MessageAnswer, MessageKind, PipelineMessage};
+use lianxin_contract::pipeline::{Escalation, EventKind, MESSAGE_VERSION, MessageAnswer, MessageKind, MessageSupport, PipelineMessage};
 use lianxin_contract::report::{Status, Step};
 
 use crate::ids;
@@ -41,8 +41,11 @@ pub struct Current {
     pub resolved_ms: Option<i64>,
     /// The newest timeline step, with its message and particulars (to tell a repeat).
     pub last: Option<NewStep>,
-    /// Whether an answer with the incoming answer's id is stored already.
+    /// Whether an answer with the incoming answer's id (or a support from the incoming
+    /// phone) is stored already.
     pub answer_seen: bool,
+    /// Residents who support it so far.
+    pub supporters: u32,
 }
 
 /// The hotline's rules that are settings.
@@ -65,6 +68,15 @@ pub enum Input {
         /// The answer.
         answer: ResidentAnswer,
         /// When it came.
+        at_ms: i64,
+    },
+    /// Another resident supports it ("this is my problem too").
+    Support {
+        /// The phone, as a keyed hash.
+        supporter: String,
+        /// What the resident adds for the department.
+        comment: String,
+        /// When.
         at_ms: i64,
     },
     /// The scan found the report past its due time.
@@ -190,6 +202,8 @@ pub struct Change {
     pub answer: Option<NewAnswer>,
     /// Messages for the pipeline (their ticket id is added at delivery).
     pub messages: Vec<PipelineMessage>,
+    /// A new supporter to store: the phone's hash and the comment.
+    pub support: Option<(String, String)>,
 }
 
 /// How a step ended when nothing was refused.
@@ -224,6 +238,9 @@ pub enum Refusal {
     /// This resolution was answered already (by another answer).
     #[error("this resolution was answered already")]
     AlreadyAnswered,
+    /// The report is resolved or finished: it gathers no more support.
+    #[error("the report is {0:?}, no longer open")]
+    NotOpen(Status),
 }
 
 /// How far along a status is within one handling; a pipeline event may not go below it.
@@ -252,6 +269,7 @@ fn message(current: &Current, kind: MessageKind, round: u32, at_ms: i64) -> Pipe
         answer: None,
         escalation: None,
         due_at: None,
+        support: None,
     }
 }
 
@@ -268,6 +286,7 @@ impl Current {
             steps: Vec::new(),
             answer: None,
             messages: Vec::new(),
+            support: None,
         }
     }
 
@@ -300,6 +319,23 @@ pub fn step(current: &Current, input: Input, policy: &Policy) -> Result<Outcome,
     match input {
         Input::Pipeline(event) => pipeline_event(current, event),
         Input::Answer { answer, at_ms } => resident_answer(current, answer, at_ms, policy),
+        Input::Support { supporter, comment, at_ms } => {
+            if current.answer_seen {
+                return Ok(Outcome::Repeat);
+            }
+            // Only reports still being worked on gather support.
+            if current.status.is_final() || current.status == Status::Resolved {
+                return Err(Refusal::NotOpen(current.status));
+            }
+            let mut change = current.unchanged();
+            let supporters = current.supporters + 1;
+            change.steps.push(NewStep { step: Some(Step::Supported), status: Some(current.status), at_ms, message: None, detail: Detail::default() });
+            let mut supported = message(current, MessageKind::Supported, supporters, at_ms);
+            supported.support = Some(MessageSupport { supporters, comment: comment.trim().to_owned() });
+            change.messages.push(supported);
+            change.support = Some((supporter, comment.trim().to_owned()));
+            Ok(Outcome::Changed(Box::new(change)))
+        }
         Input::Overdue { now_ms } => {
             let open = !current.status.is_final() && current.status != Status::Resolved;
             if !open || current.supervised || current.due_ms.is_none_or(|due| due > now_ms) {
@@ -457,6 +493,7 @@ mod tests {
             resolved_ms: None,
             last: None,
             answer_seen: false,
+            supporters: 0,
         }
     }
 

@@ -179,3 +179,58 @@ async fn a_report_past_its_time_limit_shows_its_supervision() -> anyhow::Result<
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_neighbour_finds_the_same_problem_nearby_and_supports_it_instead_of_filing_again() -> anyhow::Result<()> {
+    let server = start_server(|_| {}).await?;
+    let here = json!({ "latitude": 45.7731, "longitude": 126.6176, "accuracy": 12 });
+    // Two residents file first: one report private (the default), one public.
+    let mut filed = Vec::new();
+    for (description, public) in [("路口井盖缺失，我家就在旁边", false), ("中央大街井盖缺失，晚上看不见", true)] {
+        let browser = Browser::start("zh-CN").await?;
+        browser.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"] })).await?;
+        browser.cdp("Emulation.setGeolocationOverride", here.clone()).await?;
+        browser.open_widget(&server.url).await?;
+        browser.choose("#category", "manhole_cover").await?;
+        browser.click("#use-location").await?;
+        browser.wait_for_text("#location-status", "已定位").await?;
+        browser.choose("#district", "daoli").await?;
+        browser.type_into("#description", description).await?;
+        if public {
+            browser.click("#public").await?;
+        }
+        browser.send_report().await?;
+        filed.push(browser.text_of("#tracking-no").await?);
+        browser.close().await?;
+    }
+    wait_for_lines(&server, 2, |line| line.get("message").is_none()).await?;
+
+    // A third resident, on another phone, is offered both before filing.
+    let browser = Browser::start("zh-CN").await?;
+    browser.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"] })).await?;
+    browser.cdp("Emulation.setGeolocationOverride", here).await?;
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.click("#use-location").await?;
+    browser.wait_for_text("#nearby", "附近已有 2 条尚未办结的同类诉求").await?;
+    browser.click("#nearby-link").await?;
+    let list = browser.text_of("#nearby-list").await?;
+    assert!(list.contains("中央大街井盖缺失，晚上看不见"), "the public report's words: {list}");
+    assert!(!list.contains("我家就在旁边"), "never a private report's words: {list}");
+    browser.screenshot("nearby-list").await?;
+    assert!(browser.accessibility_violations().await?.is_empty(), "the nearby page is accessible");
+    browser.type_into(&format!("#comment-{}", filed[0]), "我每天也经过这里").await?;
+    browser.click(&format!("#support-{}", filed[0])).await?;
+    browser.wait_for_text("#timeline", "又有居民反映同一问题").await?;
+    let supported = wait_for_lines(&server, 1, |line| line["message"] == "supported").await?;
+    assert_eq!((supported[0]["tracking_no"].as_str(), supported[0]["support"]["supporters"].as_u64()), (Some(filed[0].as_str()), Some(1)));
+    assert_eq!(supported[0]["support"]["comment"], "我每天也经过这里");
+    // The supported report joined this phone's "my reports".
+    browser.open_widget(&server.url).await?;
+    browser.click("#my-reports").await?;
+    browser.wait_for_text("#mine", &filed[0]).await?;
+    browser.close().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.pipeline_lines().iter().filter(|line| line.get("message").is_none()).count(), 2, "one ticket per report, none for the support");
+    Ok(())
+}

@@ -1,11 +1,12 @@
-// The follow-up page's one script, an enhancement: without it the form posts as a plain
-// form. With it, an answer is kept on this phone (localStorage) under its answer_id and
-// sent to /api/v1/reports/{tracking}/answer until the server has it, so an answer made
-// offline goes once, when the network is back. The server recognises a repeated
-// answer_id, so sending twice changes nothing.
+// The follow-up pages' one script, an enhancement: without it the forms post as plain
+// forms. With it, what the resident sends — an answer to a resolution, or "this is my
+// problem too" — is kept on this phone (localStorage) under its own id and sent to the API
+// until the server has it, so what was done offline goes once, when the network is back.
+// The server recognises a repeat (the answer's id, the phone's id), so sending twice
+// changes nothing. A supported report joins "my reports" (lianxin.mine).
 (function () {
   "use strict";
-  var KEY = "lianxin.answers";
+  var KEY = "lianxin.outgoing";
   function load() {
     try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (error) { return []; }
   }
@@ -13,20 +14,46 @@
     try { localStorage.setItem(KEY, JSON.stringify(list)); } catch (error) { /* private mode: sent now or not at all */ }
   }
   function forget(id) {
-    save(load().filter(function (item) { return item.answer.answer_id !== id; }));
+    save(load().filter(function (item) { return item.id !== id; }));
   }
-  function showError(problem) {
-    var form = document.getElementById("answer-form");
+  function keep(item) {
+    var list = load().filter(function (kept) { return kept.id !== item.id; });
+    list.push(item);
+    save(list);
+  }
+  // The phone's own random id: a phone supports a report once.
+  function deviceId() {
+    try {
+      var id = localStorage.getItem("lianxin.device");
+      if (!id) {
+        id = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + String(Date.now()));
+        localStorage.setItem("lianxin.device", id);
+      }
+      return id;
+    } catch (error) { return ""; }
+  }
+  function remember(tracking) {
+    try {
+      var mine = (localStorage.getItem("lianxin.mine") || "").split(",").filter(Boolean);
+      if (!mine.some(function (pair) { return pair.split(".")[0] === tracking; })) {
+        mine.push(tracking + ".");
+        localStorage.setItem("lianxin.mine", mine.slice(-30).join(","));
+      }
+    } catch (error) { /* nothing to keep it in */ }
+  }
+  function showError(form, problem) {
     if (!form) return;
-    var box = document.getElementById("answer-error");
+    var box = form.querySelector(".error");
     if (!box) {
       box = document.createElement("div");
-      box.id = "answer-error";
       box.className = "error";
       box.setAttribute("role", "alert");
-      form.insertBefore(box, form.children[1] || null);
+      form.insertBefore(box, form.firstChild);
     }
     box.textContent = (problem.title || "") + " " + (problem.detail || "");
+  }
+  function formOf(item) {
+    return document.querySelector("form[data-tracking='" + item.tracking + "']");
   }
   var sending = false;
   function flush() {
@@ -34,38 +61,47 @@
     if (!list.length || sending) return;
     var item = list[0];
     sending = true;
-    fetch("/api/v1/reports/" + encodeURIComponent(item.tracking) + "/answer", {
+    fetch(item.url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept-Language": document.documentElement.lang },
-      body: JSON.stringify(item.answer)
+      body: JSON.stringify(item.body)
     }).then(function (response) {
       sending = false;
       if (response.status >= 500 || response.status === 429) return; // try again later
-      forget(item.answer.answer_id);
-      var here = location.pathname === "/r/" + item.tracking;
+      forget(item.id);
       if (response.ok) {
-        if (here) location.reload(); else flush();
+        if (item.kind === "support") remember(item.tracking);
+        if (item.then && formOf(item)) { location.href = item.then; return; }
+        flush();
       } else {
-        response.json().then(function (problem) { if (here) showError(problem); }, function () {});
+        response.json().then(function (problem) { showError(formOf(item), problem); }, function () {});
         flush();
       }
     }, function () {
       sending = false; // offline: it stays on the phone
-      var queued = document.getElementById("answer-queued");
+      var form = formOf(item);
+      var queued = form && form.querySelector(".queued");
       if (queued) queued.hidden = false;
     });
   }
-  var form = document.getElementById("answer-form");
-  if (form) {
+  function disableBriefly(form) {
+    var button = form.querySelector("button[type=submit]");
+    if (!button) return;
+    button.disabled = true;
+    setTimeout(function () { button.disabled = false; }, 3000);
+  }
+  var answer = document.getElementById("answer-form");
+  if (answer) {
     var comment = document.getElementById("comment");
-    form.addEventListener("change", function () {
+    answer.addEventListener("change", function () {
       var no = document.getElementById("solved-no");
       if (comment && no) comment.required = no.checked;
     });
-    form.addEventListener("submit", function (event) {
+    answer.addEventListener("submit", function (event) {
       event.preventDefault();
-      var data = new FormData(form);
-      var answer = {
+      var data = new FormData(answer);
+      var tracking = answer.getAttribute("data-tracking");
+      var body = {
         secret: String(data.get("k") || ""),
         answer_id: String(data.get("answer_id") || ""),
         solved: data.get("solved") === "yes",
@@ -73,14 +109,22 @@
         reasons: data.getAll("reasons").map(String),
         comment: String(data.get("comment") || "")
       };
-      var list = load().filter(function (item) { return item.answer.answer_id !== answer.answer_id; });
-      list.push({ tracking: form.getAttribute("data-tracking"), answer: answer });
-      save(list);
-      document.getElementById("send-answer").disabled = true;
+      keep({ id: "answer:" + body.answer_id, kind: "answer", tracking: tracking, url: "/api/v1/reports/" + encodeURIComponent(tracking) + "/answer", body: body, then: location.href });
+      disableBriefly(answer);
       flush();
-      setTimeout(function () { document.getElementById("send-answer").disabled = false; }, 3000);
     });
   }
+  Array.prototype.forEach.call(document.querySelectorAll("form.support"), function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var tracking = form.getAttribute("data-tracking");
+      var lang = form.getAttribute("data-lang") || document.documentElement.lang;
+      var body = { device_id: deviceId() || String(new FormData(form).get("device_id") || ""), comment: String(new FormData(form).get("comment") || "") };
+      keep({ id: "support:" + tracking, kind: "support", tracking: tracking, url: "/api/v1/reports/" + encodeURIComponent(tracking) + "/support", body: body, then: "/r/" + tracking + "?lang=" + lang });
+      disableBriefly(form);
+      flush();
+    });
+  });
   window.addEventListener("online", flush);
   setInterval(flush, 20000);
   flush();

@@ -7,6 +7,11 @@
 //!   replies, timetable, supervision; with the secret, the "solved?" form once resolved.
 //! - `POST /r/{tracking_no}` — the form without script (answered 303 back to the page).
 //! - `GET /r/mine?r=T.k,…` — the reports the widget kept on this phone, with their status.
+//! - `POST /api/v1/reports/{tracking_no}/support` — "this is my problem too", once per phone.
+//! - `GET /r/nearby?category=&lat=&lon=` — "is it one of these?": open reports of the
+//!   category nearby, each with the "this is my problem too" button (`POST
+//!   /r/{tracking_no}/support` without script); words and photos only of reports filed as
+//!   public.
 //!
 //! The words of these pages live in [`crate::http::page_words`].
 
@@ -15,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use lianxin_contract::follow_up::{Reason, ResidentAnswer, Satisfaction};
+use lianxin_contract::follow_up::{Reason, ResidentAnswer, Satisfaction, Support};
 use lianxin_contract::report::{ReportStatus, Status, Step};
 use lianxin_contract::{Lang, Rule, ValidationError};
 use utoipa_axum::router::OpenApiRouter;
@@ -42,6 +47,9 @@ const PAGE_JS: &str = include_str!("follow_up.js");
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(answer))
+        .routes(routes!(support))
+        .route("/r/nearby", axum::routing::get(nearby))
+        .route("/r/{tracking_no}/support", axum::routing::post(support_form))
         .route("/r/page.css", axum::routing::get(|| async { asset(PAGE_CSS, "text/css; charset=utf-8") }))
         .route("/r/answer.js", axum::routing::get(|| async { asset(PAGE_JS, "text/javascript; charset=utf-8") }))
         .route("/r/mine", axum::routing::get(mine))
@@ -80,6 +88,130 @@ async fn answer(State(state): State<AppState>, Path(tracking_no): Path<String>, 
         Ok(body) => Json(body).into_response(),
         Err(error) => WordedError(error, lang).into_response(),
     }
+}
+
+/// "Is it one of these?" looks this far (FixMyStreet's default).
+const NEARBY_RADIUS_M: f64 = 250.0;
+/// And shows at most this many.
+const NEARBY_SHOWN: usize = 10;
+
+/// "This is my problem too": the phone's support for an open report.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{tracking_no}/support",
+    tag = "reports",
+    params(("tracking_no" = String, Path, description = "The report supported")),
+    request_body(content_type = "application/json", description = "`{device_id, comment?}`: a random id the phone keeps (a phone supports a report once); the comment goes to the department only"),
+    responses(
+        (status = 200, description = "`{recorded, supporters}` (`recorded: false` when this phone supported it before)", content_type = "application/json"),
+        (status = 404, description = "No report with this number", content_type = "application/problem+json"),
+        (status = 409, description = "The report is resolved or finished", content_type = "application/problem+json"),
+        (status = 422, description = "Invalid support", content_type = "application/problem+json"),
+    )
+)]
+async fn support(State(state): State<AppState>, Path(tracking_no): Path<String>, RequestLang(lang): RequestLang, body: Result<ApiJson<Support>, WordedError>) -> Response {
+    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    let result = async {
+        let ApiJson(support) = body.map_err(|WordedError(error, _)| error)?;
+        let (outcome, supporters) = state.follow_up.support(&tracking_no, support).await?;
+        Ok::<_, ApiError>(serde_json::json!({ "recorded": matches!(outcome, Outcome::Changed(_)), "supporters": supporters }))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(error) => WordedError(error, lang).into_response(),
+    }
+}
+
+/// The support form without script: recorded, then on to the supported report's page.
+async fn support_form(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap, uri: axum::http::Uri, body: Bytes) -> Response {
+    let lang = page_lang(&query_of(&uri), &headers);
+    if body.len() > FORM_MAX {
+        return WordedError(ApiError::TooLarge { limit: "form_bytes", max: FORM_MAX as u64 }, lang).into_response();
+    }
+    let mut support = Support { device_id: String::new(), comment: String::new() };
+    for (key, value) in form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "device_id" => support.device_id = value.into_owned(),
+            "comment" => support.comment = value.into_owned(),
+            _ => {}
+        }
+    }
+    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    match state.follow_up.support(&tracking_no, support).await {
+        Ok(_) => Redirect::to(&format!("/r/{tracking_no}?lang={}", lang.tag())).into_response(),
+        Err(error) => {
+            let error = ApiError::from(error);
+            let problem = error.problem(lang);
+            render(&state, &tracking_no, "", lang, Some((problem.title, problem.detail)), error.status()).await
+        }
+    }
+}
+
+/// "Is it one of these?": the open reports of a category near a point.
+async fn nearby(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.trim().to_owned());
+    let lang = get("lang").as_deref().and_then(Lang::from_tag).unwrap_or_else(|| super::request_lang(&headers));
+    let category = get("category").and_then(|code| state.catalog.category(&code).cloned());
+    let point = get("lat").and_then(|lat| lat.parse::<f64>().ok()).zip(get("lon").and_then(|lon| lon.parse::<f64>().ok())).filter(|(lat, lon)| lianxin_contract::validate::is_on_earth(*lat, *lon));
+    let title = words::get(Word::NearbyTitle, lang);
+    let (Some(category), Some((lat, lon))) = (category, point) else {
+        let body = format!("<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p>", escape(&title), escape(&ApiError::NotFound.problem(lang).detail));
+        return html(StatusCode::NOT_FOUND, &document(lang, &title, &body, ""));
+    };
+    // Looked for around the centre of the point's 50 m grid cell: moving the point cannot
+    // pin a report down finer than that.
+    let (lat, lon) = crate::geo::snap_to_grid(lat, lon, 50.0);
+    let found = match state.store.nearby_reports(&category.code, lat, lon, NEARBY_RADIUS_M, NEARBY_SHOWN).await {
+        Ok(found) => found,
+        Err(error) => return WordedError(error.into(), lang).into_response(),
+    };
+    let now = ids::now_ms();
+    let mut body = format!("<h1>{}</h1><p>{}</p>", escape(&title), escape(&words::get(Word::NearbyIntro, lang)));
+    if found.is_empty() {
+        body += &format!("<p id=\"nearby-none\">{}</p>", escape(&words::get(Word::NearbyNone, lang)));
+    } else {
+        body += "<ol class=\"nearby\" id=\"nearby-list\">";
+        for report in &found {
+            let metres = ((report.distance_m / 50.0).round() as u32 * 50).max(50);
+            let days = (now - report.created_ms) / 86_400_000;
+            let t = escape(&report.tracking_no);
+            body += &format!(
+                "<li class=\"nearby-report\" id=\"nearby-{t}\"><p><strong>{}</strong> · {} · {}</p>",
+                escape(category.name.get(lang)),
+                escape(&words::distance_and_age(metres, days, lang)),
+                escape(&words::status_name(report.status, lang))
+            );
+            if report.report.public {
+                body += &format!("<blockquote class=\"words\">{}</blockquote>", escape(&report.report.description));
+                if let Some(sha) = &report.photo {
+                    let link = state.photo_links.url(sha, (now / 1000) as u64);
+                    body += &format!("<img class=\"thumb\" src=\"{}&amp;size=thumb\" alt=\"\" width=\"160\">", escape(&link));
+                }
+            }
+            if let Some(reply) = &report.reply {
+                body += &format!("<p>{} {}</p>", escape(&words::get(Word::DepartmentReply, lang)), escape(reply));
+            }
+            if report.supporters > 0 {
+                body += &format!("<p class=\"supporters\">{}</p>", escape(&words::supporters(report.supporters, lang)));
+            }
+            body += &format!(
+                "<form method=\"post\" action=\"/r/{t}/support?lang={tag}\" class=\"support\" data-tracking=\"{t}\" data-lang=\"{tag}\"><input type=\"hidden\" name=\"device_id\" value=\"{}\">\
+                 <label for=\"comment-{t}\">{}</label><textarea id=\"comment-{t}\" name=\"comment\" maxlength=\"{}\" rows=\"2\"></textarea>\
+                 <p class=\"queued\" hidden role=\"status\">{}</p><button type=\"submit\" id=\"support-{t}\">{}</button></form></li>",
+                uuid::Uuid::new_v4(),
+                escape(&words::get(Word::MeTooComment, lang)),
+                crate::follow_up::COMMENT_MAX,
+                escape(&words::get(Word::SupportQueued, lang)),
+                escape(&words::get(Word::MeToo, lang)),
+                tag = lang.tag(),
+            );
+        }
+        body += "</ol>";
+    }
+    body += &format!("<p><a id=\"file-new\" href=\"/?lang={}&amp;category={}\">{}</a></p>", lang.tag(), escape(&category.code), escape(&words::get(Word::FileNewAnyway, lang)));
+    html(StatusCode::OK, &document(lang, &title, &body, ""))
 }
 
 #[derive(Debug, Default)]

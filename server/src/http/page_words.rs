@@ -59,6 +59,14 @@ pub enum Word {
     NoDistrict,
     OpenData,
     BadDates,
+    NearbyTitle,
+    NearbyIntro,
+    NearbyNone,
+    MeToo,
+    MeTooComment,
+    FileNewAnyway,
+    DepartmentReply,
+    SupportQueued,
 }
 
 /// A fixed text in `lang`.
@@ -128,6 +136,18 @@ pub fn get(word: Word, lang: Lang) -> String {
         Withheld => ("件数过少，不显示", "too few to show", "слишком мало, скрыто"),
         NoDistrict => ("未定区县", "District not known", "Район не указан"),
         OpenData => ("开放数据", "Open data", "Открытые данные"),
+        NearbyTitle => ("附近的同类诉求", "The same problem nearby?", "Та же проблема рядом?"),
+        NearbyIntro => (
+            "如果是同一个问题，请点“这也是我的问题”，不用重复提交：承办部门会看到有多少居民反映，您也能在“我的诉求”里跟进。",
+            "If one of these is your problem, press \u{201c}This is my problem too\u{201d} instead of filing it again: the department sees how many residents have it, and you can follow it in My reports.",
+            "Если это ваша проблема, нажмите «Это и моя проблема» вместо новой заявки: ведомство увидит, сколько жителей с ней столкнулись, а вы сможете следить за ней в «Моих обращениях».",
+        ),
+        NearbyNone => ("附近暂时没有尚未办结的同类诉求。", "No open report of this kind nearby.", "Рядом нет открытых обращений такого рода."),
+        MeToo => ("这也是我的问题", "This is my problem too", "Это и моя проблема"),
+        MeTooComment => ("补充说明（可选，只有承办部门能看到）", "Anything to add (optional, only the department sees it)", "Что добавить (необязательно, видит только ведомство)"),
+        FileNewAnyway => ("不是同一个问题，继续提交新诉求", "Not the same problem: file a new report", "Другая проблема: подать новое обращение"),
+        DepartmentReply => ("部门答复：", "The department replied:", "Ответ ведомства:"),
+        SupportQueued => ("已保存在本机，联网后自动提交。", "Saved on this phone; it will be sent when you are online.", "Сохранено на телефоне; отправится, когда появится связь."),
         BadDates => (
             "日期请写成 YYYY-MM-DD，开始不晚于结束，期间不超过 366 天。",
             "Write dates as YYYY-MM-DD, the start no later than the end, at most 366 days apart.",
@@ -215,6 +235,7 @@ pub fn step(step: Step, lang: Lang) -> String {
         Step::Reopened => ("重新交办", "Sent back to the department", "Возвращено в ведомство"),
         Step::Closed => ("结案", "Finished", "Завершено"),
         Step::Supervised => ("转交督办", "Handed to supervision", "Передано на контроль"),
+        Step::Supported => ("又有居民反映同一问题", "Another resident has the same problem", "Ещё один житель сообщил о той же проблеме"),
     };
     pick(lang, zh, en, ru)
 }
@@ -268,4 +289,51 @@ fn pick(lang: Lang, zh: &str, en: &str, ru: &str) -> String {
         Lang::Ru => ru,
     }
     .to_owned()
+}
+
+/// How many residents support a report.
+pub fn supporters(count: u32, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => format!("另有 {count} 位居民反映了同一问题"),
+        Lang::En => format!("{count} more {} the same problem", if count == 1 { "resident has" } else { "residents have" }),
+        Lang::Ru => format!(
+            "Ещё {count} {} о той же проблеме",
+            match lianxin_contract::i18n::plural(lang, u64::from(count)) {
+                lianxin_contract::i18n::Plural::One => "житель сообщил",
+                _ => "жителей сообщили",
+            }
+        ),
+    }
+}
+
+/// Where and how old a nearby report is.
+pub fn distance_and_age(metres: u32, days: i64, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => {
+            let age = if days == 0 { "今天".to_owned() } else { format!("{days} 天前") };
+            format!("约 {metres} 米 · {age}")
+        }
+        Lang::En => {
+            let age = match days {
+                0 => "today".to_owned(),
+                1 => "1 day ago".to_owned(),
+                days => format!("{days} days ago"),
+            };
+            format!("about {metres} m away · {age}")
+        }
+        Lang::Ru => {
+            let age = match days {
+                0 => "сегодня".to_owned(),
+                days => format!(
+                    "{days} {} назад",
+                    match lianxin_contract::i18n::plural(lang, days.unsigned_abs()) {
+                        lianxin_contract::i18n::Plural::One => "день",
+                        lianxin_contract::i18n::Plural::Few => "дня",
+                        lianxin_contract::i18n::Plural::Many => "дней",
+                    }
+                ),
+            };
+            format!("примерно в {metres} м · {age}")
+        }
+    }
 }

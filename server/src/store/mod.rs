@@ -443,6 +443,26 @@ impl Store {
         Ok(rows.into_iter().map(counted).collect())
     }
 
+    /// Open reports of `category` within `radius_m` of a point in the last [`RELATED_DAYS`]
+    /// days, nearest first, at most `limit`.
+    pub async fn nearby_reports(&self, category: &str, lat: f64, lon: f64, radius_m: f64, limit: usize) -> Result<Vec<NearbyReport>, StoreError> {
+        let d_lat = radius_m / 111_000.0;
+        let d_lon = d_lat / lat.to_radians().cos().abs().max(0.01);
+        let since = ids::now_ms() - RELATED_DAYS * 86_400_000;
+        let rows = on_engine!(self, engine => engine.nearby_rows(category.to_owned(), since, [lat - d_lat, lat + d_lat, lon - d_lon, lon + d_lon]).await)?;
+        let mut found = Vec::new();
+        for (tracking_no, status, created_ms, other_lat, other_lon, body, supporters, reply, photo) in rows {
+            let (Some(other_lat), Some(other_lon)) = (other_lat, other_lon) else { continue };
+            let distance_m = geo::distance_m(lat, lon, other_lat, other_lon);
+            if distance_m <= radius_m {
+                found.push(NearbyReport { tracking_no, status: parse_wire(&status)?, created_ms, distance_m, report: serde_json::from_str(&body)?, supporters: supporters as u32, reply, photo });
+            }
+        }
+        found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     /// The id of the report with this tracking number.
     pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
         on_engine!(self, engine => engine.text_by("SELECT id FROM reports WHERE tracking_no = $1", tracking_no.to_owned()).await)
@@ -496,6 +516,21 @@ const CURRENT: &str = "SELECT id, tracking_no, status, department, handlings, su
 const LAST_STEP: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq DESC LIMIT 1";
 /// Whether report `$1` has an answer with the phone's id `$2`.
 const ANSWER_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM answers WHERE report_id = $1 AND answer_id = $2)";
+/// Whether the phone `$2` supports report `$1` already.
+const SUPPORT_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM supports WHERE report_id = $1 AND supporter = $2)";
+/// How many residents support report `$1`.
+const SUPPORTERS: &str = "SELECT COUNT(*) FROM supports WHERE report_id = $1";
+/// Stores a supporter of report `$1`.
+const INSERT_SUPPORT: &str = "INSERT INTO supports (report_id, supporter, comment, at_ms) VALUES ($1, $2, $3, $4)";
+/// Open reports of category `$1` accepted since `$2` inside the box `$3`–`$4` (lat), `$5`–`$6`
+/// (lon), newest first: what "is it one of these?" offers.
+const NEARBY_LIST: &str = "SELECT r.tracking_no, r.status, r.created_ms, r.lat, r.lon, r.body,
+        (SELECT COUNT(*) FROM supports s WHERE s.report_id = r.id),
+        (SELECT t.message FROM timeline t WHERE t.report_id = r.id AND t.message IS NOT NULL ORDER BY t.seq DESC LIMIT 1),
+        (SELECT p.sha256 FROM photos p WHERE p.report_id = r.id ORDER BY p.position LIMIT 1)
+     FROM reports r WHERE r.category = $1 AND r.created_ms >= $2 AND r.status IN ('received', 'forwarded', 'accepted', 'in_progress', 'reopened')
+       AND r.lat BETWEEN $3 AND $4 AND r.lon BETWEEN $5 AND $6 AND r.purged_ms IS NULL
+     ORDER BY r.created_ms DESC LIMIT 50";
 /// Writes a [`Change`](crate::lifecycle::Change) to report `$1`; supervision is kept once begun.
 const UPDATE_LIFECYCLE: &str = "UPDATE reports SET status = $2, department = $3, handlings = $4, due_ms = $5, resolved_ms = $6,
      supervised_ms = COALESCE(supervised_ms, $7), supervised_reason = COALESCE(supervised_reason, $8), duplicate_of = COALESCE($9, duplicate_of) WHERE id = $1";
@@ -513,7 +548,8 @@ const SILENT: &str = "SELECT id FROM reports WHERE status = 'resolved' AND resol
 /// The timeline of report `$1`, oldest first.
 const TIMELINE: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq";
 /// The public view of the report with tracking number `$1`.
-const PUBLIC_VIEW: &str = "SELECT id, category, status, created_ms, department, due_ms, handlings, supervised_ms, supervised_reason, resolved_ms, duplicate_of FROM reports WHERE tracking_no = $1";
+const PUBLIC_VIEW: &str = "SELECT id, category, status, created_ms, department, due_ms, handlings, supervised_ms, supervised_reason, resolved_ms, duplicate_of,
+        (SELECT COUNT(*) FROM supports s WHERE s.report_id = reports.id) FROM reports WHERE tracking_no = $1";
 /// Follow-up messages due for delivery: pending, due at `$3`, not leased, and only once
 /// the report itself reached the pipeline. PostgreSQL adds `FOR UPDATE OF m SKIP LOCKED`.
 const DUE_MESSAGES: &str = "SELECT m.id FROM messages m JOIN outbox o ON o.report_id = m.report_id
@@ -643,7 +679,12 @@ const FORWARDED_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status
 
 /// What the retention purge removes of report `$1`'s way back: the department's public
 /// words, the resident's comments and the messages holding them.
-const PURGE_FOLLOW_UP: [&str; 3] = ["UPDATE timeline SET message = NULL WHERE report_id = $1", "UPDATE answers SET comment = NULL WHERE report_id = $1", "DELETE FROM messages WHERE report_id = $1"];
+const PURGE_FOLLOW_UP: [&str; 4] = [
+    "UPDATE timeline SET message = NULL WHERE report_id = $1",
+    "UPDATE answers SET comment = NULL WHERE report_id = $1",
+    "UPDATE supports SET comment = NULL WHERE report_id = $1",
+    "DELETE FROM messages WHERE report_id = $1",
+];
 
 /// Whether an unpurged report uses photo `$1`.
 const PHOTO_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = $1 AND r.purged_ms IS NULL)";
@@ -830,7 +871,7 @@ impl StepRow {
 }
 
 impl CurrentRow {
-    fn into_current(self, last: Option<StepRow>, answer_seen: bool) -> Result<Current, StoreError> {
+    fn into_current(self, last: Option<StepRow>, answer_seen: bool, supporters: i64) -> Result<Current, StoreError> {
         Ok(Current {
             status: parse_wire(&self.status)?,
             id: self.id,
@@ -843,6 +884,7 @@ impl CurrentRow {
             resolved_ms: self.resolved_ms,
             last: last.map(StepRow::into_step).transpose()?,
             answer_seen,
+            supporters: supporters as u32,
         })
     }
 }
@@ -859,6 +901,7 @@ struct ViewRow {
     supervised_reason: Option<String>,
     resolved_ms: Option<i64>,
     duplicate_of: Option<String>,
+    supporters: i64,
 }
 
 impl ViewRow {
@@ -882,6 +925,7 @@ impl ViewRow {
             },
             answer_until: self.resolved_ms.filter(|_| status == Status::Resolved).map(|resolved| ids::rfc3339(resolved + answer_window_ms)),
             duplicate_of: self.duplicate_of,
+            supporters: self.supporters as u32,
             timeline,
         })
     }
@@ -927,13 +971,39 @@ fn decide(current: Option<Current>, input: Input, policy: &Policy) -> Result<Out
     }
 }
 
-/// The answer id an input carries, for [`ANSWER_SEEN`].
-fn answer_id(input: &Input) -> Option<String> {
+/// What tells a repeat of an input: the statement and its key (the answer's id, the
+/// supporting phone).
+fn seen_check(input: &Input) -> Option<(&'static str, String)> {
     match input {
-        Input::Answer { answer, .. } => Some(answer.answer_id.clone()),
+        Input::Answer { answer, .. } => Some((ANSWER_SEEN, answer.answer_id.clone())),
+        Input::Support { supporter, .. } => Some((SUPPORT_SEEN, supporter.clone())),
         _ => None,
     }
 }
+
+/// A report "is it one of these?" offers (see [`Store::nearby_reports`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyReport {
+    /// Tracking number.
+    pub tracking_no: String,
+    /// Status now.
+    pub status: Status,
+    /// When it was accepted (ms).
+    pub created_ms: i64,
+    /// Metres from the asked point.
+    pub distance_m: f64,
+    /// The report (its words shown only when filed as public).
+    pub report: ReportSubmission,
+    /// Residents supporting it.
+    pub supporters: u32,
+    /// The department's newest public words.
+    pub reply: Option<String>,
+    /// Its first photo's hash.
+    pub photo: Option<String>,
+}
+
+/// The raw row both engines read for a [`NearbyReport`].
+type NearbyRow = (String, String, i64, Option<f64>, Option<f64>, String, i64, Option<String>, Option<String>);
 
 /// A report split into what the tables hold: the body without contact, the position, and
 /// the sealed contact when the resident consented to give one.

@@ -17,19 +17,25 @@ use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
 use tokio_postgres::{GenericClient, NoTls};
 
 use super::{
-    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP,
-    LISTED_BETWEEN, LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing,
-    PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures,
-    message_json, outbox_body, receipt, related_ids_sql, scrubbed_body, wire,
+    ANSWER_FIGURES, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN,
+    LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW,
+    PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body, receipt,
+    related_ids_sql, scrubbed_body, wire,
 };
+use super::{INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
 
 /// The schema's migrations, in order; `lianxin_schema` records which are applied. Never
 /// edit a released migration: append a new one.
-const MIGRATIONS: &[&str] =
-    &[include_str!("postgres/001_schema.sql"), include_str!("postgres/002_bounded_relations.sql"), include_str!("postgres/003_follow_up.sql"), include_str!("postgres/004_open311.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("postgres/001_schema.sql"),
+    include_str!("postgres/002_bounded_relations.sql"),
+    include_str!("postgres/003_follow_up.sql"),
+    include_str!("postgres/004_open311.sql"),
+    include_str!("postgres/005_support.sql"),
+];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x4c69_616e_7869_6e00;
@@ -184,6 +190,7 @@ impl PostgresStore {
             supervised_reason: row.get(8),
             resolved_ms: row.get(9),
             duplicate_of: row.get(10),
+            supporters: row.get(11),
         };
         let timeline = client.query(TIMELINE, &[&id]).await?.iter().map(step_row).collect();
         Ok(Some((view, timeline)))
@@ -208,11 +215,12 @@ impl PostgresStore {
                     resolved_ms: row.get(8),
                 };
                 let last = transaction.query_opt(LAST_STEP, &[&id]).await?.as_ref().map(step_row);
-                let seen = match answer_id(&input) {
-                    Some(answer_id) => transaction.query_one(ANSWER_SEEN, &[&id, &answer_id]).await?.get(0),
+                let seen = match seen_check(&input) {
+                    Some((sql, key)) => transaction.query_one(sql, &[&id, &key]).await?.get(0),
                     None => false,
                 };
-                Some(row.into_current(last, seen)?)
+                let supporters: i64 = transaction.query_one(SUPPORTERS, &[&id]).await?.get(0);
+                Some(row.into_current(last, seen, supporters)?)
             }
             None => None,
         };
@@ -223,6 +231,12 @@ impl PostgresStore {
             self.commits.fetch_add(1, Ordering::Relaxed);
         }
         Ok(outcome)
+    }
+
+    pub(super) async fn nearby_rows(&self, category: String, since_ms: i64, bounds: [f64; 4]) -> Result<Vec<NearbyRow>, StoreError> {
+        let [min_lat, max_lat, min_lon, max_lon] = bounds;
+        let rows = self.client().await?.query(NEARBY_LIST, &[&category, &since_ms, &min_lat, &max_lat, &min_lon, &max_lon]).await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5), row.get(6), row.get(7), row.get(8))).collect())
     }
 
     pub(super) async fn listed_one(&self, tracking_no: &str) -> Result<Option<ListedRow>, StoreError> {
@@ -534,6 +548,9 @@ async fn write_change(transaction: &impl GenericClient, id: &str, change: &Chang
     transaction.execute(UPDATE_LIFECYCLE, &[&id, &row.status, &row.department, &row.handlings, &row.due_ms, &row.resolved_ms, &row.supervised_ms, &row.supervised_reason, &row.duplicate_of]).await?;
     for step in &change.steps {
         transaction.execute(APPEND_STEP, &[&id, &wire(step.step), &wire(step.status), &step.at_ms, &step.message, &step.detail.to_json()]).await?;
+    }
+    if let Some((supporter, comment)) = &change.support {
+        transaction.execute(INSERT_SUPPORT, &[&id, supporter, &(!comment.is_empty()).then_some(comment), &ids::now_ms()]).await?;
     }
     if let Some(answer) = &change.answer {
         transaction

@@ -11,11 +11,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
 use super::{
-    ANSWER_FIGURES, ANSWER_SEEN, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN,
-    LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW,
-    PURGE_DUE, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, answer_id, decide, merge_figures, message_json, outbox_body, receipt,
-    related_ids_sql, scrubbed_body, wire,
+    ANSWER_FIGURES, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN, LISTED_BY_NUMBER,
+    ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW, PURGE_DUE,
+    Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql, scrubbed_body,
+    wire,
 };
+use super::{INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
@@ -29,6 +30,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/004_indexes_as_postgres.sql"),
     include_str!("sqlite/005_follow_up.sql"),
     include_str!("sqlite/006_open311.sql"),
+    include_str!("sqlite/007_support.sql"),
 ];
 
 /// The database file's name in the data directory.
@@ -135,6 +137,7 @@ impl SqliteStore {
                             supervised_reason: row.get(8)?,
                             resolved_ms: row.get(9)?,
                             duplicate_of: row.get(10)?,
+                            supporters: row.get(11)?,
                         },
                     ))
                 })
@@ -171,11 +174,12 @@ impl SqliteStore {
                 let current = match row {
                     Some(row) => {
                         let last = connection.prepare_cached(&numbered(LAST_STEP))?.query_row([&id], step_row).optional()?;
-                        let seen = match answer_id(&input) {
-                            Some(answer_id) => connection.prepare_cached(&numbered(ANSWER_SEEN))?.query_row(params![id, answer_id], |row| row.get(0))?,
+                        let seen = match seen_check(&input) {
+                            Some((sql, key)) => connection.prepare_cached(&numbered(sql))?.query_row(params![id, key], |row| row.get(0))?,
                             None => false,
                         };
-                        Some(row.into_current(last, seen)?)
+                        let supporters: i64 = connection.prepare_cached(&numbered(SUPPORTERS))?.query_row([&id], |row| row.get(0))?;
+                        Some(row.into_current(last, seen, supporters)?)
                     }
                     None => None,
                 };
@@ -186,6 +190,19 @@ impl SqliteStore {
                 Ok(outcome)
             })
             .await
+    }
+
+    pub(super) async fn nearby_rows(&self, category: String, since_ms: i64, bounds: [f64; 4]) -> Result<Vec<NearbyRow>, StoreError> {
+        self.read(move |connection| {
+            let [min_lat, max_lat, min_lon, max_lon] = bounds;
+            Ok(connection
+                .prepare_cached(&numbered(NEARBY_LIST))?
+                .query_map(params![category, since_ms, min_lat, max_lat, min_lon, max_lon], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?))
+                })?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
     }
 
     pub(super) async fn listed_one(&self, tracking_no: &str) -> Result<Option<ListedRow>, StoreError> {
@@ -542,6 +559,9 @@ fn write_change(connection: &Connection, id: &str, change: &Change) -> Result<()
     ])?;
     for step in &change.steps {
         connection.prepare_cached(&numbered(APPEND_STEP))?.execute(params![id, wire(step.step), wire(step.status), step.at_ms, step.message, step.detail.to_json()])?;
+    }
+    if let Some((supporter, comment)) = &change.support {
+        connection.prepare_cached(&numbered(INSERT_SUPPORT))?.execute(params![id, supporter, (!comment.is_empty()).then_some(comment), ids::now_ms()])?;
     }
     if let Some(answer) = &change.answer {
         connection.prepare_cached(&numbered(INSERT_ANSWER))?.execute(params![

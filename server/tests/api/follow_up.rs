@@ -292,3 +292,44 @@ async fn a_webhook_pipeline_gets_each_follow_up_message_once_under_its_own_key()
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.accepted_per_key().values().copied().collect::<Vec<_>>(), [1, 1], "one ticket each, no new ticket for the reopening");
 }
+
+#[tokio::test]
+async fn a_neighbour_supports_an_open_report_once_and_only_public_words_are_shown() {
+    let app = spawn_app_with(|config| config.pipeline_token = TOKEN.into()).await;
+    let mut located = manhole_report();
+    located["location"]["lat"] = json!(45.7731);
+    located["location"]["lon"] = json!(126.6176);
+    let private: Value = app.post_report(Some("private"), &located, vec![]).await.json().await.unwrap();
+    let mut public_report = located.clone();
+    public_report["public"] = json!(true);
+    public_report["description"] = json!("公开：井盖缺失在路口东侧");
+    let public: Value = app.post_report(Some("public"), &public_report, vec![]).await.json().await.unwrap();
+    app.wait_for_pipeline(2).await;
+
+    let page = app.client.get(app.url("/r/nearby?lang=zh-CN&category=manhole_cover&lat=45.7732&lon=126.6177")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(private["tracking_no"].as_str().unwrap()) && page.contains(public["tracking_no"].as_str().unwrap()), "{page}");
+    assert!(page.contains("公开：井盖缺失在路口东侧"), "a public report's words are shown");
+    assert!(!page.contains("中央大街与西十二道街路口井盖缺失"), "a private report's words are not");
+    assert!(page.contains("这也是我的问题"));
+
+    let tracking = private["tracking_no"].as_str().unwrap();
+    let support = |device: &str| {
+        let body = json!({ "device_id": device, "comment": "我家门口也是" });
+        app.client.post(app.url(&format!("/api/v1/reports/{tracking}/support"))).json(&body).send()
+    };
+    let first: Value = support("phone-1").await.unwrap().json().await.unwrap();
+    assert_eq!(first, json!({ "recorded": true, "supporters": 1 }));
+    let again: Value = support("phone-1").await.unwrap().json().await.unwrap();
+    assert_eq!(again, json!({ "recorded": false, "supporters": 1 }), "once per phone");
+    let other: Value = support("phone-2").await.unwrap().json().await.unwrap();
+    assert_eq!(other["supporters"], 2);
+    let supported = wait_for_messages(&app, "supported", 2).await;
+    assert_eq!(supported[1]["support"]["supporters"], 2);
+    assert_eq!(supported[1]["support"]["comment"], "我家门口也是");
+    assert_eq!(app.pipeline_lines().iter().filter(|line| line.get("message").is_none()).count(), 2, "support is no new ticket");
+    assert_eq!(status(&app, tracking).await["supporters"], 2);
+
+    // A resolved report gathers no more support.
+    assert_eq!(event(&app, json!({ "report_id": private["id"], "status": "resolved", "message": "已修复" })).await.status(), 200);
+    assert_eq!(support("phone-3").await.unwrap().status(), 409);
+}

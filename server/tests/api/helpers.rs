@@ -163,7 +163,7 @@ impl TestApp {
             Some(url) => {
                 let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
                 tokio::spawn(connection);
-                for table in ["reports", "photos", "contacts", "outbox", "relations", "timeline", "answers", "messages"] {
+                for table in ["reports", "photos", "contacts", "outbox", "relations", "timeline", "answers", "messages", "supports"] {
                     for row in client.query(&format!("SELECT t::text FROM {table} t"), &[]).await.unwrap() {
                         bytes.extend(row.get::<_, String>(0).into_bytes());
                     }

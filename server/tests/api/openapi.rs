@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/reports/nearby"),
     ("get", "/api/v1/reports/{tracking_no}"),
     ("post", "/api/v1/reports/{tracking_no}/answer"),
+    ("post", "/api/v1/reports/{tracking_no}/support"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/readyz"),

@@ -26,6 +26,7 @@ fn new_report(key: &str) -> NewReport {
             contact: None,
             lang: Default::default(),
             media_url: None,
+            public: false,
         },
         photos: Vec::new(),
         sender: None,
