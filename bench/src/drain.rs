@@ -52,6 +52,8 @@ async fn drain(pipeline: Option<String>, backlog: usize) -> anyhow::Result<f64> 
                             photos: Vec::new(),
                             limit_ms: Some(24 * 3_600_000),
                             source: None,
+                            classes: Vec::new(),
+                            class_rules: Default::default(),
                             sender: None,
                         })
                         .await

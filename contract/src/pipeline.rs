@@ -142,6 +142,13 @@ pub enum MessageKind {
     Escalated,
     /// Another resident supports the report ("this is my problem too"): `support`.
     Supported,
+    /// Reports of one category cluster in place and time, or name the same subject: the
+    /// class reached the threshold (`class`), once.
+    Class,
+    /// A report joined a class past its threshold (`class`).
+    ClassGrew,
+    /// A subject's complaints concentrate (重点监管对象): `class` names it.
+    Hotspot,
 }
 
 impl MessageKind {
@@ -152,6 +159,9 @@ impl MessageKind {
             MessageKind::Rated => "rated",
             MessageKind::Escalated => "escalated",
             MessageKind::Supported => "supported",
+            MessageKind::Class => "class",
+            MessageKind::ClassGrew => "class_grew",
+            MessageKind::Hotspot => "hotspot",
         }
     }
 }
@@ -191,6 +201,32 @@ pub struct PipelineMessage {
     /// `supported`: how many residents support it now, and what this one added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<MessageSupport>,
+    /// `class`, `class_grew`, `hotspot`: the class (this report is its newest member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<ClassInfo>,
+}
+
+/// A class of cases in a [`PipelineMessage`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassInfo {
+    /// The class's stable key (`place:<category>:<cell>` or `subject:<category>:<field>:<subject>`).
+    pub key: String,
+    /// Which time the class formed (a class quiet for its window starts anew).
+    pub generation: u32,
+    /// `place` or `subject`.
+    pub kind: String,
+    /// The cell's centre (`lat,lon`) or the normalised subject (a plate, a business).
+    pub label: String,
+    /// The category.
+    pub category: String,
+    /// Members so far.
+    pub count: u32,
+    /// The members' report ids, newest first (at most 100).
+    pub members: Vec<String>,
+    /// When the first member came (RFC 3339).
+    pub first_at: String,
+    /// When the last member came (RFC 3339).
+    pub last_at: String,
 }
 
 /// A new supporter in a [`PipelineMessage`].

@@ -337,6 +337,9 @@ pub struct ReportStatus {
     /// Residents who said "this is my problem too".
     #[serde(default)]
     pub supporters: u32,
+    /// Members of the largest class of cases this report belongs to (0: none).
+    #[serde(default)]
+    pub class_size: u32,
     /// Every step so far, oldest first.
     pub timeline: Vec<StatusEvent>,
 }

@@ -73,7 +73,8 @@ impl Application {
     /// Loads everything the configuration names and binds the listener. Fails, naming the
     /// cause, on an invalid catalog, an unwritable data dir or an unknown pipeline.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let catalog::CityCatalog { catalog, districts } = catalog::load(config.catalog.as_deref())?;
+        let catalog::CityCatalog { catalog, districts, classes } = catalog::load(config.catalog.as_deref())?;
+        let class_rules = Arc::new(classes);
         // Limits are configuration, not catalog content: the server publishes its own.
         let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
         let Storage { store, photos, cipher } = Storage::open(&config).await?;
@@ -91,7 +92,8 @@ impl Application {
         let districts = Arc::new(districts);
         let metrics: Arc<crate::metrics::Metrics> = Arc::default();
         let follow_up = crate::follow_up::FollowUp::new(store.clone(), catalog.clone(), config.follow_up, forwarder.handle(), cipher.derive_key("follow-up"));
-        let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone(), follow_up.clone());
+        let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone(), follow_up.clone())
+            .with_class_rules(class_rules.clone());
         let state = AppState {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
             catalog,
@@ -102,6 +104,7 @@ impl Application {
             submissions,
             follow_up,
             open311: Arc::new(http::open311::Apps::new(&config)),
+            class_rules,
             metrics,
             photo_links,
             config: Arc::new(config),

@@ -45,6 +45,8 @@ pub struct CityCatalog {
     pub catalog: Catalog,
     /// District boundaries, for placing a point in its district.
     pub districts: DistrictMap,
+    /// How reports form classes of cases (`[classes]`; server-side only).
+    pub classes: crate::classes::ClassRules,
 }
 
 /// Reads the catalog at `path`, or the built-in one when `path` is `None`.
@@ -63,7 +65,8 @@ pub fn parse(text: &str) -> Result<CityCatalog, CatalogError> {
     let catalog: Catalog = toml::from_str(text).map_err(|error| CatalogError::Parse(error.to_string()))?;
     check(&catalog)?;
     let districts = DistrictMap::from_catalog_text(text).map_err(|(district, problem)| invalid(format!("district {district:?}"), format!("boundary: {problem}")))?;
-    Ok(CityCatalog { catalog, districts })
+    let classes = crate::classes::ClassRules::from_catalog_text(text).map_err(|problem| invalid("classes".into(), problem))?;
+    Ok(CityCatalog { catalog, districts, classes })
 }
 
 fn invalid(entry: String, rule: impl Into<String>) -> CatalogError {

@@ -110,6 +110,12 @@ pub enum Command {
     /// Copy this data dir's SQLite reports (and photos, with --photo-store) into the
     /// PostgreSQL database of --database-url; safe to run again
     MigrateToPostgres,
+    /// List the classes of cases, largest first (one JSON object per line)
+    Classes {
+        /// How many
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 /// `lianxin outbox …`.

@@ -27,6 +27,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Outbox { action }) => outbox(&Storage::open(&config).await?, action).await,
+        Some(Command::Classes { limit }) => {
+            for class in Storage::open(&config).await?.store.classes(limit).await? {
+                println!("{}", serde_json::to_string(&class)?);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub mod intake;
 pub mod submission;
 /// Open311 GeoReport v2 as a server speaks it: services, definitions, forms, requests, XML.
 pub mod georeport;
+/// Classes of cases: reports that cluster in place and time or name one subject.
+pub mod classes;
 /// The city's figures for the public page: aggregates only, k-anonymous.
 pub mod figures;
 /// A report's life after acceptance as one pure function: events, answers, due times.

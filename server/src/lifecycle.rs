@@ -270,6 +270,7 @@ fn message(current: &Current, kind: MessageKind, round: u32, at_ms: i64) -> Pipe
         escalation: None,
         due_at: None,
         support: None,
+        class: None,
     }
 }
 

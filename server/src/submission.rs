@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use lianxin_contract::validate::validate_report;
 use lianxin_contract::{Catalog, Lang, Receipt, ReportSubmission, Rule, ValidationError};
 
+use crate::classes::ClassRules;
 use crate::follow_up::FollowUp;
 use crate::forwarder::ForwarderHandle;
 use crate::geo::DistrictMap;
@@ -34,6 +35,8 @@ pub struct Submissions {
     in_flight: Arc<Mutex<HashSet<String>>>,
     /// Gives each receipt its follow-up secret; knows the time limits' clock.
     follow_up: FollowUp,
+    /// How reports form classes of cases.
+    class_rules: Arc<ClassRules>,
 }
 
 /// How a submission ended well.
@@ -82,7 +85,12 @@ impl Drop for Claim {
 impl Submissions {
     /// The intake over these parts of the application.
     pub fn new(catalog: Arc<Catalog>, districts: Arc<DistrictMap>, store: Store, photos: PhotoProcessor, forwarder: ForwarderHandle, metrics: Arc<Metrics>, follow_up: FollowUp) -> Submissions {
-        Submissions { catalog, districts, store, photos, forwarder, metrics, in_flight: Arc::default(), follow_up }
+        Submissions { catalog, districts, store, photos, forwarder, metrics, in_flight: Arc::default(), follow_up, class_rules: Arc::default() }
+    }
+
+    /// The same intake, forming classes of cases by `rules` (the catalog's `[classes]`).
+    pub fn with_class_rules(self, rules: Arc<ClassRules>) -> Submissions {
+        Submissions { class_rules: rules, ..self }
     }
 
     /// The receipt with the resident's follow-up secret and private page.
@@ -131,6 +139,7 @@ impl Submissions {
         }
 
         let photo_bytes_out = photos.iter().map(|photo| photo.bytes).sum();
+        let classes = self.class_rules.keys(&report);
         let new = NewReport {
             id: ids::new_report_id(),
             idempotency_key: key,
@@ -142,6 +151,8 @@ impl Submissions {
             sender,
             limit_ms: Some(self.follow_up.settings().limit_ms(category.time_limit_hours)),
             source,
+            classes,
+            class_rules: self.class_rules.clone(),
         };
         match self.store.insert_report(new).await? {
             Inserted::Created(receipt) => {

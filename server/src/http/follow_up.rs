@@ -305,6 +305,12 @@ fn progress(state: &AppState, status: &ReportStatus, lang: Lang, secret: Option<
             time(&supervision.at, lang)
         );
     }
+    if status.class_size >= state.class_rules.threshold {
+        out += &format!("<p id=\"class\" class=\"note\">{}</p>", escape(&words::together_with(status.class_size - 1, lang)));
+    }
+    if status.supporters > 0 {
+        out += &format!("<p id=\"supporters\" class=\"note\">{}</p>", escape(&words::supporters(status.supporters, lang)));
+    }
     if let Some(other) = &status.duplicate_of {
         out += &format!("<p id=\"duplicate-of\">{} <a href=\"/r/{}?lang={}\">{}</a></p>", escape(&words::get(Word::MergedInto, lang)), escape(other), lang.tag(), escape(other));
     }

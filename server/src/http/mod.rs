@@ -71,6 +71,8 @@ pub struct AppState {
     pub follow_up: crate::follow_up::FollowUp,
     /// The Open311 apps allowed to file, each with its rate limit.
     pub open311: Arc<open311::Apps>,
+    /// How reports form classes of cases.
+    pub class_rules: Arc<crate::classes::ClassRules>,
     /// Signs and checks photo links.
     pub photo_links: Arc<crate::photo_links::PhotoLinks>,
     /// Counters for `/metrics`.

@@ -337,3 +337,18 @@ pub fn distance_and_age(metres: u32, days: i64, lang: Lang) -> String {
         }
     }
 }
+
+/// The report is handled together with its class.
+pub fn together_with(others: u32, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => format!("与附近或同一对象的另外 {others} 条同类诉求一并办理"),
+        Lang::En => format!("Handled together with {others} similar {}", if others == 1 { "report" } else { "reports" }),
+        Lang::Ru => format!(
+            "Рассматривается вместе с ещё {others} {}",
+            match lianxin_contract::i18n::plural(lang, u64::from(others)) {
+                lianxin_contract::i18n::Plural::One => "похожим обращением",
+                _ => "похожими обращениями",
+            }
+        ),
+    }
+}

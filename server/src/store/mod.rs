@@ -122,6 +122,31 @@ pub struct NewReport {
     pub limit_ms: Option<i64>,
     /// The Open311 app that filed it, by name; `None` for the widget and the JSON API.
     pub source: Option<String>,
+    /// The classes of cases it belongs to, and the rules they form by.
+    pub classes: Vec<crate::classes::ClassKey>,
+    /// The catalog's class rules.
+    pub class_rules: std::sync::Arc<crate::classes::ClassRules>,
+}
+
+/// A class of cases, for operators (`lianxin classes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassRow {
+    /// The stable key.
+    pub key: String,
+    /// Category code.
+    pub category: String,
+    /// `place` or `subject`.
+    pub kind: String,
+    /// The cell or the subject.
+    pub label: String,
+    /// Which time it formed.
+    pub generation: i64,
+    /// Members in this generation.
+    pub members: i64,
+    /// First member (RFC 3339).
+    pub first_at: String,
+    /// Last member (RFC 3339).
+    pub last_at: String,
 }
 
 /// What an insert did.
@@ -463,6 +488,11 @@ impl Store {
         Ok(found)
     }
 
+    /// The largest classes, at most `limit`.
+    pub async fn classes(&self, limit: usize) -> Result<Vec<ClassRow>, StoreError> {
+        on_engine!(self, engine => engine.class_rows(limit).await)
+    }
+
     /// The id of the report with this tracking number.
     pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
         on_engine!(self, engine => engine.text_by("SELECT id FROM reports WHERE tracking_no = $1", tracking_no.to_owned()).await)
@@ -516,6 +546,19 @@ const CURRENT: &str = "SELECT id, tracking_no, status, department, handlings, su
 const LAST_STEP: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq DESC LIMIT 1";
 /// Whether report `$1` has an answer with the phone's id `$2`.
 const ANSWER_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM answers WHERE report_id = $1 AND answer_id = $2)";
+/// Makes sure class `$1` has a row (of category `$2`, kind `$3`, label `$4`, at `$5`), so
+/// its state can be read under a lock.
+const CLASS_ENSURE: &str = "INSERT INTO classes (key, category, kind, label, generation, members, first_ms, last_ms) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) ON CONFLICT DO NOTHING";
+/// Class `$1`'s state (PostgreSQL adds `FOR UPDATE`).
+const CLASS_STATE: &str = "SELECT generation, members, first_ms, last_ms FROM classes WHERE key = $1";
+/// Writes class `$1`'s state after a member joined.
+const CLASS_UPDATE: &str = "UPDATE classes SET generation = $2, members = $3, first_ms = $4, last_ms = $5 WHERE key = $1";
+/// Report `$3` joins generation `$2` of class `$1` at `$4`.
+const CLASS_JOIN: &str = "INSERT INTO class_members (class_key, generation, report_id, joined_ms) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+/// The newest members of generation `$2` of class `$1`.
+const CLASS_MEMBERS: &str = "SELECT report_id FROM class_members WHERE class_key = $1 AND generation = $2 ORDER BY joined_ms DESC, report_id LIMIT 100";
+/// Every class, largest first, for operators.
+const CLASS_LIST: &str = "SELECT key, category, kind, label, generation, members, first_ms, last_ms FROM classes WHERE members > 0 ORDER BY members DESC, last_ms DESC LIMIT $1";
 /// Whether the phone `$2` supports report `$1` already.
 const SUPPORT_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM supports WHERE report_id = $1 AND supporter = $2)";
 /// How many residents support report `$1`.
@@ -549,7 +592,9 @@ const SILENT: &str = "SELECT id FROM reports WHERE status = 'resolved' AND resol
 const TIMELINE: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq";
 /// The public view of the report with tracking number `$1`.
 const PUBLIC_VIEW: &str = "SELECT id, category, status, created_ms, department, due_ms, handlings, supervised_ms, supervised_reason, resolved_ms, duplicate_of,
-        (SELECT COUNT(*) FROM supports s WHERE s.report_id = reports.id) FROM reports WHERE tracking_no = $1";
+        (SELECT COUNT(*) FROM supports s WHERE s.report_id = reports.id),
+        (SELECT CAST(COALESCE(MAX(c.members), 0) AS BIGINT) FROM class_members m JOIN classes c ON c.key = m.class_key AND c.generation = m.generation WHERE m.report_id = reports.id)
+     FROM reports WHERE tracking_no = $1";
 /// Follow-up messages due for delivery: pending, due at `$3`, not leased, and only once
 /// the report itself reached the pipeline. PostgreSQL adds `FOR UPDATE OF m SKIP LOCKED`.
 const DUE_MESSAGES: &str = "SELECT m.id FROM messages m JOIN outbox o ON o.report_id = m.report_id
@@ -902,6 +947,7 @@ struct ViewRow {
     resolved_ms: Option<i64>,
     duplicate_of: Option<String>,
     supporters: i64,
+    class_size: i64,
 }
 
 impl ViewRow {
@@ -926,6 +972,7 @@ impl ViewRow {
             answer_until: self.resolved_ms.filter(|_| status == Status::Resolved).map(|resolved| ids::rfc3339(resolved + answer_window_ms)),
             duplicate_of: self.duplicate_of,
             supporters: self.supporters as u32,
+            class_size: self.class_size as u32,
             timeline,
         })
     }

@@ -22,7 +22,7 @@ use super::{
     PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body, receipt,
     related_ids_sql, scrubbed_body, wire,
 };
-use super::{INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
+use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/003_follow_up.sql"),
     include_str!("postgres/004_open311.sql"),
     include_str!("postgres/005_support.sql"),
+    include_str!("postgres/006_classes.sql"),
 ];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
@@ -152,6 +153,23 @@ impl PostgresStore {
             for related_id in &related.ids {
                 transaction.execute("INSERT INTO relations (report_id, related_id) VALUES ($1, $2)", &[&new.id, related_id]).await?;
             }
+            let member = crate::classes::Member { id: &new.id, tracking_no: &tracking_no, department: &new.department, category: &rows.category };
+            for class in &new.classes {
+                transaction.execute(CLASS_ENSURE, &[&class.key, &rows.category, &class.kind.code(), &class.label, &now]).await?;
+                // The class row's lock: two servers adding members take turns, each on what the other committed.
+                let row = transaction.query_one(&format!("{CLASS_STATE} FOR UPDATE"), &[&class.key]).await?;
+                let stored = crate::classes::ClassState { generation: i64::from(row.get::<_, i32>(0)), members: row.get::<_, i32>(1) as u32, first_ms: row.get(2), last_ms: row.get(3) };
+                let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules);
+                let state = joined.state;
+                transaction.execute(CLASS_UPDATE, &[&class.key, &(state.generation as i32), &(state.members as i32), &state.first_ms, &state.last_ms]).await?;
+                transaction.execute(CLASS_JOIN, &[&class.key, &(state.generation as i32), &new.id, &now]).await?;
+                if joined.message.is_some() || joined.hotspot {
+                    let members = transaction.query(CLASS_MEMBERS, &[&class.key, &(state.generation as i32)]).await?.iter().map(|row| row.get(0)).collect();
+                    for (index, message) in crate::classes::messages(&joined, class, &member, members).iter().enumerate() {
+                        transaction.execute(INSERT_MESSAGE, &[&message.id, &new.id, &message.message.code(), &message_json(message)?, &(now + index as i64)]).await?;
+                    }
+                }
+            }
             for (position, photo) in new.photos.iter().enumerate() {
                 transaction
                     .execute(
@@ -191,6 +209,7 @@ impl PostgresStore {
             resolved_ms: row.get(9),
             duplicate_of: row.get(10),
             supporters: row.get(11),
+            class_size: row.get(12),
         };
         let timeline = client.query(TIMELINE, &[&id]).await?.iter().map(step_row).collect();
         Ok(Some((view, timeline)))
@@ -250,6 +269,23 @@ impl PostgresStore {
     pub(super) async fn counted_rows(&self, from_ms: i64, to_ms: i64) -> Result<Vec<CountedRow>, StoreError> {
         let rows = self.client().await?.query(COUNTED, &[&from_ms, &to_ms]).await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))).collect())
+    }
+
+    pub(super) async fn class_rows(&self, limit: usize) -> Result<Vec<super::ClassRow>, StoreError> {
+        let rows = self.client().await?.query(super::CLASS_LIST, &[&(limit as i64)]).await?;
+        Ok(rows
+            .iter()
+            .map(|row| super::ClassRow {
+                key: row.get(0),
+                category: row.get(1),
+                kind: row.get(2),
+                label: row.get(3),
+                generation: i64::from(row.get::<_, i32>(4)),
+                members: i64::from(row.get::<_, i32>(5)),
+                first_at: ids::rfc3339(row.get(6)),
+                last_at: ids::rfc3339(row.get(7)),
+            })
+            .collect())
     }
 
     pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {

@@ -16,7 +16,7 @@ use super::{
     Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body, receipt, related_ids_sql, scrubbed_body,
     wire,
 };
-use super::{INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
+use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
@@ -31,6 +31,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/005_follow_up.sql"),
     include_str!("sqlite/006_open311.sql"),
     include_str!("sqlite/007_support.sql"),
+    include_str!("sqlite/008_classes.sql"),
 ];
 
 /// The database file's name in the data directory.
@@ -103,6 +104,23 @@ impl SqliteStore {
                 for related_id in &related.ids {
                     connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
                 }
+                let member = crate::classes::Member { id: &new.id, tracking_no: &tracking_no, department: &new.department, category: &rows.category };
+                for class in &new.classes {
+                    connection.prepare_cached(&numbered(CLASS_ENSURE))?.execute(params![class.key, rows.category, class.kind.code(), class.label, now])?;
+                    let stored = connection.prepare_cached(&numbered(CLASS_STATE))?.query_row([&class.key], |row| {
+                        Ok(crate::classes::ClassState { generation: row.get(0)?, members: row.get(1)?, first_ms: row.get(2)?, last_ms: row.get(3)? })
+                    })?;
+                    let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules);
+                    let state = joined.state;
+                    connection.prepare_cached(&numbered(CLASS_UPDATE))?.execute(params![class.key, state.generation, state.members, state.first_ms, state.last_ms])?;
+                    connection.prepare_cached(&numbered(CLASS_JOIN))?.execute(params![class.key, state.generation, new.id, now])?;
+                    if joined.message.is_some() || joined.hotspot {
+                        let members = connection.prepare_cached(&numbered(CLASS_MEMBERS))?.query_map(params![class.key, state.generation], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+                        for (index, message) in crate::classes::messages(&joined, class, &member, members).iter().enumerate() {
+                            connection.prepare_cached(&numbered(INSERT_MESSAGE))?.execute(params![message.id, new.id, message.message.code(), message_json(message)?, now + index as i64])?;
+                        }
+                    }
+                }
                 for (position, photo) in new.photos.iter().enumerate() {
                     connection.prepare_cached("INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![new.id, position as i64, photo.sha256, photo.width, photo.height, photo.bytes as i64],
                     )?;
@@ -138,6 +156,7 @@ impl SqliteStore {
                             resolved_ms: row.get(9)?,
                             duplicate_of: row.get(10)?,
                             supporters: row.get(11)?,
+                            class_size: row.get(12)?,
                         },
                     ))
                 })
@@ -222,6 +241,27 @@ impl SqliteStore {
             Ok(connection
                 .prepare_cached(&numbered(COUNTED))?
                 .query_map(params![from_ms, to_ms], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub(super) async fn class_rows(&self, limit: usize) -> Result<Vec<super::ClassRow>, StoreError> {
+        self.read(move |connection| {
+            Ok(connection
+                .prepare_cached(&numbered(super::CLASS_LIST))?
+                .query_map([limit as i64], |row| {
+                    Ok(super::ClassRow {
+                        key: row.get(0)?,
+                        category: row.get(1)?,
+                        kind: row.get(2)?,
+                        label: row.get(3)?,
+                        generation: row.get(4)?,
+                        members: row.get(5)?,
+                        first_at: ids::rfc3339(row.get(6)?),
+                        last_at: ids::rfc3339(row.get(7)?),
+                    })
+                })?
                 .collect::<Result<_, _>>()?)
         })
         .await

@@ -5,6 +5,7 @@
 mod helpers;
 mod catalog;
 mod city;
+mod classes;
 mod cli;
 mod cluster;
 mod crash;

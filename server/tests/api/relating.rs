@@ -69,7 +69,8 @@ async fn one_sender_reporting_one_spot_again_and_again_makes_bounded_work_and_no
     assert_eq!(last["related"], json!(newest_five), "only the newest five ids travel");
     assert_eq!(last["related_count"], 11, "the count still says how many");
     // Two networks (the IPv4 address and the /64), so the IPv6 reports see one other sender.
-    assert!(lines.iter().all(|line| line["escalate"] == false), "one or two senders never flag a problem");
+    // (The pipeline also got class messages: twelve reports at one spot are a class.)
+    assert!(lines.iter().filter(|line| line.get("message").is_none()).all(|line| line["escalate"] == false), "one or two senders never flag a problem");
     assert!(serde_json::to_vec(last).unwrap().len() < 4096);
     // 0 + 1 + … + 5, then 5 for each later report: never one row per earlier report.
     assert_eq!(count_rows(app.data_dir.path(), "relations").await, 15 + 6 * 5);

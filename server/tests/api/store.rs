@@ -32,6 +32,8 @@ fn new_report(key: &str) -> NewReport {
         sender: None,
         limit_ms: Some(24 * 3_600_000),
         source: None,
+        classes: Vec::new(),
+        class_rules: Default::default(),
     }
 }
 
