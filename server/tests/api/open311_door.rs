@@ -347,3 +347,24 @@ print(json.dumps(out))
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.pipeline_lines().len(), 1, "once");
 }
+
+#[tokio::test]
+async fn each_app_has_its_own_rate_limit() {
+    let app = spawn_app_with(|config| {
+        config.open311.apps = vec![
+            lianxin_server::config::Open311App { name: "busy".into(), api_key: "busy-key".into(), reports_per_minute: 2, ..Default::default() },
+            lianxin_server::config::Open311App { name: "calm".into(), api_key: "calm-key".into(), ..Default::default() },
+        ];
+    })
+    .await;
+    let form = |key: &'static str| vec![("api_key", key), ("service_code", "HRB-STR-001"), ("lat", "45.77"), ("long", "126.61"), ("description", "井盖"), ("locale", "en")];
+    for _ in 0..2 {
+        assert_eq!(post_form(&app, "json", &form("busy-key")).await.status(), 201);
+    }
+    let refused = post_form(&app, "json", &form("busy-key")).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(refused.text().await.unwrap().contains("too many requests from this app"));
+    assert_eq!(post_form(&app, "json", &form("calm-key")).await.status(), 201, "another app is not held back");
+    assert_eq!(app.stored_reports().await, 3);
+}
