@@ -12,7 +12,7 @@ async fn catalog_is_served_with_an_etag_and_revalidates_with_304() {
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let catalog: Value = response.json().await.unwrap();
     assert!(catalog["categories"].as_array().unwrap().iter().any(|category| category["code"] == "manhole_cover"));
-    assert_eq!(catalog["districts"].as_array().unwrap().len(), 9);
+    assert_eq!(catalog["districts"].as_array().unwrap().len(), 18);
 
     let again = app.client.get(app.url("/api/v1/catalog")).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
