@@ -190,6 +190,31 @@ async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
         body += &format!("<tr><th scope=\"row\">{}</th><td class=\"number\">{}</td></tr>", day_text(*week), escape(&cell_text(*cell, lang, k)));
     }
     body += "</tbody></table></section>";
+    // The largest classes: k-anonymous (at least the minimum count of members), no subject
+    // named and no place finer than the district.
+    if let Ok(classes) = state.store.public_classes(k, from_ms, to_ms).await
+        && !classes.is_empty()
+    {
+        body += &format!(
+            "<section><h2>{}</h2><table id=\"classes\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\" class=\"number\">{}</th><th scope=\"col\" class=\"number\">{}</th></tr></thead><tbody>",
+            escape(&words::get(Word::LargestClasses, lang)),
+            escape(&words::get(Word::Category, lang)),
+            escape(&words::get(Word::Where, lang)),
+            escape(&words::get(Word::Reports, lang)),
+            escape(&words::get(Word::ResolvedOfThem, lang))
+        );
+        for class in classes {
+            let place = if class.kind == "subject" { words::get(Word::OneSubject, lang) } else { district_name(&state, class.district.as_deref(), lang) };
+            body += &format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>",
+                escape(&category_name(&state, &class.category, lang)),
+                escape(&place),
+                class.members,
+                class.resolved
+            );
+        }
+        body += "</tbody></table></section>";
+    }
     let range = format!("from={from}&amp;to={to}&amp;lang={}", lang.tag());
     body += &format!("<p>{}: <a href=\"/city.csv?{range}\">CSV</a> · <a href=\"/city.json?{range}\">JSON</a></p>", escape(&words::get(Word::OpenData, lang)));
     html(StatusCode::OK, lang, &title, &body)
@@ -240,8 +265,24 @@ fn bad_dates(lang: Lang) -> Response {
 async fn json_data(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let Query { lang, period } = query(&uri, &headers);
     let Some((from_ms, to_ms)) = period else { return bad_dates(lang) };
-    match figures_for(&state, from_ms, to_ms).await {
-        Ok(figures) => ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(to_json(&state, &figures, lang))).into_response(),
+    let found = match figures_for(&state, from_ms, to_ms).await {
+        Ok(figures) => state.store.public_classes(figures.min_count, from_ms, to_ms).await.map(|classes| (figures, classes)),
+        Err(error) => Err(error),
+    };
+    match found {
+        Ok((figures, classes)) => {
+            let mut data = to_json(&state, &figures, lang);
+            data["classes"] = Value::Array(
+                classes
+                    .iter()
+                    .map(|class| {
+                        let district = (class.kind == "place").then(|| class.district.clone()).flatten();
+                        json!({ "category": class.category, "kind": class.kind, "district": district, "reports": class.members, "resolved": class.resolved })
+                    })
+                    .collect(),
+            );
+            ([(header::CACHE_CONTROL, "public, max-age=300")], axum::Json(data)).into_response()
+        }
         Err(error) => crate::error::WordedError(error.into(), lang).into_response(),
     }
 }
@@ -279,6 +320,12 @@ async fn csv(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Res
     }
     for (week, cell) in &figures.weeks {
         out += &format!("week,{},,{},,,\n", day_text(*week), count(*cell));
+    }
+    // The largest classes (at least the minimum count of members): where is the district,
+    // never a finer place or a subject's name; `within_limit` holds the share resolved.
+    for class in state.store.public_classes(k, from_ms, to_ms).await.unwrap_or_default() {
+        let place = if class.kind == "place" { district_name(&state, class.district.as_deref(), lang) } else { words::get(Word::OneSubject, lang) };
+        out += &format!("class,{},{},{},,{:.3},\n", field(&class.category), field(&place), class.members, class.resolved as f64 / class.members.max(1) as f64);
     }
     (
         [

@@ -488,6 +488,12 @@ impl Store {
         Ok(found)
     }
 
+    /// The largest classes active in `[from_ms, to_ms)` with at least `min_members`, for the
+    /// public page.
+    pub async fn public_classes(&self, min_members: u64, from_ms: i64, to_ms: i64) -> Result<Vec<PublicClass>, StoreError> {
+        on_engine!(self, engine => engine.public_class_rows(min_members as i64, from_ms, to_ms).await)
+    }
+
     /// The largest classes, at most `limit`.
     pub async fn classes(&self, limit: usize) -> Result<Vec<ClassRow>, StoreError> {
         on_engine!(self, engine => engine.class_rows(limit).await)
@@ -557,6 +563,33 @@ const CLASS_UPDATE: &str = "UPDATE classes SET generation = $2, members = $3, fi
 const CLASS_JOIN: &str = "INSERT INTO class_members (class_key, generation, report_id, joined_ms) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 /// The newest members of generation `$2` of class `$1`.
 const CLASS_MEMBERS: &str = "SELECT report_id FROM class_members WHERE class_key = $1 AND generation = $2 ORDER BY joined_ms DESC, report_id LIMIT 100";
+/// The largest classes active in `[$2, $3)` with at least `$1` members, for the public
+/// page: category, kind, members, the district most of its members are in (not finer),
+/// and how many of them the department resolved.
+const PUBLIC_CLASSES: &str = "SELECT c.category, c.kind, c.members,
+        (SELECT r.district FROM class_members m JOIN reports r ON r.id = m.report_id
+          WHERE m.class_key = c.key AND m.generation = c.generation AND r.district IS NOT NULL
+          GROUP BY r.district ORDER BY COUNT(*) DESC, r.district LIMIT 1),
+        (SELECT COUNT(*) FROM class_members m JOIN reports r ON r.id = m.report_id
+          WHERE m.class_key = c.key AND m.generation = c.generation AND r.status IN ('resolved', 'closed'))
+     FROM classes c WHERE c.members >= $1 AND c.last_ms >= $2 AND c.first_ms < $3
+     ORDER BY c.members DESC, c.last_ms DESC LIMIT 10";
+
+/// A class as the public page shows it: no subject and no position finer than the district.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicClass {
+    /// Category code.
+    pub category: String,
+    /// `place` or `subject`.
+    pub kind: String,
+    /// Members.
+    pub members: u64,
+    /// The district most members are in.
+    pub district: Option<String>,
+    /// Members the department resolved.
+    pub resolved: u64,
+}
+
 /// Every class, largest first, for operators.
 const CLASS_LIST: &str = "SELECT key, category, kind, label, generation, members, first_ms, last_ms FROM classes WHERE members > 0 ORDER BY members DESC, last_ms DESC LIMIT $1";
 /// Whether the phone `$2` supports report `$1` already.

@@ -271,6 +271,14 @@ impl PostgresStore {
         Ok(rows.iter().map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))).collect())
     }
 
+    pub(super) async fn public_class_rows(&self, min_members: i64, from_ms: i64, to_ms: i64) -> Result<Vec<super::PublicClass>, StoreError> {
+        let rows = self.client().await?.query(super::PUBLIC_CLASSES, &[&(min_members as i32), &from_ms, &to_ms]).await?;
+        Ok(rows
+            .iter()
+            .map(|row| super::PublicClass { category: row.get(0), kind: row.get(1), members: row.get::<_, i32>(2) as u64, district: row.get(3), resolved: row.get::<_, i64>(4) as u64 })
+            .collect())
+    }
+
     pub(super) async fn class_rows(&self, limit: usize) -> Result<Vec<super::ClassRow>, StoreError> {
         let rows = self.client().await?.query(super::CLASS_LIST, &[&(limit as i64)]).await?;
         Ok(rows

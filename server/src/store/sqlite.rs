@@ -246,6 +246,18 @@ impl SqliteStore {
         .await
     }
 
+    pub(super) async fn public_class_rows(&self, min_members: i64, from_ms: i64, to_ms: i64) -> Result<Vec<super::PublicClass>, StoreError> {
+        self.read(move |connection| {
+            Ok(connection
+                .prepare_cached(&numbered(super::PUBLIC_CLASSES))?
+                .query_map(params![min_members, from_ms, to_ms], |row| {
+                    Ok(super::PublicClass { category: row.get(0)?, kind: row.get(1)?, members: row.get(2)?, district: row.get(3)?, resolved: row.get(4)? })
+                })?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     pub(super) async fn class_rows(&self, limit: usize) -> Result<Vec<super::ClassRow>, StoreError> {
         self.read(move |connection| {
             Ok(connection

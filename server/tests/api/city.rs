@@ -9,8 +9,12 @@ use crate::helpers::{TestApp, manhole_report, spawn_app_with};
 /// Six manhole reports in Daoli (five resolved and rated satisfied) and two street-light
 /// reports in Nangang.
 async fn seed(app: &TestApp) {
+    // The manhole reports at one spot: a class of six.
+    let mut manhole = manhole_report();
+    manhole["location"]["lat"] = json!(45.7731);
+    manhole["location"]["lon"] = json!(126.6176);
     for index in 0..6 {
-        let receipt: Value = app.post_report(Some(&format!("m{index}")), &manhole_report(), vec![]).await.json().await.unwrap();
+        let receipt: Value = app.post_report(Some(&format!("m{index}")), &manhole, vec![]).await.json().await.unwrap();
         if index < 5 {
             let id = receipt["id"].as_str().unwrap();
             app.state.store.record_status(id, lianxin_contract::report::Status::Resolved, lianxin_server::ids::now_ms(), Some("已修复".into())).await.unwrap();
@@ -42,6 +46,7 @@ async fn the_figures_count_real_reports_and_withhold_every_small_cell() {
     assert_eq!(light["reports"], Value::Null, "two reports are withheld: {light}");
     let district = |code: &str| data["districts"].as_array().unwrap().iter().find(|row| row["code"] == code).unwrap()["reports"].clone();
     assert_eq!((district("daoli"), district("nangang")), (json!(6), Value::Null));
+    assert_eq!(data["classes"], json!([{ "category": "manhole_cover", "kind": "place", "district": "daoli", "reports": 6, "resolved": 5 }]));
 
     // Every count the CSV shows is withheld or at least the minimum.
     let csv = app.client.get(app.url("/city.csv?lang=en")).send().await.unwrap().text().await.unwrap();
@@ -60,6 +65,10 @@ async fn the_figures_count_real_reports_and_withhold_every_small_cell() {
         }
     }
     assert!(!page.contains("中央大街与西十二道街路口"), "no resident's words or address");
+    // The largest class: six reports in Daoli, five resolved; its cell and words not shown.
+    let classes = &page[page.find("<table id=\"classes\">").expect("the largest classes are listed")..];
+    assert!(classes.contains("<td>Daoli District</td><td class=\"number\">6</td><td class=\"number\">5</td>"), "{classes}");
+    assert!(!page.contains("45.77"), "no position finer than the district");
 
     let lower = spawn_app_with(|config| config.public.min_count = 2).await;
     seed(&lower).await;
