@@ -105,3 +105,44 @@ async fn an_overdue_report_is_escalated_once_after_a_sigkill_and_with_two_server
     let steps = status["timeline"].as_array().unwrap().iter().filter(|step| step["step"] == "supervised").count();
     assert_eq!(steps, 1);
 }
+
+/// A class forms across a SIGKILL: two reports at one spot, the server killed, two more
+/// after the restart — the pipeline gets `class` once and `class_grew` once.
+#[tokio::test]
+async fn a_class_forms_once_across_a_sigkill() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let pipeline = format!("file://{}", data_dir.path().join("pipeline.jsonl").display());
+    let config = "[forwarder]\npoll_ms = 50\ndelivery_timeout_ms = 1000\nlease_ms = 2000\n";
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut report = manhole_report();
+    report["location"]["lat"] = serde_json::json!(45.7731);
+    report["location"]["lon"] = serde_json::json!(126.6176);
+    let file = |key: String| {
+        let form = reqwest::multipart::Form::new().part("report", reqwest::multipart::Part::bytes(serde_json::to_vec(&report).unwrap()));
+        client.post(format!("{base}/api/v1/reports")).header("Idempotency-Key", key).multipart(form).send()
+    };
+    let mut server = start_binary(data_dir.path(), port, config, &pipeline, SECRET).await;
+    wait_until_up(&client, &base).await;
+    for index in 0..2 {
+        assert_eq!(file(format!("before-{index}")).await.unwrap().status(), 201);
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    let mut restarted = start_binary(data_dir.path(), port, config, &pipeline, SECRET).await;
+    wait_until_up(&client, &base).await;
+    for index in 0..2 {
+        assert_eq!(file(format!("after-{index}")).await.unwrap().status(), 201);
+    }
+    let count = |kind: &str| std::fs::read_to_string(data_dir.path().join("pipeline.jsonl")).unwrap_or_default().lines().filter(|line| line.contains(&format!("\"message\":\"{kind}\""))).count();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count("class_grew") == 0 {
+        assert!(Instant::now() < deadline, "the class never grew");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    assert_eq!((count("class"), count("class_grew")), (1, 1));
+}
