@@ -66,6 +66,9 @@ pub fn parse(text: &str) -> Result<CityCatalog, CatalogError> {
     check(&catalog)?;
     let districts = DistrictMap::from_catalog_text(text).map_err(|(district, problem)| invalid(format!("district {district:?}"), format!("boundary: {problem}")))?;
     let classes = crate::classes::ClassRules::from_catalog_text(text).map_err(|problem| invalid("classes".into(), problem))?;
+    if let Some(code) = classes.categories.keys().find(|code| catalog.category(code).is_none()) {
+        return Err(invalid("classes".into(), format!("category {code:?} is not in the catalog")));
+    }
     Ok(CityCatalog { catalog, districts, classes })
 }
 

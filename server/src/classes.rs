@@ -32,11 +32,47 @@ pub struct ClassRules {
     /// Fields whose value names the subject of a complaint (default: plates, businesses,
     /// agencies, property companies, employers).
     pub subject_fields: Vec<String>,
+    /// Per-category settings over the ones above (`[classes.categories.<code>]`).
+    pub categories: std::collections::BTreeMap<String, CategoryRules>,
+}
+
+/// One category's own class settings; what is left out is the table's.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CategoryRules {
+    /// Its radius in metres.
+    pub radius_m: Option<f64>,
+    /// Its window in days.
+    pub window_days: Option<i64>,
+    /// Its threshold.
+    pub threshold: Option<u32>,
+    /// Its hotspot count.
+    pub hotspot: Option<u32>,
+}
+
+/// The settings in force for one category.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Effective {
+    /// Radius in metres (also how far "is it one of these?" looks, at most 1 km).
+    pub radius_m: f64,
+    /// Window in milliseconds.
+    pub window_ms: i64,
+    /// Members that make a class.
+    pub threshold: u32,
+    /// Complaints that make a subject a hotspot.
+    pub hotspot: u32,
 }
 
 impl Default for ClassRules {
     fn default() -> Self {
-        ClassRules { radius_m: 250.0, window_days: 30, threshold: 3, hotspot: 5, subject_fields: ["plate", "business_name", "agency", "property_company", "employer"].map(str::to_owned).to_vec() }
+        ClassRules {
+            radius_m: 250.0,
+            window_days: 30,
+            threshold: 3,
+            hotspot: 5,
+            subject_fields: ["plate", "business_name", "agency", "property_company", "employer"].map(str::to_owned).to_vec(),
+            categories: std::collections::BTreeMap::new(),
+        }
     }
 }
 
@@ -51,15 +87,23 @@ impl ClassRules {
     pub fn from_catalog_text(text: &str) -> Result<ClassRules, String> {
         let parsed: CatalogText = toml::from_str(text).map_err(|error| error.message().to_owned())?;
         let rules = parsed.classes.unwrap_or_default();
-        if !(10.0..=1000.0).contains(&rules.radius_m) || rules.window_days < 1 || rules.threshold < 2 || rules.hotspot < 2 {
-            return Err("radius_m must be 10–1000, window_days at least 1, threshold and hotspot at least 2".into());
+        for (scope, effective) in std::iter::once(("".to_owned(), rules.effective(""))).chain(rules.categories.keys().map(|code| (format!(" (category {code})"), rules.effective(code)))) {
+            if !(10.0..=1000.0).contains(&effective.radius_m) || effective.window_ms < 86_400_000 || effective.threshold < 2 || effective.hotspot < 2 {
+                return Err(format!("radius_m must be 10–1000, window_days at least 1, threshold and hotspot at least 2{scope}"));
+            }
         }
         Ok(rules)
     }
 
-    /// The window in milliseconds.
-    pub fn window_ms(&self) -> i64 {
-        self.window_days * 86_400_000
+    /// The settings in force for `category`.
+    pub fn effective(&self, category: &str) -> Effective {
+        let own = self.categories.get(category).cloned().unwrap_or_default();
+        Effective {
+            radius_m: own.radius_m.unwrap_or(self.radius_m),
+            window_ms: own.window_days.unwrap_or(self.window_days) * 86_400_000,
+            threshold: own.threshold.unwrap_or(self.threshold),
+            hotspot: own.hotspot.unwrap_or(self.hotspot),
+        }
     }
 
     /// The classes a report belongs to: its place (when it has a position) and each subject
@@ -67,7 +111,7 @@ impl ClassRules {
     pub fn keys(&self, report: &ReportSubmission) -> Vec<ClassKey> {
         let mut keys = Vec::new();
         if let Some((lat, lon)) = report.location.as_ref().and_then(|location| location.lat.zip(location.lon)) {
-            let (lat, lon) = crate::geo::snap_to_grid(lat, lon, self.radius_m);
+            let (lat, lon) = crate::geo::snap_to_grid(lat, lon, self.effective(&report.category).radius_m);
             let label = format!("{lat:.4},{lon:.4}");
             keys.push(ClassKey { key: format!("place:{}:{label}", report.category), kind: ClassKind::Place, label });
         }
@@ -162,10 +206,11 @@ pub enum ClassMessage {
     Grew,
 }
 
-/// A report joins the class `stored` (none yet: `None`) at `now_ms`.
-pub fn join(stored: Option<ClassState>, kind: ClassKind, now_ms: i64, rules: &ClassRules) -> Joined {
+/// A report joins the class `stored` (none yet: `None`) at `now_ms`, under its category's
+/// settings.
+pub fn join(stored: Option<ClassState>, kind: ClassKind, now_ms: i64, rules: &Effective) -> Joined {
     let state = match stored {
-        Some(state) if state.members > 0 && state.last_ms >= now_ms - rules.window_ms() => ClassState { members: state.members + 1, last_ms: now_ms, ..state },
+        Some(state) if state.members > 0 && state.last_ms >= now_ms - rules.window_ms => ClassState { members: state.members + 1, last_ms: now_ms, ..state },
         Some(state) => ClassState { generation: state.generation + 1, members: 1, first_ms: now_ms, last_ms: now_ms },
         None => ClassState { generation: 1, members: 1, first_ms: now_ms, last_ms: now_ms },
     };
@@ -239,6 +284,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_category_may_set_its_own_rules_and_bad_ones_are_named() {
+        let rules = ClassRules::from_catalog_text("[classes]\nthreshold = 4\n[classes.categories.taxi_overcharge]\nthreshold = 2\nradius_m = 100\n").unwrap();
+        assert_eq!((rules.effective("taxi_overcharge").threshold, rules.effective("taxi_overcharge").radius_m), (2, 100.0));
+        assert_eq!((rules.effective("manhole_cover").threshold, rules.effective("manhole_cover").radius_m), (4, 250.0));
+        let refused = ClassRules::from_catalog_text("[classes.categories.parking_spaces]\nradius_m = 5000\n").unwrap_err();
+        assert!(refused.contains("category parking_spaces"), "{refused}");
+    }
+
+    #[test]
     fn subjects_typed_differently_are_one_subject() {
         assert_eq!(normalize_subject("黑A·12345"), "黑A12345");
         assert_eq!(normalize_subject("黑ａ １２３４５"), "黑A12345");
@@ -248,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_class_forms_at_the_threshold_grows_after_and_starts_anew_after_a_quiet_window() {
-        let rules = ClassRules::default();
+        let rules = ClassRules::default().effective("manhole_cover");
         let day = 86_400_000;
         let mut state = None;
         let mut messages = Vec::new();

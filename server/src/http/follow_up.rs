@@ -90,8 +90,8 @@ async fn answer(State(state): State<AppState>, Path(tracking_no): Path<String>, 
     }
 }
 
-/// "Is it one of these?" looks this far (FixMyStreet's default).
-const NEARBY_RADIUS_M: f64 = 250.0;
+/// "Is it one of these?" looks as far as the category's class radius, but never further.
+const NEARBY_MAX_RADIUS_M: f64 = 1000.0;
 /// And shows at most this many.
 const NEARBY_SHOWN: usize = 10;
 
@@ -163,7 +163,9 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, uri: axum::ht
     // Looked for around the centre of the point's 50 m grid cell: moving the point cannot
     // pin a report down finer than that.
     let (lat, lon) = crate::geo::snap_to_grid(lat, lon, 50.0);
-    let found = match state.store.nearby_reports(&category.code, lat, lon, NEARBY_RADIUS_M, NEARBY_SHOWN).await {
+    // The category's class radius (FixMyStreet's 250 m by default), at most a kilometre.
+    let radius_m = state.class_rules.effective(&category.code).radius_m.min(NEARBY_MAX_RADIUS_M);
+    let found = match state.store.nearby_reports(&category.code, lat, lon, radius_m, NEARBY_SHOWN).await {
         Ok(found) => found,
         Err(error) => return WordedError(error.into(), lang).into_response(),
     };
@@ -305,7 +307,7 @@ fn progress(state: &AppState, status: &ReportStatus, lang: Lang, secret: Option<
             time(&supervision.at, lang)
         );
     }
-    if status.class_size >= state.class_rules.threshold {
+    if status.class_size >= state.class_rules.effective(&status.category).threshold {
         out += &format!("<p id=\"class\" class=\"note\">{}</p>", escape(&words::together_with(status.class_size - 1, lang)));
     }
     if status.supporters > 0 {

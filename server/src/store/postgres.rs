@@ -159,7 +159,7 @@ impl PostgresStore {
                 // The class row's lock: two servers adding members take turns, each on what the other committed.
                 let row = transaction.query_one(&format!("{CLASS_STATE} FOR UPDATE"), &[&class.key]).await?;
                 let stored = crate::classes::ClassState { generation: i64::from(row.get::<_, i32>(0)), members: row.get::<_, i32>(1) as u32, first_ms: row.get(2), last_ms: row.get(3) };
-                let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules);
+                let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules.effective(&rows.category));
                 let state = joined.state;
                 transaction.execute(CLASS_UPDATE, &[&class.key, &(state.generation as i32), &(state.members as i32), &state.first_ms, &state.last_ms]).await?;
                 transaction.execute(CLASS_JOIN, &[&class.key, &(state.generation as i32), &new.id, &now]).await?;

@@ -110,7 +110,7 @@ impl SqliteStore {
                     let stored = connection.prepare_cached(&numbered(CLASS_STATE))?.query_row([&class.key], |row| {
                         Ok(crate::classes::ClassState { generation: row.get(0)?, members: row.get(1)?, first_ms: row.get(2)?, last_ms: row.get(3)? })
                     })?;
-                    let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules);
+                    let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules.effective(&rows.category));
                     let state = joined.state;
                     connection.prepare_cached(&numbered(CLASS_UPDATE))?.execute(params![class.key, state.generation, state.members, state.first_ms, state.last_ms])?;
                     connection.prepare_cached(&numbered(CLASS_JOIN))?.execute(params![class.key, state.generation, new.id, now])?;

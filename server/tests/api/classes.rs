@@ -114,3 +114,24 @@ async fn two_servers_taking_reports_into_one_database_send_each_class_message_on
     grew.sort_unstable();
     assert_eq!(grew, [4, 5, 6, 7, 8], "each member once");
 }
+
+#[tokio::test]
+async fn a_category_sets_its_own_threshold_and_an_unknown_one_is_named_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let harbin = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog/harbin.toml")).unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(&catalog, format!("{harbin}\n[classes.categories.manhole_cover]\nthreshold = 2\n")).unwrap();
+    let app = spawn_app_with(|config| config.catalog = Some(catalog.clone())).await;
+    for index in 0..2 {
+        app.post_report(Some(&format!("two-{index}")), &at(45.7731, 126.6176), vec![]).await;
+    }
+    let class = wait_until(&app, "class", 1).await;
+    assert_eq!(class[0]["class"]["count"], 2, "manhole covers form a class at two");
+
+    let wrong = dir.path().join("wrong.toml");
+    std::fs::write(&wrong, format!("{harbin}\n[classes.categories.no_such_category]\nthreshold = 2\n")).unwrap();
+    let mut config = lianxin_server::Config { addr: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), catalog: Some(wrong), ..Default::default() };
+    config.widget_dir = dir.path().join("no-widget");
+    let refused = lianxin_server::Application::build(config).await.expect_err("the server refuses the catalog");
+    assert!(format!("{refused:#}").contains("category \"no_such_category\" is not in the catalog"), "{refused:#}");
+}
