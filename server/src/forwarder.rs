@@ -135,14 +135,26 @@ impl Forwarder {
         Ok(due.len() + messages.len())
     }
 
+    /// A delivery cut off at the delivery timeout (then retried like any temporary failure).
+    async fn within_timeout(&self, delivery: impl Future<Output = Result<crate::sink::Delivered, DeliveryError>>) -> Result<crate::sink::Delivered, DeliveryError> {
+        let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
+        tokio::time::timeout(timeout, delivery).await.unwrap_or_else(|_| Err(DeliveryError::Retry { reason: format!("no answer within {timeout:?}"), after: None }))
+    }
+
+    /// After failed attempt `attempts` of something queued at `created_ms`: the wait before the
+    /// next, and whether to give up (dead letter). The pipeline's Retry-After is honoured up
+    /// to our own backoff cap: a huge value must neither wrap into the past (a retry storm)
+    /// nor park a delivery for years past its dead-letter age.
+    fn next_attempt(&self, attempts: u32, created_ms: i64, after: Option<Duration>) -> (Duration, bool) {
+        let too_old = ids::now_ms() - created_ms > self.settings.max_age_hours as i64 * 3_600_000;
+        let dead = attempts >= self.settings.max_attempts || too_old;
+        let cap = Duration::from_millis(self.settings.retry_max_ms);
+        (after.map_or_else(|| backoff(&self.settings, attempts), |asked| asked.min(cap)), dead)
+    }
+
     async fn deliver_message(&self, id: &str) -> anyhow::Result<()> {
         let (message, created_ms, attempts_before) = self.store.message(id).await?;
-        let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
-        let outcome = match tokio::time::timeout(timeout, self.sink.deliver_message(&message)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(DeliveryError::Retry { reason: format!("no answer within {timeout:?}"), after: None }),
-        };
-        match outcome {
+        match self.within_timeout(self.sink.deliver_message(&message)).await {
             Ok(_) => {
                 self.store.message_delivered(id).await?;
                 tracing::info!(message = id, kind = message.message.code(), "follow-up message forwarded");
@@ -153,10 +165,7 @@ impl Forwarder {
             }
             Err(DeliveryError::Retry { reason, after }) => {
                 let attempts = attempts_before + 1;
-                let too_old = ids::now_ms() - created_ms > self.settings.max_age_hours as i64 * 3_600_000;
-                let dead = attempts >= self.settings.max_attempts || too_old;
-                let cap = Duration::from_millis(self.settings.retry_max_ms);
-                let delay = after.map_or_else(|| backoff(&self.settings, attempts), |asked| asked.min(cap));
+                let (delay, dead) = self.next_attempt(attempts, created_ms, after);
                 self.store.message_failed(id, reason.clone(), ids::now_ms() + delay.as_millis() as i64, dead).await?;
                 tracing::warn!(message = id, attempts, %reason, ?delay, dead_letter = dead, "message delivery failed");
             }
@@ -170,12 +179,7 @@ impl Forwarder {
         for photo in &mut report.photos {
             photo.url = Some(self.photo_links.url(&photo.sha256, now_secs));
         }
-        let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
-        let outcome = match tokio::time::timeout(timeout, self.sink.deliver(&report)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(DeliveryError::Retry { reason: format!("no answer within {timeout:?}"), after: None }),
-        };
-        match outcome {
+        match self.within_timeout(self.sink.deliver(&report)).await {
             Ok(delivered) => {
                 self.store.mark_delivered(id, delivered.ticket_id).await?;
                 tracing::info!(report = id, "report forwarded");
@@ -186,13 +190,7 @@ impl Forwarder {
             }
             Err(DeliveryError::Retry { reason, after }) => {
                 let attempts = self.store.attempts(id).await? + 1;
-                let too_old = ids::now_ms() - created_ms > self.settings.max_age_hours as i64 * 3_600_000;
-                let dead = attempts >= self.settings.max_attempts || too_old;
-                // The pipeline's Retry-After is honoured up to our own backoff cap: a huge
-                // value must neither wrap into the past (a retry storm) nor park a report
-                // for years past its dead-letter age.
-                let cap = Duration::from_millis(self.settings.retry_max_ms);
-                let delay = after.map_or_else(|| backoff(&self.settings, attempts), |asked| asked.min(cap));
+                let (delay, dead) = self.next_attempt(attempts, created_ms, after);
                 self.store.mark_failed(id, reason.clone(), ids::now_ms() + delay.as_millis() as i64, dead).await?;
                 tracing::warn!(report = id, attempts, %reason, ?delay, dead_letter = dead, "delivery failed");
             }
