@@ -22,10 +22,14 @@ pub mod outbox;
 pub mod category_picker;
 /// Preparing photos in the browser.
 pub mod photo;
+/// Where a photo was taken, from its EXIF.
+pub mod exif;
 /// Choosing and showing photos.
 pub mod photo_picker;
 /// Position, district and address.
 pub mod location_picker;
+/// "Choose on the map", loaded on first use.
+pub mod map;
 /// The receipt shown after a report was accepted.
 pub mod receipt;
 /// The reports filed from this phone ("my reports").

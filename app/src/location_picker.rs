@@ -1,8 +1,9 @@
 //! Where the problem is: "use my location" (with its accuracy), the district (filled in by
 //! the server's district lookup when the city has boundaries) and an address. When the
 //! browser refuses or cannot locate — common in in-app webviews — the resident is told and
-//! continues with the address and district. Once located, the widget says how many open
-//! reports of the same kind are already nearby.
+//! continues with the address and district — or, where the city configured map tiles,
+//! places the pin on a map (loaded only then, see `map.rs`). Once located, the widget says
+//! how many open reports of the same kind are already nearby.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
+use crate::map;
 use crate::text::{Counted, Text, counted, t, tr};
 
 /// A position from the browser.
@@ -32,11 +34,22 @@ enum Locating {
     Idle,
     Busy,
     Found(Position),
+    Chosen(Position),
+    FromPhoto,
     Failed,
+    MapFailed,
 }
 
 fn number(object: &JsValue, key: &str) -> Option<f64> {
     js_sys::Reflect::get(object, &JsValue::from_str(key)).ok()?.as_f64()
+}
+
+/// Distance in metres, flat-earth (ample for "is the fix within 200 m of the photo"); the
+/// cosine is the browser's, which keeps a soft-float trigonometry library out of the wasm.
+fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let north = (lat2 - lat1) * 111_320.0;
+    let east = (lon2 - lon1) * 111_320.0 * js_sys::Math::cos(lat1.to_radians());
+    (north * north + east * east).sqrt()
 }
 
 /// Asks the browser for the current position.
@@ -72,36 +85,92 @@ pub fn LocationPicker(
     position: RwSignal<Option<Position>>,
     district: RwSignal<String>,
     address: RwSignal<String>,
+    photo_taken_at: Signal<Option<crate::exif::TakenAt>>,
     location_error: Signal<Option<String>>,
     district_error: Signal<Option<String>>,
 ) -> impl IntoView {
     let state = RwSignal::new(if position.get_untracked().is_some() { Locating::Found(position.get_untracked().unwrap()) } else { Locating::Idle });
     let nearby = RwSignal::new(None::<u32>);
+    // A position found or chosen: its district (when the city has boundaries) and how many
+    // open reports of this kind are near it.
+    let placed = move |found: Position| {
+        position.set(Some(found));
+        spawn_local(async move {
+            if let Ok(located) = api::locate_district(found.lat, found.lon).await
+                && let Some(code) = located.district
+            {
+                district.set(code);
+            }
+            if let Ok(answer) = api::nearby(&category.get_untracked(), found.lat, found.lon).await {
+                nearby.set(Some(answer.count));
+            }
+        });
+    };
     let locate = move |_| {
         state.set(Locating::Busy);
         spawn_local(async move {
             match current_position().await {
                 Ok(found) => {
-                    position.set(Some(found));
                     state.set(Locating::Found(found));
-                    if let Ok(located) = api::locate_district(found.lat, found.lon).await
-                        && let Some(code) = located.district
-                    {
-                        district.set(code);
-                    }
-                    if let Ok(answer) = api::nearby(&category.get_untracked(), found.lat, found.lon).await {
-                        nearby.set(Some(answer.count));
-                    }
+                    placed(found);
                 }
                 Err(()) => state.set(Locating::Failed),
             }
         });
     };
+    let with_map = catalog.with_value(|catalog| catalog.map);
+    let map_open = RwSignal::new(false);
+    let map_container = NodeRef::<leptos::html::Div>::new();
+    let open_map = move |_| {
+        map_open.set(true);
+        let Some(container) = map_container.get_untracked() else { return };
+        let lang = lang.get_untracked();
+        let district_code = district.get_untracked();
+        spawn_local(async move {
+            let opening = map::Opening {
+                at: position.get_untracked(),
+                district: &district_code,
+                texts: [("pin", t(lang, Text::MapPin)), ("zoomIn", t(lang, Text::ZoomIn)), ("zoomOut", t(lang, Text::ZoomOut))],
+            };
+            let chosen = move |at: Position| {
+                state.set(Locating::Chosen(at));
+                placed(at);
+            };
+            if map::open(container.into(), opening, chosen).await.is_err() {
+                map_open.set(false);
+                state.set(Locating::MapFailed);
+            }
+        });
+    };
+    let close_map = move |_| {
+        map::close();
+        map_open.set(false);
+    };
+    // "Use where the photo was taken?": offered only when there is no position from GPS or
+    // the fix is far from it (or too vague), never taken without the resident's tap.
+    let photo_offer = move || {
+        let taken = photo_taken_at.get()?;
+        let offer = match state.get() {
+            Locating::Idle | Locating::Failed | Locating::MapFailed => true,
+            Locating::Found(found) => found.accuracy_m > 200.0 || distance_m(found.lat, found.lon, taken.lat, taken.lon) > 200.0,
+            Locating::Busy | Locating::Chosen(_) | Locating::FromPhoto => false,
+        };
+        offer.then_some(taken)
+    };
+    let use_photo_position = move |_| {
+        if let Some(taken) = photo_taken_at.get_untracked() {
+            state.set(Locating::FromPhoto);
+            placed(Position { lat: taken.lat, lon: taken.lon, accuracy_m: taken.error_m.unwrap_or(f64::NAN) });
+        }
+    };
     let status = move || match state.get() {
         Locating::Idle => String::new(),
         Locating::Busy => t(lang.get(), Text::Locating).to_owned(),
         Locating::Found(found) => counted(lang.get(), Counted::AccurateTo, (found.accuracy_m.round() as i64).max(1) as u64),
+        Locating::Chosen(at) => counted(lang.get(), Counted::ChosenOnMap, (at.accuracy_m.round() as i64).max(1) as u64),
+        Locating::FromPhoto => t(lang.get(), Text::PhotoPlaceUsed).to_owned(),
         Locating::Failed => t(lang.get(), Text::LocateFailed).to_owned(),
+        Locating::MapFailed => t(lang.get(), Text::MapFailed).to_owned(),
     };
     view! {
         <fieldset class="location">
@@ -109,7 +178,17 @@ pub fn LocationPicker(
             <button type="button" id="use-location" class="secondary" on:click=locate disabled=move || state.get() == Locating::Busy>
                 {tr(lang, Text::UseMyLocation)}
             </button>
+            {with_map.then(|| view! {
+                <button type="button" id="choose-on-map" class="secondary" on:click=open_map aria-expanded=move || map_open.get().to_string() aria-controls="map" hidden=move || map_open.get()>
+                    {tr(lang, Text::ChooseOnMap)}
+                </button>
+                <div id="map" class="map" node_ref=map_container role="region" aria-label=tr(lang, Text::MapLabel) hidden=move || !map_open.get()></div>
+                <button type="button" id="map-done" class="secondary" on:click=close_map hidden=move || !map_open.get()>{tr(lang, Text::MapDone)}</button>
+            })}
             <p id="location-status" class="hint" role="status" aria-live="polite">{status}</p>
+            {move || photo_offer().map(|_| view! {
+                <button type="button" id="use-photo-place" class="secondary" on:click=use_photo_position>{tr(lang, Text::UsePhotoPlace)}</button>
+            })}
             <p id="nearby" class="hint" aria-live="polite">
                 // "Is it one of these?": the server's page lists them, each with "this is my problem too".
                 {move || nearby.get().filter(|count| *count > 0).zip(position.get()).map(|(count, at)| {

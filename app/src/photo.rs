@@ -25,6 +25,16 @@ pub struct PreparedPhoto {
     pub preview_url: String,
     /// Size in bytes.
     pub bytes: u32,
+    /// Where the original says it was taken (its EXIF GPS), offered to the resident; the
+    /// prepared JPEG carries no metadata.
+    pub taken_at: Option<crate::exif::TakenAt>,
+}
+
+/// The original's EXIF position, from its first 256 KB (where APP1 is).
+async fn taken_at(file: &Blob) -> Option<crate::exif::TakenAt> {
+    let head = file.slice_with_i32_and_i32(0, 256 * 1024).ok()?;
+    let buffer = JsFuture::from(head.array_buffer()).await.ok()?;
+    crate::exif::taken_at(&js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Decodes, orients, downscales and re-encodes `file`.
@@ -56,14 +66,14 @@ pub async fn prepare(file: &Blob) -> Result<PreparedPhoto, String> {
         let _ = canvas.to_blob_with_type_and_encoder_options(done.unchecked_ref(), "image/jpeg", &JsValue::from_f64(QUALITY));
     });
     let blob: Blob = JsFuture::from(encoded).await.map_err(js_text)?.dyn_into().map_err(js_text)?;
-    PreparedPhoto::from_blob(blob)
+    Ok(PreparedPhoto { taken_at: taken_at(file).await, ..PreparedPhoto::from_blob(blob)? })
 }
 
 impl PreparedPhoto {
     /// A photo already prepared (kept with the draft), with a fresh preview URL.
     pub fn from_blob(blob: Blob) -> Result<PreparedPhoto, String> {
         let preview_url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_text)?;
-        Ok(PreparedPhoto { bytes: blob.size() as u32, blob, preview_url })
+        Ok(PreparedPhoto { bytes: blob.size() as u32, blob, preview_url, taken_at: None })
     }
 }
 

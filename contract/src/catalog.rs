@@ -44,6 +44,14 @@ pub struct Catalog {
     /// time limit, or unsolved after two handlings, go to it.
     #[serde(default)]
     pub supervisor: String,
+    /// Whether the server offers a map to place the pin on (server configuration, like the
+    /// limits; the tiles themselves are fetched only when a resident opens the map).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub map: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 impl Catalog {

@@ -75,8 +75,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let catalog::CityCatalog { catalog, districts, classes } = catalog::load(config.catalog.as_deref())?;
         let class_rules = Arc::new(classes);
-        // Limits are configuration, not catalog content: the server publishes its own.
-        let catalog = Catalog { limits: config.limits.text_limits(), ..catalog };
+        // Limits and the map are configuration, not catalog content: the server publishes its own.
+        let catalog = Catalog { limits: config.limits.text_limits(), map: config.map.enabled(), ..catalog };
         let Storage { store, photos, cipher } = Storage::open(&config).await?;
         let request_time = std::time::Duration::from_secs(config.security.request_timeout_secs + 60);
         let stale = crate::intake::remove_stale_uploads(&crate::intake::spool_dir(&config.data_dir), request_time).context("clearing the upload spool")?;

@@ -202,6 +202,24 @@ mod tests {
     }
 
     #[test]
+    fn gcj02_matches_published_reference_points() {
+        // (WGS 84 lat, lon, GCJ-02 lat, lon): eviltransform's test points (Shanghai, Shenzhen,
+        // Beijing) and coordtransform's README example (Beijing).
+        let published = [
+            (31.1774276, 121.5272106, 31.17530398364597, 121.531541859215),
+            (22.543847, 113.912316, 22.540796131694766, 113.9171764808363),
+            (39.911954, 116.377817, 39.91334545536069, 116.38404722455657),
+            (39.915, 116.404, 39.91640428150164, 116.41024449916938),
+        ];
+        for (lat, lon, gcj_lat, gcj_lon) in published {
+            let (got_lat, got_lon) = wgs84_to_gcj02(lat, lon);
+            assert!((got_lat - gcj_lat).abs() < 1e-7 && (got_lon - gcj_lon).abs() < 1e-7, "({lat}, {lon}) → ({got_lat}, {got_lon}), published ({gcj_lat}, {gcj_lon})");
+            let (back_lat, back_lon) = gcj02_to_wgs84(gcj_lat, gcj_lon);
+            assert!(crate::geo::distance_m(lat, lon, back_lat, back_lon) < 0.05);
+        }
+    }
+
+    #[test]
     fn simplifying_keeps_the_shape_and_drops_near_straight_points() {
         let mut ring: Vec<[f64; 2]> = (0..=100).map(|index| [126.0 + f64::from(index) * 0.001, 45.0 + if index % 2 == 0 { 0.0 } else { 0.000_01 }]).collect();
         ring.extend([[126.1, 45.1], [126.0, 45.1], [126.0, 45.0]]);

@@ -58,6 +58,8 @@ pub struct Config {
     pub open311: Open311Settings,
     /// The public page of the city's figures.
     pub public: PublicSettings,
+    /// The map residents place the pin on (no tiles configured: no map).
+    pub map: MapSettings,
 }
 
 impl Default for Config {
@@ -81,6 +83,7 @@ impl Default for Config {
             follow_up: FollowUpSettings::default(),
             open311: Open311Settings::default(),
             public: PublicSettings::default(),
+            map: MapSettings::default(),
         }
     }
 }
@@ -300,6 +303,122 @@ impl Default for PublicSettings {
     }
 }
 
+/// The map residents place the pin on: the city's tile service and how to read it. Lianxin
+/// stores and forwards WGS 84 always; tiles drawn in GCJ-02 are shown with every position
+/// converted both ways. No `tiles`: the widget offers no map and nothing else changes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapSettings {
+    /// URL template of the base tiles with `{z}`, `{x}`, `{y}` and optionally `{s}` (XYZ,
+    /// or a WMTS service written as XYZ), e.g. Tianditu's
+    /// `https://t{s}.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=<key>`.
+    pub tiles: String,
+    /// An optional layer drawn over the tiles (Tianditu's street names, `cva_w`), same form.
+    pub labels: String,
+    /// What `{s}` stands for, e.g. `["0", "1", … "7"]`.
+    pub subdomains: Vec<String>,
+    /// The attribution the tile provider requires, shown on the map (plain text).
+    pub attribution: String,
+    /// The coordinate system the tiles are drawn in: `wgs84` (also CGCS2000, e.g. Tianditu)
+    /// or `gcj02` (most commercial Chinese maps).
+    pub coordinates: MapCoordinates,
+    /// The city centre `[lat, lon]` (WGS 84) a map opens on when there is no position yet.
+    pub center: Option<[f64; 2]>,
+    /// Zoom levels the tiles exist for (default 3–18) and the one a map opens at (16).
+    pub min_zoom: u8,
+    /// See `min_zoom`.
+    pub max_zoom: u8,
+    /// See `min_zoom`.
+    pub zoom: u8,
+}
+
+impl Default for MapSettings {
+    fn default() -> Self {
+        MapSettings {
+            tiles: String::new(),
+            labels: String::new(),
+            subdomains: Vec::new(),
+            attribution: String::new(),
+            coordinates: MapCoordinates::Wgs84,
+            center: None,
+            min_zoom: 3,
+            max_zoom: 18,
+            zoom: 16,
+        }
+    }
+}
+
+/// The coordinate system map tiles are drawn in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapCoordinates {
+    /// WGS 84, or CGCS2000 (centimetres apart; Tianditu, the national platform).
+    #[serde(alias = "cgcs2000")]
+    Wgs84,
+    /// GCJ-02, the offset datum of AMap, Tencent and most commercial Chinese maps.
+    Gcj02,
+}
+
+impl MapSettings {
+    /// Whether a map is configured.
+    pub fn enabled(&self) -> bool {
+        !self.tiles.is_empty()
+    }
+
+    /// The origins tiles are fetched from (`scheme://host[:port]`, each `{s}` expanded):
+    /// exactly what the CSP's `img-src` must add.
+    pub fn tile_origins(&self) -> Vec<String> {
+        let mut origins = Vec::new();
+        for template in [&self.tiles, &self.labels].into_iter().filter(|template| !template.is_empty()) {
+            let Some((scheme, rest)) = template.split_once("://") else { continue };
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let hosts: Vec<String> = if host.contains("{s}") { self.subdomains.iter().map(|each| host.replace("{s}", each)).collect() } else { vec![host.to_owned()] };
+            for host in hosts {
+                let origin = format!("{scheme}://{host}");
+                if !origins.contains(&origin) {
+                    origins.push(origin);
+                }
+            }
+        }
+        origins
+    }
+
+    /// Why these settings cannot work, naming the setting.
+    fn problem(&self) -> Option<String> {
+        if !self.enabled() {
+            return (!self.labels.is_empty()).then(|| "map.labels is set but map.tiles is not".to_owned());
+        }
+        for (name, template) in [("map.tiles", &self.tiles), ("map.labels", &self.labels)] {
+            if template.is_empty() {
+                continue;
+            }
+            if !(template.starts_with("https://") || template.starts_with("http://")) {
+                return Some(format!("{name} must be an https:// (or http://) URL template, not {template:?}"));
+            }
+            if let Some(missing) = ["{z}", "{x}", "{y}"].into_iter().find(|part| !template.contains(part)) {
+                return Some(format!("{name} must contain {{z}}, {{x}} and {{y}}; {missing} is missing"));
+            }
+            if template.contains("{s}") && self.subdomains.is_empty() {
+                return Some(format!("{name} uses {{s}}: set map.subdomains, e.g. [\"0\", \"1\", \"2\"]"));
+            }
+            let host = template.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default()).unwrap_or_default();
+            if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == ';' || c == '\'' || c == ',') {
+                return Some(format!("{name} has no usable host"));
+            }
+        }
+        let Some([lat, lon]) = self.center else {
+            return Some("map.tiles is set but map.center is not: set center = [latitude, longitude] of the city centre (WGS 84)".to_owned());
+        };
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Some(format!("map.center [{lat}, {lon}] is not [latitude, longitude]"));
+        }
+        if self.min_zoom > self.max_zoom || self.max_zoom > 22 || !(self.min_zoom..=self.max_zoom).contains(&self.zoom) {
+            return Some(format!("map zoom levels must satisfy min_zoom ≤ zoom ≤ max_zoom ≤ 22 (now {} ≤ {} ≤ {})", self.min_zoom, self.zoom, self.max_zoom));
+        }
+        None
+    }
+}
+
 /// The Open311 GeoReport v2 door (`/open311/v2`): which apps may file, and what a public
 /// listing shows.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -482,6 +601,9 @@ impl Config {
         if !self.storage.photo_store.is_empty() && !self.storage.photo_store.starts_with("s3://") {
             bail!("storage.photo_store must be empty (files in the data dir) or s3://bucket[/prefix], not {:?}", self.storage.photo_store);
         }
+        if let Some(problem) = self.map.problem() {
+            bail!("{problem}");
+        }
         Ok(())
     }
 
@@ -522,6 +644,27 @@ mod tests {
         let error = Config::load(&settings(&["--addr", "localhost"])).unwrap_err();
         let text = format!("{error:#}");
         assert!(text.contains("--addr") && text.contains("127.0.0.1:8080"), "{text}");
+    }
+
+    #[test]
+    fn map_tile_hosts_are_exactly_the_configured_ones() {
+        let map = MapSettings {
+            tiles: "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k".into(),
+            labels: "https://t{s}.tianditu.gov.cn/cva_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k".into(),
+            subdomains: vec!["0".into(), "1".into()],
+            center: Some([45.7567, 126.6424]),
+            ..MapSettings::default()
+        };
+        assert_eq!(map.problem(), None);
+        assert_eq!(map.tile_origins(), ["https://t0.tianditu.gov.cn", "https://t1.tianditu.gov.cn"]);
+        let no_centre = MapSettings { center: None, ..map.clone() };
+        assert!(no_centre.problem().unwrap().contains("map.center"));
+        let no_subdomains = MapSettings { subdomains: Vec::new(), ..map.clone() };
+        assert!(no_subdomains.problem().unwrap().contains("map.subdomains"));
+        let no_y = MapSettings { tiles: "https://tiles.example/{z}/{x}.png".into(), ..map };
+        assert!(no_y.problem().unwrap().contains("{y} is missing"));
+        assert_eq!(MapSettings::default().problem(), None);
+        assert!(MapSettings::default().tile_origins().is_empty());
     }
 
     #[test]

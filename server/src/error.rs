@@ -44,6 +44,9 @@ pub enum ApiError {
     /// Nothing found.
     #[error("not found")]
     NotFound,
+    /// The city has configured no map tiles.
+    #[error("no map configured")]
+    NoMap,
     /// The report's state does not allow this (an answer before a resolution, an event
     /// moving it backwards…).
     #[error("refused: {0}")]
@@ -100,7 +103,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedPhoto(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::KeyInFlight | ApiError::Refused(_) => StatusCode::CONFLICT,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoMap => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -123,6 +126,7 @@ impl ApiError {
             ApiError::KeyReused => "idempotency-key-reused",
             ApiError::KeyInFlight => "idempotency-key-in-flight",
             ApiError::NotFound => "not-found",
+            ApiError::NoMap => "no-map",
             ApiError::Refused(Refusal::Backwards { .. }) => "moves-backwards",
             ApiError::Refused(Refusal::Final(_)) => "report-finished",
             ApiError::Refused(Refusal::NotResolved) => "not-resolved",
@@ -200,6 +204,15 @@ impl ApiError {
             ApiError::NotFound => (
                 words(lang, "未找到", "Not found", "Не найдено"),
                 words(lang, "没有找到该编号，请核对后重试", "Nothing was found under this number; check it and try again", "По этому номеру ничего не найдено; проверьте его"),
+            ),
+            ApiError::NoMap => (
+                words(lang, "暂无地图", "No map", "Карты нет"),
+                words(
+                    lang,
+                    "本市尚未提供地图，请填写地址或选择区县",
+                    "This city offers no map; type the address or choose the district instead",
+                    "Город не подключил карту; укажите адрес или выберите район",
+                ),
             ),
             ApiError::Refused(refusal) => (
                 words(lang, "无法办理", "Not possible now", "Сейчас невозможно"),
@@ -418,6 +431,7 @@ mod tests {
             ApiError::KeyReused,
             ApiError::KeyInFlight,
             ApiError::NotFound,
+            ApiError::NoMap,
             ApiError::Forbidden,
             ApiError::Unavailable("database unavailable".into()),
             ApiError::Internal(anyhow::anyhow!("sqlite: disk I/O error")),

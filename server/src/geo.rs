@@ -53,6 +53,16 @@ impl Geometry {
         None
     }
 
+    /// The centre `(lat, lon)` of the box around every outer ring: where a map of this
+    /// district opens.
+    pub fn centre(&self) -> (f64, f64) {
+        let (mut west, mut south, mut east, mut north) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for [lon, lat] in self.polygons().into_iter().filter_map(|polygon| polygon.first()).flatten() {
+            (west, south, east, north) = (west.min(*lon), south.min(*lat), east.max(*lon), north.max(*lat));
+        }
+        ((south + north) / 2.0, (west + east) / 2.0)
+    }
+
     /// Whether the point lies inside (holes excluded).
     pub fn contains(&self, lon: f64, lat: f64) -> bool {
         self.polygons().into_iter().any(|polygon| {
@@ -138,6 +148,11 @@ impl DistrictMap {
         self.districts.is_empty()
     }
 
+    /// The centre of a district's boundary, if it has one.
+    pub fn centre(&self, code: &str) -> Option<(f64, f64)> {
+        self.districts.iter().find(|(each, _)| each == code).map(|(_, boundary)| boundary.centre())
+    }
+
     /// The district containing the point, if any.
     pub fn locate(&self, lat: f64, lon: f64) -> Option<&str> {
         self.districts.iter().find(|(_, boundary)| boundary.contains(lon, lat)).map(|(code, _)| code.as_str())
@@ -160,6 +175,12 @@ mod tests {
         assert!(!with_hole.contains(11.0, 1.0));
         let two = Geometry::MultiPolygon { coordinates: vec![vec![square(0.0, 0.0, 1.0)], vec![square(5.0, 5.0, 1.0)]] };
         assert!(two.contains(5.5, 5.5) && two.contains(0.5, 0.5) && !two.contains(3.0, 3.0));
+    }
+
+    #[test]
+    fn a_map_of_a_district_opens_on_the_middle_of_its_box() {
+        let two = Geometry::MultiPolygon { coordinates: vec![vec![square(126.0, 45.0, 1.0)], vec![square(128.0, 47.0, 1.0)]] };
+        assert_eq!(two.centre(), (46.5, 127.5));
     }
 
     #[test]

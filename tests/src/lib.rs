@@ -2,6 +2,9 @@
 //! widget, start headless Chromium through ChromeDriver at a phone's viewport, and act on
 //! the page as a resident would (find, type, choose, wait, read).
 
+/// A tile server for the map tests.
+pub mod tiles;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -351,6 +354,59 @@ pub fn camera_photo(dir: &std::path::Path, width: u32, height: u32) -> anyhow::R
     photo.extend_from_slice(&app1);
     photo.extend_from_slice(&plain[2..]);
     let path = dir.join("camera.jpg");
+    std::fs::write(&path, photo)?;
+    Ok(path)
+}
+
+/// A phone photo taken at `(lat, lon)`: a JPEG whose EXIF carries a GPS block (latitude and
+/// longitude as degrees, minutes and seconds, with their N/E references), written into
+/// `dir` as `at-the-spot.jpg`.
+pub fn photo_taken_at(dir: &std::path::Path, lat: f64, lon: f64) -> anyhow::Result<PathBuf> {
+    let image = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 200) as u8 + 40, (y % 180) as u8 + 40, 120]));
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90).encode_image(&image)?;
+    let entry = |tag: u16, kind: u16, count: u32, value: [u8; 4]| {
+        let mut bytes = tag.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_le_bytes());
+        bytes.extend_from_slice(&count.to_le_bytes());
+        bytes.extend_from_slice(&value);
+        bytes
+    };
+    let dms = |degrees: f64| {
+        let whole = degrees.trunc();
+        let minutes = ((degrees - whole) * 60.0).trunc();
+        let seconds = ((degrees - whole) * 60.0 - minutes) * 60.0;
+        let mut bytes = Vec::new();
+        for (numerator, denominator) in [(whole as u32, 1u32), (minutes as u32, 1), ((seconds * 10_000.0).round() as u32, 10_000)] {
+            bytes.extend_from_slice(&numerator.to_le_bytes());
+            bytes.extend_from_slice(&denominator.to_le_bytes());
+        }
+        bytes
+    };
+    // TIFF header, IFD0 at 8 (one entry: the GPS IFD at 26), the GPS IFD (four entries)
+    // at 26, its rationals from 80.
+    let mut tiff = b"II\x2A\x00".to_vec();
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend(entry(0x8825, 4, 1, 26u32.to_le_bytes()));
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(&4u16.to_le_bytes());
+    tiff.extend(entry(1, 2, 2, *b"N\0\0\0"));
+    tiff.extend(entry(2, 5, 3, 80u32.to_le_bytes()));
+    tiff.extend(entry(3, 2, 2, *b"E\0\0\0"));
+    tiff.extend(entry(4, 5, 3, 104u32.to_le_bytes()));
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    anyhow::ensure!(tiff.len() == 80, "the GPS block is laid out as its offsets say");
+    tiff.extend(dms(lat));
+    tiff.extend(dms(lon));
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut photo = plain[..2].to_vec();
+    photo.extend_from_slice(&[0xFF, 0xE1]);
+    photo.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    photo.extend_from_slice(&app1);
+    photo.extend_from_slice(&plain[2..]);
+    let path = dir.join("at-the-spot.jpg");
     std::fs::write(&path, photo)?;
     Ok(path)
 }

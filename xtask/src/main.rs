@@ -117,7 +117,19 @@ fn build_widget(tools: &tools::BuildTools, crates: Crates) -> Result {
         advice: "The compiler's message is in the log. If it names a crate that is not found, a fetch step above missed it: that is a bug in xtask's fetch steps (build_widget), not on your machine.",
     }
     .run(&root, "trunk-build", &mut trunk)?;
+    add_map_library(&root, &root.join("dist"))?;
     precompress(&root, &root.join("dist"))
+}
+
+/// Puts Leaflet beside the widget's own `map.js`, which loads it only when a resident opens
+/// the map (the first load never carries it). Trunk empties `dist/` on every build, so this
+/// runs after it.
+fn add_map_library(root: &Path, dist: &Path) -> Result {
+    let leaflet = tools::ensure_leaflet(root)?;
+    for file in ["leaflet.js", "leaflet.css"] {
+        std::fs::copy(leaflet.join(file), dist.join(file)).map_err(|error| format!("copying {file} from {} into {}: {error}", leaflet.display(), dist.display()))?;
+    }
+    Ok(())
 }
 
 /// How the widget's release build is made smaller than stable Rust allows by default: the

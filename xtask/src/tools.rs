@@ -179,6 +179,20 @@ pub fn ensure_boundaries_package(root: &Path) -> Result<PathBuf> {
     Ok(package)
 }
 
+/// The map library the widget loads when a resident opens the map (BSD-2-Clause).
+const LEAFLET_VERSION: &str = "1.9.4";
+
+/// Installs Leaflet from npm; returns its `dist` directory (`leaflet.js`, `leaflet.css`).
+pub fn ensure_leaflet(root: &Path) -> Result<PathBuf> {
+    let tools_dir = target_dir(root).join("xtask-tools").join("leaflet");
+    let package = tools_dir.join("node_modules").join("leaflet");
+    let installed = std::fs::read_to_string(package.join("package.json")).unwrap_or_default();
+    if !installed.contains(&format!("\"version\": \"{LEAFLET_VERSION}\"")) {
+        npm_install(root, &tools_dir, "leaflet", LEAFLET_VERSION)?;
+    }
+    Ok(package.join("dist"))
+}
+
 /// Installs one npm package into `tools_dir`.
 fn npm_install(root: &Path, tools_dir: &Path, package: &str, version: &str) -> Result {
     std::fs::create_dir_all(tools_dir).map_err(|error| format!("creating {}: {error}", tools_dir.display()))?;

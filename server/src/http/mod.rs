@@ -36,6 +36,8 @@ pub mod page_words;
 pub mod open311;
 /// The city's figures in public: the page and its open data.
 pub mod city;
+/// `GET /api/v1/map`: the tile settings the map loads with.
+pub mod map;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,13 +88,14 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let security = &config.security;
     let widget = tower::ServiceBuilder::new().layer(axum::middleware::from_fn(widget::cache_control)).service(widget::service(&config.widget_dir));
-    let headers = Arc::new(security::SecurityHeaders::new(&config.widget_dir, &security.allowed_origins));
+    let headers = Arc::new(security::SecurityHeaders::new(&config.widget_dir, &security.allowed_origins, &config.map.tile_origins()));
     let submissions = Arc::new(rate_limit::RateLimiter::new(security.reports_per_minute, Some(security.uploads_per_client), security.trust_forwarded_for));
     let reads = Arc::new(rate_limit::RateLimiter::new(security.reads_per_minute, None, security.trust_forwarded_for));
     let (api, document) = OpenApiRouter::with_openapi(openapi::document())
         .merge(reports::router(&config, submissions, reads.clone()))
         .merge(catalog::router())
         .merge(districts::router())
+        .merge(map::router())
         .merge(health::router())
         .merge(metrics::router().layer(axum::middleware::from_fn_with_state(state.clone(), operators::only_operators)))
         .merge(openapi::router().layer(axum::middleware::from_fn_with_state(state.clone(), operators::only_operators)))

@@ -19,13 +19,15 @@ pub struct SecurityHeaders {
 }
 
 impl SecurityHeaders {
-    /// Builds the policy for the widget in `widget_dir`, embeddable by `allowed_origins`.
-    pub fn new(widget_dir: &Path, allowed_origins: &[String]) -> SecurityHeaders {
+    /// Builds the policy for the widget in `widget_dir`, embeddable by `allowed_origins`,
+    /// showing map tiles from `tile_origins` (and images from nowhere else).
+    pub fn new(widget_dir: &Path, allowed_origins: &[String], tile_origins: &[String]) -> SecurityHeaders {
         let index = std::fs::read_to_string(widget_dir.join("index.html")).unwrap_or_default();
         let script_hashes: String = inline_scripts(&index).map(|script| format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes())))).collect();
         let ancestors: String = allowed_origins.iter().map(|origin| format!(" {origin}")).collect();
+        let tiles: String = tile_origins.iter().map(|origin| format!(" {origin}")).collect();
         let csp = format!(
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; img-src 'self' blob: data:; \
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; img-src 'self' blob: data:{tiles}; \
              connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'{ancestors}"
         );
         SecurityHeaders { csp: HeaderValue::from_str(&csp).expect("the policy is ASCII") }

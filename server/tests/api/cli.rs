@@ -65,6 +65,11 @@ fn a_bad_setting_is_one_line_that_names_it_without_a_backtrace() {
     assert!(text.lines().count() <= 2, "{text}");
     assert!(text.contains("--addr") && text.contains("127.0.0.1:8080"), "says what is wrong and what it should look like: {text}");
     assert!(!text.contains("backtrace") && !text.contains("panicked"), "{text}");
+    let config = data_dir.path().join("lianxin.toml");
+    std::fs::write(&config, "[map]\ntiles = \"https://tiles.example/{z}/{x}/{y}.png\"\n").unwrap();
+    let no_centre = lianxin(&["--data-dir", data_dir.path().to_str().unwrap(), "--config", config.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
+    assert!(!no_centre.status.success());
+    assert!(stderr(&no_centre).contains("map.center"), "names the missing map setting: {}", stderr(&no_centre));
     let unknown = lianxin(&["--port", "1"]);
     assert!(!unknown.status.success());
     assert!(stderr(&unknown).contains("--port"), "{}", stderr(&unknown));

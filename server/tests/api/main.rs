@@ -18,6 +18,7 @@ mod webhook;
 mod widget;
 mod health;
 mod limits;
+mod map;
 mod migrate;
 mod nats;
 mod object_storage;

@@ -9,6 +9,7 @@ use crate::helpers::spawn_app;
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/catalog"),
     ("get", "/api/v1/districts/locate"),
+    ("get", "/api/v1/map"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/photos/{sha256}"),
     ("post", "/api/v1/pipeline/events"),

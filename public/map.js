@@ -1,0 +1,147 @@
+// Lianxin's map, loaded only when a resident presses "choose on the map": it loads Leaflet
+// (served by Lianxin itself), asks the server for the city's tiles (/api/v1/map), and lets
+// the resident place the pin by tapping, dragging, or with the arrow keys. Every position
+// it hands back is WGS 84: tiles drawn in GCJ-02 (most commercial Chinese maps) are shown
+// with each position converted there and back. Plain ES5, like the rest of the page's
+// hand-written scripts.
+(function () {
+  "use strict";
+
+  // GCJ-02 as published (Krasovsky ellipsoid); the server's boundaries.rs holds the same.
+  var A = 6378245.0;
+  var EE = 0.00669342162296594323;
+  function offset(lat, lon) {
+    var x = lon - 105.0, y = lat - 35.0, pi = Math.PI;
+    var dLat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    dLat += (20.0 * Math.sin(6.0 * x * pi) + 20.0 * Math.sin(2.0 * x * pi)) * 2.0 / 3.0;
+    dLat += (20.0 * Math.sin(y * pi) + 40.0 * Math.sin(y / 3.0 * pi)) * 2.0 / 3.0;
+    dLat += (160.0 * Math.sin(y / 12.0 * pi) + 320 * Math.sin(y * pi / 30.0)) * 2.0 / 3.0;
+    var dLon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    dLon += (20.0 * Math.sin(6.0 * x * pi) + 20.0 * Math.sin(2.0 * x * pi)) * 2.0 / 3.0;
+    dLon += (20.0 * Math.sin(x * pi) + 40.0 * Math.sin(x / 3.0 * pi)) * 2.0 / 3.0;
+    dLon += (150.0 * Math.sin(x / 12.0 * pi) + 300.0 * Math.sin(x / 30.0 * pi)) * 2.0 / 3.0;
+    var radLat = lat / 180.0 * pi;
+    var magic = 1 - EE * Math.sin(radLat) * Math.sin(radLat);
+    var sqrtMagic = Math.sqrt(magic);
+    return [dLat * 180.0 / ((A * (1 - EE)) / (magic * sqrtMagic) * pi), dLon * 180.0 / (A / sqrtMagic * Math.cos(radLat) * pi)];
+  }
+  function wgsToGcj(lat, lon) {
+    var d = offset(lat, lon);
+    return [lat + d[0], lon + d[1]];
+  }
+  function gcjToWgs(lat, lon) {
+    var wLat = lat, wLon = lon;
+    for (var i = 0; i < 10; i++) {
+      var g = wgsToGcj(wLat, wLon);
+      wLat -= g[0] - lat;
+      wLon -= g[1] - lon;
+    }
+    return [wLat, wLon];
+  }
+
+  function load(tag, attributes) {
+    return new Promise(function (resolve, reject) {
+      var element = document.createElement(tag);
+      for (var name in attributes) element.setAttribute(name, attributes[name]);
+      element.onload = resolve;
+      element.onerror = function () { reject(new Error(attributes.src || attributes.href)); };
+      document.head.appendChild(element);
+    });
+  }
+  var leaflet = null;
+  function loadLeaflet() {
+    if (!leaflet) {
+      leaflet = Promise.all([
+        load("link", { rel: "stylesheet", href: "/leaflet.css" }),
+        load("link", { rel: "stylesheet", href: "/map.css" }),
+        load("script", { src: "/leaflet.js" }),
+      ]);
+      leaflet.catch(function () { leaflet = null; });
+    }
+    return leaflet;
+  }
+  function settings(district) {
+    var url = "/api/v1/map" + (district ? "?district=" + encodeURIComponent(district) : "");
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (response) {
+      if (!response.ok) throw new Error("map settings: HTTP " + response.status);
+      return response.json();
+    });
+  }
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+  }
+
+  var current = null;
+
+  // Opens the map in `container`. `options`: lat/lon (WGS 84) of a position already known,
+  // or a district code; `texts`: the pin's and zoom buttons' names in the resident's
+  // language. `onPick(lat, lon, accuracyMetres)` is called each time the pin is placed.
+  // Resolves once the map shows; rejects when Leaflet or the settings cannot be loaded.
+  function open(container, options, onPick) {
+    close();
+    return Promise.all([loadLeaflet(), settings(options.district)]).then(function (results) {
+      var L = window.L, config = results[1], texts = options.texts || {};
+      var gcj = config.coordinates === "gcj02";
+      var toMap = function (lat, lon) { return gcj ? wgsToGcj(lat, lon) : [lat, lon]; };
+      var known = typeof options.lat === "number" && typeof options.lon === "number";
+      var start = known ? toMap(options.lat, options.lon) : toMap(config.center.lat, config.center.lon);
+      var map = L.map(container, { minZoom: config.min_zoom, maxZoom: config.max_zoom, zoomControl: false, keyboard: true });
+      L.control.zoom({ zoomInTitle: texts.zoomIn || "+", zoomOutTitle: texts.zoomOut || "-" }).addTo(map);
+      map.attributionControl.setPrefix(false);
+      var layer = { subdomains: config.subdomains.length ? config.subdomains : "abc", minZoom: config.min_zoom, maxZoom: config.max_zoom };
+      L.tileLayer(config.tiles, L.extend({ attribution: escapeHtml(config.attribution) }, layer)).addTo(map);
+      if (config.labels) L.tileLayer(config.labels, layer).addTo(map);
+      map.setView(start, config.zoom);
+      var pin = L.marker(start, {
+        draggable: true,
+        keyboard: true,
+        autoPanOnFocus: true,
+        icon: L.divIcon({ className: "map-pin", iconSize: [28, 40], iconAnchor: [14, 40] }),
+      }).addTo(map);
+      var element = pin.getElement();
+      element.setAttribute("aria-label", texts.pin || "");
+      element.setAttribute("title", texts.pin || "");
+
+      function picked() {
+        var at = pin.getLatLng();
+        var wgs = gcj ? gcjToWgs(at.lat, at.lng) : [at.lat, at.lng];
+        // What the zoom level allows: about ten screen pixels, a fingertip, on the ground.
+        var metresPerPixel = 40075016.686 * Math.cos(at.lat * Math.PI / 180) / (256 * Math.pow(2, map.getZoom()));
+        onPick(wgs[0], wgs[1], Math.max(1, Math.round(metresPerPixel * 10)));
+      }
+      map.on("click", function (event) {
+        pin.setLatLng(event.latlng);
+        picked();
+      });
+      pin.on("dragend", picked);
+      var steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+      L.DomEvent.on(element, "keydown", function (event) {
+        var step = steps[event.key];
+        if (!step) return;
+        L.DomEvent.stop(event);
+        var size = event.shiftKey ? 2 : 10;
+        var point = map.latLngToContainerPoint(pin.getLatLng()).add([step[0] * size, step[1] * size]);
+        pin.setLatLng(map.containerPointToLatLng(point));
+        picked();
+      });
+      current = map;
+      // The container may have just become visible: measure it again once laid out, then
+      // give the pin the focus the "choose on the map" button had.
+      setTimeout(function () {
+        if (current !== map) return;
+        map.invalidateSize();
+        element.focus({ preventScroll: true });
+      }, 0);
+      return { gcj: gcj };
+    });
+  }
+
+  function close() {
+    if (current) {
+      current.remove();
+      current = null;
+    }
+  }
+
+  window.lianxinMap = { open: open, close: close, wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs };
+})();
