@@ -71,22 +71,60 @@
     return String(text).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
   }
 
+  // The map's own few words (the widget's are in app/src/text.rs; these load with the map).
+  var WORDS = {
+    "zh-CN": {
+      map: "地图：点击地图或拖动标记选择问题所在位置",
+      pin: "问题位置标记：可拖动，或用方向键移动",
+      zoomIn: "放大",
+      zoomOut: "缩小",
+      done: "完成",
+    },
+    en: {
+      map: "Map: tap the map or drag the pin to where the problem is",
+      pin: "Problem location pin: drag it, or move it with the arrow keys",
+      zoomIn: "Zoom in",
+      zoomOut: "Zoom out",
+      done: "Done",
+    },
+    ru: {
+      map: "Карта: коснитесь карты или перетащите метку туда, где проблема",
+      pin: "Метка места проблемы: перетащите её или двигайте клавишами со стрелками",
+      zoomIn: "Приблизить",
+      zoomOut: "Отдалить",
+      done: "Готово",
+    },
+  };
+
   var current = null;
 
-  // Opens the map in `container`. `options`: lat/lon (WGS 84) of a position already known,
-  // or a district code; `texts`: the pin's and zoom buttons' names in the resident's
-  // language. `onPick(lat, lon, accuracyMetres)` is called each time the pin is placed.
+  // Opens the map in `slot` (the location picker's place for it): the map itself and a
+  // "done" button that closes it. `options`: lat/lon (WGS 84) of a position already known,
+  // or a district code, and the resident's language (`lang`). `onPick(lat, lon, accuracyMetres)` is called each time the pin is placed.
   // Resolves once the map shows; rejects when Leaflet or the settings cannot be loaded.
-  function open(container, options, onPick) {
+  function open(slot, options, onPick) {
     close();
     return Promise.all([loadLeaflet(), settings(options.district)]).then(function (results) {
-      var L = window.L, config = results[1], texts = options.texts || {};
+      var L = window.L, config = results[1], texts = WORDS[options.lang] || WORDS["zh-CN"];
+      var container = document.createElement("div");
+      container.id = "map";
+      container.className = "map";
+      container.setAttribute("role", "region");
+      var done = document.createElement("button");
+      done.type = "button";
+      done.id = "map-done";
+      done.className = "secondary";
+      done.textContent = texts.done;
+      done.addEventListener("click", close);
+      slot.appendChild(container);
+      slot.appendChild(done);
       var gcj = config.coordinates === "gcj02";
       var toMap = function (lat, lon) { return gcj ? wgsToGcj(lat, lon) : [lat, lon]; };
       var known = typeof options.lat === "number" && typeof options.lon === "number";
       var start = known ? toMap(options.lat, options.lon) : toMap(config.center.lat, config.center.lon);
       var map = L.map(container, { minZoom: config.min_zoom, maxZoom: config.max_zoom, zoomControl: false, keyboard: true });
-      L.control.zoom({ zoomInTitle: texts.zoomIn || "+", zoomOutTitle: texts.zoomOut || "-" }).addTo(map);
+      container.setAttribute("aria-label", texts.map);
+      L.control.zoom({ zoomInTitle: texts.zoomIn, zoomOutTitle: texts.zoomOut }).addTo(map);
       map.attributionControl.setPrefix(false);
       var layer = { subdomains: config.subdomains.length ? config.subdomains : "abc", minZoom: config.min_zoom, maxZoom: config.max_zoom };
       L.tileLayer(config.tiles, L.extend({ attribution: escapeHtml(config.attribution) }, layer)).addTo(map);
@@ -99,8 +137,8 @@
         icon: L.divIcon({ className: "map-pin", iconSize: [28, 40], iconAnchor: [14, 40] }),
       }).addTo(map);
       var element = pin.getElement();
-      element.setAttribute("aria-label", texts.pin || "");
-      element.setAttribute("title", texts.pin || "");
+      element.setAttribute("aria-label", texts.pin);
+      element.setAttribute("title", texts.pin);
 
       function picked() {
         var at = pin.getLatLng();
@@ -124,11 +162,11 @@
         pin.setLatLng(map.containerPointToLatLng(point));
         picked();
       });
-      current = map;
+      current = { map: map, slot: slot };
       // The container may have just become visible: measure it again once laid out, then
       // give the pin the focus the "choose on the map" button had.
       setTimeout(function () {
-        if (current !== map) return;
+        if (!current || current.map !== map) return;
         map.invalidateSize();
         element.focus({ preventScroll: true });
       }, 0);
@@ -137,10 +175,12 @@
   }
 
   function close() {
-    if (current) {
-      current.remove();
-      current = null;
-    }
+    if (!current) return;
+    current.map.remove();
+    current.slot.textContent = "";
+    current = null;
+    var opener = document.getElementById("choose-on-map");
+    if (opener) opener.focus();
   }
 
   window.lianxinMap = { open: open, close: close, wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs };

@@ -85,7 +85,7 @@ pub fn LocationPicker(
     position: RwSignal<Option<Position>>,
     district: RwSignal<String>,
     address: RwSignal<String>,
-    photo_taken_at: Signal<Option<crate::exif::TakenAt>>,
+    photos: RwSignal<Vec<crate::photo::PreparedPhoto>>,
     location_error: Signal<Option<String>>,
     district_error: Signal<Option<String>>,
 ) -> impl IntoView {
@@ -119,37 +119,28 @@ pub fn LocationPicker(
         });
     };
     let with_map = catalog.with_value(|catalog| catalog.map);
-    let map_open = RwSignal::new(false);
-    let map_container = NodeRef::<leptos::html::Div>::new();
+    // The map script draws the map and its "done" button into `#map-slot` itself, so the
+    // widget's first load carries only this button.
     let open_map = move |_| {
-        map_open.set(true);
-        let Some(container) = map_container.get_untracked() else { return };
         let lang = lang.get_untracked();
         let district_code = district.get_untracked();
         spawn_local(async move {
-            let opening = map::Opening {
-                at: position.get_untracked(),
-                district: &district_code,
-                texts: [("pin", t(lang, Text::MapPin)), ("zoomIn", t(lang, Text::ZoomIn)), ("zoomOut", t(lang, Text::ZoomOut))],
-            };
+            let opening = map::Opening { at: position.get_untracked(), district: &district_code, lang: lang.tag() };
             let chosen = move |at: Position| {
                 state.set(Locating::Chosen(at));
                 placed(at);
             };
-            if map::open(container.into(), opening, chosen).await.is_err() {
-                map_open.set(false);
+            if map::open("map-slot", opening, chosen).await.is_err() {
                 state.set(Locating::MapFailed);
             }
         });
     };
-    let close_map = move |_| {
-        map::close();
-        map_open.set(false);
-    };
     // "Use where the photo was taken?": offered only when there is no position from GPS or
     // the fix is far from it (or too vague), never taken without the resident's tap.
+    // Where the first photo that says so was taken.
+    let photo_taken_at = move || photos.with(|photos| photos.iter().find_map(|photo| photo.taken_at));
     let photo_offer = move || {
-        let taken = photo_taken_at.get()?;
+        let taken = photo_taken_at()?;
         let offer = match state.get() {
             Locating::Idle | Locating::Failed | Locating::MapFailed => true,
             Locating::Found(found) => found.accuracy_m > 200.0 || distance_m(found.lat, found.lon, taken.lat, taken.lon) > 200.0,
@@ -158,7 +149,7 @@ pub fn LocationPicker(
         offer.then_some(taken)
     };
     let use_photo_position = move |_| {
-        if let Some(taken) = photo_taken_at.get_untracked() {
+        if let Some(taken) = photos.with_untracked(|photos| photos.iter().find_map(|photo| photo.taken_at)) {
             state.set(Locating::FromPhoto);
             placed(Position { lat: taken.lat, lon: taken.lon, accuracy_m: taken.error_m.unwrap_or(f64::NAN) });
         }
@@ -178,17 +169,10 @@ pub fn LocationPicker(
             <button type="button" id="use-location" class="secondary" on:click=locate disabled=move || state.get() == Locating::Busy>
                 {tr(lang, Text::UseMyLocation)}
             </button>
-            {with_map.then(|| view! {
-                <button type="button" id="choose-on-map" class="secondary" on:click=open_map aria-expanded=move || map_open.get().to_string() aria-controls="map" hidden=move || map_open.get()>
-                    {tr(lang, Text::ChooseOnMap)}
-                </button>
-                <div id="map" class="map" node_ref=map_container role="region" aria-label=tr(lang, Text::MapLabel) hidden=move || !map_open.get()></div>
-                <button type="button" id="map-done" class="secondary" on:click=close_map hidden=move || !map_open.get()>{tr(lang, Text::MapDone)}</button>
-            })}
+            <button type="button" id="choose-on-map" class="secondary" on:click=open_map hidden=!with_map>{tr(lang, Text::ChooseOnMap)}</button>
+            <div id="map-slot"></div>
             <p id="location-status" class="hint" role="status" aria-live="polite">{status}</p>
-            {move || photo_offer().map(|_| view! {
-                <button type="button" id="use-photo-place" class="secondary" on:click=use_photo_position>{tr(lang, Text::UsePhotoPlace)}</button>
-            })}
+            <button type="button" id="use-photo-place" class="secondary" on:click=use_photo_position hidden=move || photo_offer().is_none()>{tr(lang, Text::UsePhotoPlace)}</button>
             <p id="nearby" class="hint" aria-live="polite">
                 // "Is it one of these?": the server's page lists them, each with "this is my problem too".
                 {move || nearby.get().filter(|count| *count > 0).zip(position.get()).map(|(count, at)| {

@@ -1,6 +1,7 @@
 //! "Choose on the map": the server's `map.js` (which brings Leaflet and asks for the city's
-//! tiles) is loaded on first use only, so the widget's first load carries neither; it opens
-//! in a container the location picker shows, and hands every placed pin back in WGS 84.
+//! tiles) is loaded on first use only, so the widget's first load carries neither; it draws
+//! the map and its "done" button into a slot of the location picker, and hands every placed
+//! pin back in WGS 84.
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::JsCast;
@@ -15,8 +16,8 @@ pub struct Opening<'a> {
     pub at: Option<Position>,
     /// The district chosen, else empty.
     pub district: &'a str,
-    /// The pin's and the zoom buttons' names in the resident's language.
-    pub texts: [(&'static str, &'a str); 3],
+    /// The resident's language (the map script carries its own few words).
+    pub lang: &'static str,
 }
 
 /// The script's `window.lianxinMap`, loading the script the first time.
@@ -37,10 +38,11 @@ async fn script() -> Result<JsValue, JsValue> {
     Reflect::get(&window, &name)
 }
 
-/// Opens the map in `container`; `on_pick` gets each position the resident places the pin
-/// at. `Err` when the map could not be loaded (the address and district stay).
-pub async fn open(container: web_sys::Element, opening: Opening<'_>, on_pick: impl Fn(Position) + 'static) -> Result<(), JsValue> {
+/// Opens the map in the element with id `slot`; `on_pick` gets each position the resident
+/// places the pin at. `Err` when the map could not be loaded (the address and district stay).
+pub async fn open(slot: &str, opening: Opening<'_>, on_pick: impl Fn(Position) + 'static) -> Result<(), JsValue> {
     let map = script().await?;
+    let container = web_sys::window().and_then(|window| window.document()).and_then(|document| document.get_element_by_id(slot)).ok_or(JsValue::NULL)?;
     let open: Function = Reflect::get(&map, &JsValue::from_str("open"))?.dyn_into()?;
     let options = Object::new();
     if let Some(at) = opening.at {
@@ -48,22 +50,9 @@ pub async fn open(container: web_sys::Element, opening: Opening<'_>, on_pick: im
         Reflect::set(&options, &"lon".into(), &at.lon.into())?;
     }
     Reflect::set(&options, &"district".into(), &opening.district.into())?;
-    let texts = Object::new();
-    for (key, text) in opening.texts {
-        Reflect::set(&texts, &key.into(), &text.into())?;
-    }
-    Reflect::set(&options, &"texts".into(), &texts)?;
+    Reflect::set(&options, &"lang".into(), &opening.lang.into())?;
     // Lives as long as the page: one small closure per map opened.
     let picked = Closure::<dyn Fn(f64, f64, f64)>::new(move |lat, lon, accuracy_m| on_pick(Position { lat, lon, accuracy_m })).into_js_value();
     let shown: Promise = open.call3(&map, &container, &options, &picked)?.dyn_into()?;
     JsFuture::from(shown).await.map(drop)
-}
-
-/// Closes the open map, if the script was ever loaded.
-pub fn close() {
-    let Some(window) = web_sys::window() else { return };
-    let Ok(map) = Reflect::get(&window, &JsValue::from_str("lianxinMap")) else { return };
-    if let Ok(close) = Reflect::get(&map, &JsValue::from_str("close")).and_then(|close| close.dyn_into::<Function>().map_err(JsValue::from)) {
-        let _ = close.call0(&map);
-    }
 }

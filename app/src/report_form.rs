@@ -70,8 +70,6 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
     let contact_phone = RwSignal::new(String::new());
     let consent = RwSignal::new(false);
     let photos = RwSignal::new(Vec::<PreparedPhoto>::new());
-    // Where the first photo that says so was taken: offered as the position.
-    let photo_taken_at = Signal::derive(move || photos.with(|photos| photos.iter().find_map(|photo| photo.taken_at)));
     let preparing = RwSignal::new(0u32);
     let errors = RwSignal::new(Vec::<ValidationError>::new());
     let failure = RwSignal::new(None::<String>);
@@ -292,7 +290,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                 <p id="category-error" class="field-error" aria-live="polite">{move || error_signal(errors, lang, "category").get()}</p>
 
                 {move || category.get().map(|category| view! {
-                    <CategoryDetails category=category catalog=catalog lang=lang kind=kind fields=fields position=position district=district address=address photo_taken_at=photo_taken_at errors=errors />
+                    <CategoryDetails category=category catalog=catalog lang=lang kind=kind fields=fields position=position district=district address=address photos=photos errors=errors />
                 })}
 
                 <label for="description">{tr(lang, Text::Description)}</label>
@@ -346,7 +344,7 @@ fn CategoryDetails(
     position: RwSignal<Option<Position>>,
     district: RwSignal<String>,
     address: RwSignal<String>,
-    photo_taken_at: Signal<Option<crate::exif::TakenAt>>,
+    photos: RwSignal<Vec<PreparedPhoto>>,
     errors: RwSignal<Vec<ValidationError>>,
 ) -> impl IntoView {
     let kinds = category.kinds.clone();
@@ -379,7 +377,7 @@ fn CategoryDetails(
                 position=position
                 district=district
                 address=address
-                photo_taken_at=photo_taken_at
+                photos=photos
                 location_error=error_signal(errors, lang, "location")
                 district_error=error_signal(errors, lang, "location.district")
             />

@@ -99,7 +99,7 @@ fn draw(z: u32, x: u32, y: u32) -> Vec<u8> {
     use image::ImageEncoder;
     const SIZE: u32 = 256;
     const SCALE: u32 = 3;
-    let background = if (x + y) % 2 == 0 { image::Rgb([232, 240, 224]) } else { image::Rgb([221, 232, 244]) };
+    let background = if (x + y).is_multiple_of(2) { image::Rgb([232, 240, 224]) } else { image::Rgb([221, 232, 244]) };
     let mut tile = image::RgbImage::from_pixel(SIZE, SIZE, background);
     for i in 0..SIZE {
         for (px, py) in [(i, 0), (i, SIZE - 1), (0, i), (SIZE - 1, i)] {

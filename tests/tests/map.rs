@@ -2,9 +2,12 @@
 //! (tiles it draws itself, with `z/x/y` printed on them): "choose on the map" opens it,
 //! the resident taps, moves the pin with the arrow keys, drags it — with tiles drawn in
 //! WGS 84 and in GCJ-02 — and the report reaches the pipeline at the WGS 84 position the
-//! pixels stand for, computed here independently (Web Mercator; the server's GCJ-02
-//! conversion, itself checked against published reference points). Without tiles there is
-//! no map button, and the CSP allows images from exactly the configured tile hosts.
+//! pixels stand for. The test finds a place on screen from the tiles themselves (where the
+//! browser drew tile z/x/y, and Web Mercator within it), so it does not trust the map
+//! script: on GCJ-02 tiles St. Sophia Cathedral is drawn where its GCJ-02 position falls,
+//! and tapping there must forward its WGS 84 position (the server's conversion, checked
+//! against published reference points). Without tiles there is no map button, and the CSP
+//! allows images from exactly the configured tile hosts.
 
 use std::f64::consts::PI;
 use std::time::{Duration, Instant};
@@ -12,13 +15,15 @@ use std::time::{Duration, Instant};
 use fantoccini::key::Key;
 use lianxin_e2e::tiles::TileServer;
 use lianxin_e2e::{Browser, Server};
-use lianxin_server::boundaries::gcj02_to_wgs84;
+use lianxin_server::boundaries::{gcj02_to_wgs84, wgs84_to_gcj02};
 use lianxin_server::config::{MapCoordinates, MapSettings};
 use lianxin_server::geo::distance_m;
 use serde_json::{Value, json};
 
-/// Central Street, in Daoli (WGS 84).
-const CENTRAL_STREET: (f64, f64) = (45.7731, 126.6176);
+/// St. Sophia Cathedral, in Daoli (WGS 84): what the resident places the pin on.
+const ST_SOPHIA: (f64, f64) = (45.76809, 126.62152);
+/// A point about 100 m from it, where the map opens (the city centre, or the GPS fix).
+const NEARBY: (f64, f64) = (45.7690, 126.6200);
 const ZOOM: u8 = 16;
 
 fn world(zoom: u8) -> f64 {
@@ -52,27 +57,12 @@ async fn start(tiles: &TileServer, coordinates: MapCoordinates) -> anyhow::Resul
             subdomains: vec!["a".into(), "b".into()],
             attribution: "Lianxin test tiles".into(),
             coordinates,
-            center: Some([CENTRAL_STREET.0, CENTRAL_STREET.1]),
+            center: Some([NEARBY.0, NEARBY.1]),
             zoom: ZOOM,
             ..MapSettings::default()
         };
     })
     .await
-}
-
-/// The map's box as Leaflet measures it: the padding box's left and top in the viewport,
-/// and its width and height.
-async fn map_box(browser: &Browser) -> anyhow::Result<(f64, f64, f64, f64)> {
-    let found = browser
-        .client
-        .execute(
-            "const map = document.getElementById('map'); map.scrollIntoView({block: 'center'}); const r = map.getBoundingClientRect(); \
-             return [r.left + map.clientLeft, r.top + map.clientTop, map.clientWidth, map.clientHeight];",
-            vec![],
-        )
-        .await?;
-    let numbers: Vec<f64> = serde_json::from_value(found)?;
-    Ok((numbers[0], numbers[1], numbers[2], numbers[3]))
 }
 
 /// Waits until the map shows the pin and at least one tile has loaded.
@@ -83,12 +73,36 @@ async fn wait_for_map(browser: &Browser, tiles: &TileServer) -> anyhow::Result<(
     Ok(())
 }
 
-/// The position shown at a point of the map box, given the position at its centre: how
-/// Leaflet maps pixels (its pixel origin is rounded to whole pixels).
-fn at_point(centre: (f64, f64), (width, height): (f64, f64), (px, py): (f64, f64)) -> (f64, f64) {
-    let (cx, cy) = project(centre, ZOOM);
-    let origin = ((cx - width / 2.0).round(), (cy - height / 2.0).round());
-    unproject((origin.0 + px, origin.1 + py), ZOOM)
+/// Where on the screen the tiles draw a position (in the tiles' own coordinates): from the
+/// screen box of one loaded tile, whose z/x/y its address names, and Web Mercator within it.
+async fn screen_of(browser: &Browser, at: (f64, f64)) -> anyhow::Result<(f64, f64)> {
+    let found = browser
+        .client
+        .execute(
+            "document.getElementById('map').scrollIntoView({block: 'center'}); \
+             const tile = document.querySelector('img.leaflet-tile-loaded'); const r = tile.getBoundingClientRect(); \
+             return [tile.src, r.left, r.top];",
+            vec![],
+        )
+        .await?;
+    let (src, left, top): (String, f64, f64) = serde_json::from_value(found)?;
+    let numbers: Vec<f64> = src.trim_end_matches(".png").rsplit('/').take(3).filter_map(|part| part.parse().ok()).collect();
+    let [y, x, z] = numbers[..] else { anyhow::bail!("a tile address without z/x/y: {src}") };
+    anyhow::ensure!(z == f64::from(ZOOM), "tiles of zoom {z}, not {ZOOM}");
+    let (px, py) = project(at, ZOOM);
+    Ok((left + px - x * 256.0, top + py - y * 256.0))
+}
+
+/// Where the pin's tip stands on the screen.
+async fn pin_tip(browser: &Browser) -> anyhow::Result<(f64, f64)> {
+    let found = browser
+        .client
+        .execute(
+            "document.getElementById('map').scrollIntoView({block: 'center'}); const r = document.querySelector('.map-pin').getBoundingClientRect(); return [r.left + r.width / 2, r.bottom];",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(found)?)
 }
 
 async fn click_at(browser: &Browser, x: f64, y: f64) -> anyhow::Result<()> {
@@ -149,6 +163,15 @@ fn assert_near(line: &Value, expected: (f64, f64)) {
     assert!(off < 5.0, "the pipeline got {got:?}, {off:.1} m from the expected {expected:?}: {location}");
 }
 
+async fn wait_until_shown(browser: &Browser, css: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.wait_for(css).await?.is_displayed().await? {
+        anyhow::ensure!(Instant::now() < deadline, "{css} was never shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 async fn csp(server: &Server) -> anyhow::Result<String> {
     let response = reqwest::get(format!("{}/", server.url)).await?;
     Ok(response.headers().get("content-security-policy").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned())
@@ -167,17 +190,18 @@ async fn a_resident_taps_the_map_and_nudges_the_pin_with_the_keys_on_wgs84_tiles
     browser.choose("#category", "manhole_cover").await?;
     browser.click("#choose-on-map").await?;
     wait_for_map(&browser, &tiles).await?;
-    let (left, top, width, height) = map_box(&browser).await?;
+    // No GPS: the map opens on the city centre, the pin on it.
+    let (opened, centre) = (pin_tip(&browser).await?, screen_of(&browser, NEARBY).await?);
+    assert!((opened.0 - centre.0).abs() < 2.0 && (opened.1 - centre.1).abs() < 2.0, "the pin at {opened:?}, the centre drawn at {centre:?}");
 
-    // A tap (with the mouse) 40 px right of and 30 px below the middle, then the pin three
-    // steps right and two up with the arrow keys (10 px a step).
-    let point = (width / 2.0 + 40.0, height / 2.0 + 30.0);
-    click_at(&browser, left + point.0, top + point.1).await?;
-    let tapped = at_point(CENTRAL_STREET, (width, height), point);
+    // A tap (with the mouse) on the cathedral as the tiles draw it, then the pin three steps
+    // right and two up with the arrow keys (10 px a step).
+    let (x, y) = screen_of(&browser, ST_SOPHIA).await?;
+    click_at(&browser, x, y).await?;
     browser.wait_for_text("#location-status", "已在地图上选定位置").await?;
     keys_on_pin(&browser, Key::Right, 3).await?;
     keys_on_pin(&browser, Key::Up, 2).await?;
-    let expected = moved(tapped, (30.0, -20.0));
+    let expected = moved(ST_SOPHIA, (30.0, -20.0));
     // The pin's district comes from the server's lookup.
     let deadline = Instant::now() + Duration::from_secs(10);
     while browser.value_of("#district").await? != "daoli" {
@@ -201,14 +225,17 @@ async fn on_gcj02_tiles_a_tap_keys_and_a_drag_still_forward_wgs84() -> anyhow::R
     let server = start(&tiles, MapCoordinates::Gcj02).await?;
     let browser = Browser::start("en").await?;
     browser.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"] })).await?;
-    browser.cdp("Emulation.setGeolocationOverride", json!({ "latitude": CENTRAL_STREET.0, "longitude": CENTRAL_STREET.1, "accuracy": 800 })).await?;
+    browser.cdp("Emulation.setGeolocationOverride", json!({ "latitude": NEARBY.0, "longitude": NEARBY.1, "accuracy": 800 })).await?;
     browser.open_widget(&server.url).await?;
     browser.choose("#category", "manhole_cover").await?;
     browser.click("#use-location").await?;
     browser.wait_for_text("#location-status", "Location found").await?;
-    // GPS 800 m off: the resident places the pin on the map, which opens on the fix.
+    // GPS 800 m vague: the resident places the pin on the map, which opens on the fix — drawn
+    // by GCJ-02 tiles where the fix's GCJ-02 position falls.
     browser.click("#choose-on-map").await?;
     wait_for_map(&browser, &tiles).await?;
+    let (opened, fix) = (pin_tip(&browser).await?, screen_of(&browser, wgs84_to_gcj02(NEARBY.0, NEARBY.1)).await?);
+    assert!((opened.0 - fix.0).abs() < 2.0 && (opened.1 - fix.1).abs() < 2.0, "the pin at {opened:?}, the fix drawn at {fix:?}");
 
     // The map script's own conversion against published reference points (eviltransform's
     // Shanghai and Shenzhen).
@@ -218,15 +245,15 @@ async fn on_gcj02_tiles_a_tap_keys_and_a_drag_still_forward_wgs84() -> anyhow::R
         assert!((got[0] - expected[0]).abs() < 1e-7 && (got[1] - expected[1]).abs() < 1e-7, "GCJ-02 in the browser: {got:?}, published {expected:?}");
     }
 
-    let centre = lianxin_server::boundaries::wgs84_to_gcj02(CENTRAL_STREET.0, CENTRAL_STREET.1);
-    let (left, top, width, height) = map_box(&browser).await?;
-    let point = (width / 2.0 - 50.0, height / 2.0 + 40.0);
-    tap_at(&browser, left + point.0, top + point.1).await?;
-    let tapped = at_point(centre, (width, height), point);
+    // A tap (touch) on the cathedral as the GCJ-02 tiles draw it, two steps left with the
+    // keys, then a drag.
+    let drawn = wgs84_to_gcj02(ST_SOPHIA.0, ST_SOPHIA.1);
+    let (x, y) = screen_of(&browser, drawn).await?;
+    tap_at(&browser, x, y).await?;
     browser.wait_for_text("#location-status", "Place chosen on the map").await?;
     keys_on_pin(&browser, Key::Left, 2).await?;
     drag_pin(&browser, (60.0, -45.0)).await?;
-    let shown = moved(tapped, (-20.0 + 60.0, -45.0));
+    let shown = moved(drawn, (-20.0 + 60.0, -45.0));
     browser.screenshot("map-gcj02").await?;
 
     let line = send_and_forwarded(&browser, &server, "Manhole cover missing on Central Street (placed on the map)").await?;
@@ -245,7 +272,8 @@ async fn without_tiles_there_is_no_map_and_images_stay_self_only() -> anyhow::Re
     browser.open_widget(&server.url).await?;
     browser.choose("#category", "manhole_cover").await?;
     browser.wait_for("#use-location").await?;
-    assert!(browser.client.find(fantoccini::Locator::Css("#choose-on-map")).await.is_err(), "no map button without tiles");
+    let button = browser.wait_for("#choose-on-map").await?;
+    assert!(!button.is_displayed().await?, "no map button without tiles");
     browser.close().await
 }
 
@@ -253,16 +281,17 @@ async fn without_tiles_there_is_no_map_and_images_stay_self_only() -> anyhow::Re
 async fn with_gps_refused_the_place_a_photo_was_taken_is_offered_and_used_only_when_taken() -> anyhow::Result<()> {
     let server = Server::start().await?;
     let dir = tempfile::tempdir()?;
-    // St. Sophia Cathedral, Daoli.
-    let photo = lianxin_e2e::photo_taken_at(dir.path(), 45.76809, 126.62152)?;
+    let photo = lianxin_e2e::photo_taken_at(dir.path(), ST_SOPHIA.0, ST_SOPHIA.1)?;
     let browser = Browser::start("zh-CN").await?;
     browser.open_widget(&server.url).await?;
     browser.cdp("Browser.setPermission", json!({ "permission": { "name": "geolocation" }, "setting": "denied" })).await?;
     browser.choose("#category", "manhole_cover").await?;
     browser.click("#use-location").await?;
     browser.wait_for_text("#location-status", "无法获取您的位置").await?;
+    let offer = browser.wait_for("#use-photo-place").await?;
+    assert!(!offer.is_displayed().await?, "nothing offered before a photo says where it was taken");
     browser.attach("#photo", &photo).await?;
-    browser.wait_for(".photo img").await?;
+    wait_until_shown(&browser, "#use-photo-place").await?;
     browser.click("#use-photo-place").await?;
     browser.wait_for_text("#location-status", "已使用照片的拍摄地点").await?;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -271,7 +300,7 @@ async fn with_gps_refused_the_place_a_photo_was_taken_is_offered_and_used_only_w
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let line = send_and_forwarded(&browser, &server, "索菲亚教堂旁井盖缺失").await?;
-    assert_near(&line, (45.76809, 126.62152));
+    assert_near(&line, ST_SOPHIA);
     assert!(line["report"]["location"].get("accuracy_m").is_none(), "the photo said nothing of its accuracy: {}", line["report"]["location"]);
     browser.close().await?;
 
@@ -282,7 +311,7 @@ async fn with_gps_refused_the_place_a_photo_was_taken_is_offered_and_used_only_w
     browser.choose("#district", "daoli").await?;
     browser.type_into("#address", "透笼街 索菲亚教堂").await?;
     browser.attach("#photo", &photo).await?;
-    browser.wait_for("#use-photo-place").await?;
+    wait_until_shown(&browser, "#use-photo-place").await?;
     let line = send_and_forwarded(&browser, &server, "索菲亚教堂旁井盖缺失（不使用照片位置）").await?;
     assert!(line["report"]["location"].get("lat").is_none(), "{}", line["report"]["location"]);
     browser.close().await
