@@ -41,7 +41,7 @@ use leptos::prelude::*;
 use lianxin_contract::Lang;
 
 use crate::report_form::ReportForm;
-use crate::text::{Counted, Text, counted, tr};
+use crate::text::{Counted, Text, counted, t, tr};
 
 /// The whole widget.
 #[component]
@@ -89,7 +89,16 @@ pub fn App() -> impl IntoView {
             </Show>
             {move || match catalog.get() {
                 None => view! { <p class="loading" role="status">{tr(lang, Text::Loading)}</p> }.into_any(),
-                Some(Ok(catalog)) => view! { <ReportForm catalog=catalog lang=lang preset=preset.clone() /> }.into_any(),
+                Some(Ok(catalog)) => {
+                    // Tourists on a foreign SIM may not reach the short number: the full one.
+                    let abroad = catalog.hotline_abroad.clone();
+                    let hotline = move || (lang.get() != Lang::ZhCn && !abroad.is_empty()).then(|| format!("{} {abroad}", t(lang.get(), Text::HotlineAbroad)));
+                    view! {
+                        <ReportForm catalog=catalog lang=lang preset=preset.clone() />
+                        <p id="hotline-abroad" class="hint">{hotline}</p>
+                    }
+                    .into_any()
+                }
                 Some(Err(error)) => view! { <p class="error" role="alert">{tr(lang, Text::CatalogFailed)} " " {error}</p> }.into_any(),
             }}
         </main>

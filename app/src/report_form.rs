@@ -474,7 +474,7 @@ fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<S
     let required = field.required;
     view! {
         <label for=id.clone()>{move || label.get(lang.get()).to_owned()} {required.then_some(" *")}</label>
-        <div class="field-input">{input} {unit.map(|unit| view! { <span class="unit">{move || unit.get(lang.get()).to_owned()}</span> })}</div>
+        <div class="field-input">{input} {unit.map(|unit| view! { <span class="unit">{move || lianxin_contract::i18n::unit_form(unit.get(lang.get()), lang.get(), None).to_owned()}</span> })}</div>
         {help.map(|help| view! { <p class="hint">{move || help.get(lang.get()).to_owned()}</p> })}
         <p id=error_id class="field-error" aria-live="polite">{move || message.get()}</p>
     }

@@ -3,14 +3,15 @@
 //! the phone, so a resident in a hurry sees what the department will read.
 
 use leptos::prelude::*;
-use lianxin_contract::number::format_number;
+use lianxin_contract::i18n::{decimal, local_datetime, unit_form};
 use lianxin_contract::report::FieldValue;
 use lianxin_contract::{Catalog, Category, FieldKind, Lang, ReportSubmission};
 
 use crate::photo::PreparedPhoto;
-use crate::text::{Text, t, tr};
+use crate::text::{Counted, Text, counted, t, tr};
 
-/// How a field's value reads: choice labels instead of codes, numbers with their unit.
+/// How a field's value reads: choice labels instead of codes, numbers with their unit, dates
+/// and times as the language writes them.
 fn field_text(category: &Category, code: &str, value: &FieldValue, lang: Lang) -> String {
     let field = category.fields.iter().find(|field| field.code == code);
     let label_of = |choice: &str| -> String {
@@ -22,10 +23,11 @@ fn field_text(category: &Category, code: &str, value: &FieldValue, lang: Lang) -
         }
     };
     match value {
+        FieldValue::Text(text) if matches!(field.map(|field| &field.kind), Some(FieldKind::DateTime)) => local_datetime(text, lang).unwrap_or_else(|| text.clone()),
         FieldValue::Text(text) => label_of(text),
         FieldValue::Number(number) => match field.map(|field| &field.kind) {
-            Some(FieldKind::Number { unit, .. }) => format!("{} {}", format_number(*number, 6), unit.get(lang)),
-            _ => format_number(*number, 6),
+            Some(FieldKind::Number { unit, .. }) => format!("{} {}", decimal(lang, *number, 6), unit_form(unit.get(lang), lang, Some(*number))).trim_end().to_owned(),
+            _ => decimal(lang, *number, 6),
         },
         FieldValue::List(codes) => codes.iter().map(|code| label_of(code)).collect::<Vec<_>>().join(", "),
     }
@@ -49,29 +51,29 @@ pub fn ReviewView(
         let mut rows: Vec<(String, String)> = Vec::new();
         report.with_value(|report| {
             category.with_value(|category| {
-                rows.push((t(lang, Text::Category).to_owned(), category.name.get(lang).to_owned()));
+                rows.push((t(lang, Text::ReviewCategory).to_owned(), category.name.get(lang).to_owned()));
                 rows.push((t(lang, Text::Kind).to_owned(), report.kind.label(lang).to_owned()));
                 for (code, value) in &report.fields {
                     let label = category.fields.iter().find(|field| &field.code == code).map_or_else(|| code.clone(), |field| field.label.get(lang).to_owned());
                     rows.push((label, field_text(category, code, value, lang)));
                 }
             });
-            rows.push((t(lang, Text::Description).to_owned(), report.description.clone()));
+            rows.push((t(lang, Text::ReviewDescription).to_owned(), report.description.clone()));
             if let Some(location) = &report.location {
                 let district = location.district.as_deref().and_then(|code| catalog.with_value(|catalog| catalog.district(code).map(|district| district.name.get(lang).to_owned())));
                 let mut place: Vec<String> = district.into_iter().chain(location.address.clone().filter(|address| !address.is_empty())).collect();
                 if let Some(accuracy) = location.accuracy_m {
-                    place.push(format!("📍 ±{} m", accuracy.round() as i64));
+                    place.push(counted(lang, Counted::Accuracy, (accuracy.round() as i64).max(1) as u64));
                 }
                 if !place.is_empty() {
-                    rows.push((t(lang, Text::Where).to_owned(), place.join(" · ")));
+                    rows.push((t(lang, Text::ReviewPlace).to_owned(), place.join(" · ")));
                 }
             }
             let contact = match &report.contact {
                 Some(contact) if contact.consent => [contact.name.clone(), contact.phone.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                 _ => t(lang, Text::Anonymous).to_owned(),
             };
-            rows.push((t(lang, Text::ContactLegend).to_owned(), contact));
+            rows.push((t(lang, Text::ReviewContact).to_owned(), contact));
         });
         rows.into_iter().map(|(term, value)| view! { <dt>{term}</dt><dd>{value}</dd> }).collect_view()
     };

@@ -26,6 +26,10 @@ pub enum Text {
     ChoosePhotos,
     Next,
     ReviewTitle,
+    ReviewCategory,
+    ReviewDescription,
+    ReviewPlace,
+    ReviewContact,
     ReviewHelp,
     Change,
     Anonymous,
@@ -59,6 +63,7 @@ pub enum Text {
     PublicReport,
     Waiting,
     WaitingHelp,
+    HotlineAbroad,
 }
 
 /// `text` in the resident's current language, as something a view can show and keep up to
@@ -120,6 +125,18 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Next, Lang::ZhCn) => "下一步：核对",
         (Next, Lang::En) => "Next: check",
         (Next, Lang::Ru) => "Далее: проверить",
+        (ReviewCategory, Lang::ZhCn) => "类别",
+        (ReviewCategory, Lang::En) => "Category",
+        (ReviewCategory, Lang::Ru) => "Категория",
+        (ReviewDescription, Lang::ZhCn) => "描述",
+        (ReviewDescription, Lang::En) => "Description",
+        (ReviewDescription, Lang::Ru) => "Описание",
+        (ReviewPlace, Lang::ZhCn) => "地点",
+        (ReviewPlace, Lang::En) => "Place",
+        (ReviewPlace, Lang::Ru) => "Место",
+        (ReviewContact, Lang::ZhCn) => "联系方式",
+        (ReviewContact, Lang::En) => "Contact",
+        (ReviewContact, Lang::Ru) => "Контакты",
         (ReviewTitle, Lang::ZhCn) => "请核对您的诉求",
         (ReviewTitle, Lang::En) => "Check your report",
         (ReviewTitle, Lang::Ru) => "Проверьте обращение",
@@ -219,6 +236,9 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Waiting, Lang::ZhCn) => "暂时无法提交，诉求已保存在本机",
         (Waiting, Lang::En) => "Not sent yet: your report is saved on this phone",
         (Waiting, Lang::Ru) => "Пока не отправлено: обращение сохранено на телефоне",
+        (HotlineAbroad, Lang::ZhCn) => "境外手机拨打 12345 热线：",
+        (HotlineAbroad, Lang::En) => "Calling the 12345 hotline from a foreign phone? Dial",
+        (HotlineAbroad, Lang::Ru) => "Звоните на линию 12345 с иностранного номера? Наберите",
         (WaitingHelp, Lang::ZhCn) => "网络或服务恢复后会自动发送，只会提交一次。您也可以稍后重新打开本页面。",
         (WaitingHelp, Lang::En) => "It will be sent automatically, once, when the network or the service is back, or when you open this page again.",
         (WaitingHelp, Lang::Ru) => "Оно будет отправлено автоматически и один раз, когда восстановится связь или сервис, или когда вы снова откроете страницу.",
@@ -238,6 +258,8 @@ pub enum Counted {
     AccurateTo,
     /// A point chosen on the map, and how precise the zoom level made it, in metres.
     ChosenOnMap,
+    /// A position's precision, in metres, on the review screen.
+    Accuracy,
     /// Open reports of the same kind nearby.
     NearbyReports,
     /// Reports that waited on the phone and have now been received.
@@ -269,6 +291,9 @@ pub fn counted(lang: Lang, counted: Counted, n: u64) -> String {
         (ChosenOnMap, Lang::ZhCn) => format!("已在地图上选定位置，精度约 {n} 米"),
         (ChosenOnMap, Lang::En) => format!("Place chosen on the map (accurate to about {n} m)"),
         (ChosenOnMap, Lang::Ru) => format!("Место отмечено на карте (точность около {n} м)"),
+        (Accuracy, Lang::ZhCn) => format!("精度约 {n} 米"),
+        (Accuracy, Lang::En) => format!("accurate to about {n} m"),
+        (Accuracy, Lang::Ru) => format!("точность около {n} м"),
         (NearbyReports, Lang::ZhCn) => format!("附近已有 {n} 条尚未办结的同类诉求"),
         (NearbyReports, Lang::En) => format!("{n} open {} of this kind nearby", pick("report", "reports", "reports")),
         (NearbyReports, Lang::Ru) => format!("Рядом {n} {} о том же", pick("открытое обращение", "открытых обращения", "открытых обращений")),

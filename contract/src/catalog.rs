@@ -44,6 +44,10 @@ pub struct Catalog {
     /// time limit, or unsolved after two handlings, go to it.
     #[serde(default)]
     pub supervisor: String,
+    /// The hotline's full number from a foreign phone (country and city code, e.g.
+    /// `+86 451 12345`): tourists on a roaming SIM may not reach the short number.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hotline_abroad: String,
     /// Whether the server offers a map to place the pin on (server configuration, like the
     /// limits; the tiles themselves are fetched only when a resident opens the map).
     #[serde(default, skip_serializing_if = "is_false")]

@@ -144,9 +144,83 @@ pub fn decimal(lang: Lang, value: f64, decimals: u32) -> String {
     if lang == Lang::Ru { text.replace('.', ",") } else { text }
 }
 
+/// A unit as it reads after a number: a catalog unit may list its plural forms separated by
+/// `|` (English `person|people`, Russian `человек|человека|человек`, in the order of
+/// [`Plural`]); with no number (beside an input) the last, general form is used. A fraction
+/// takes the plural in English and the genitive singular (the "few" form) in Russian.
+pub fn unit_form(unit: &str, lang: Lang, n: Option<f64>) -> &str {
+    let mut forms = unit.split('|');
+    let first = forms.next().unwrap_or_default();
+    let rest: [Option<&str>; 2] = [forms.next(), forms.next()];
+    let last = rest[1].or(rest[0]).unwrap_or(first);
+    let Some(n) = n else { return last };
+    let form = if n.fract() != 0.0 { if lang == Lang::Ru { Plural::Few } else { Plural::Many } } else { plural(lang, n.abs() as u64) };
+    match form {
+        Plural::One => first,
+        Plural::Few if lang == Lang::Ru => rest[0].unwrap_or(last),
+        _ => last,
+    }
+}
+
+/// English month abbreviations.
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// A date and time as a datetime field holds it (`2026-11-25T21:30`, seconds allowed),
+/// written as each language writes it: `2026年11月25日 21:30`, `25 Nov 2026, 21:30`,
+/// `25.11.2026, 21:30`. `None` when the value is not such a date and time.
+pub fn local_datetime(value: &str, lang: Lang) -> Option<String> {
+    let (date, time) = value.split_once('T')?;
+    let mut parts = date.splitn(3, '-');
+    let year: u32 = parts.next()?.parse().ok()?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    let clock = time.get(..5)?;
+    let digits = |text: &str| text.len() == 2 && text.bytes().all(|byte| byte.is_ascii_digit());
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || clock.as_bytes()[2] != b':' || !digits(&clock[..2]) || !digits(&clock[3..]) {
+        return None;
+    }
+    Some(match lang {
+        Lang::ZhCn => format!("{year}年{month}月{day}日 {clock}"),
+        Lang::En => format!("{day} {} {year}, {clock}", MONTHS[month - 1]),
+        Lang::Ru => format!("{day:02}.{month:02}.{year}, {clock}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn units_take_the_form_their_number_needs() {
+        let (en, ru) = ("person|people", "человек|человека|человек");
+        let cases = [
+            (1.0, "person", "человек"),
+            (2.0, "people", "человека"),
+            (5.0, "people", "человек"),
+            (11.0, "people", "человек"),
+            (21.0, "people", "человек"),
+            (22.0, "people", "человека"),
+            (25.0, "people", "человек"),
+            (1.5, "people", "человека"),
+        ];
+        for (n, english, russian) in cases {
+            assert_eq!(unit_form(en, Lang::En, Some(n)), english, "{n}");
+            assert_eq!(unit_form(ru, Lang::Ru, Some(n)), russian, "{n}");
+        }
+        assert_eq!(unit_form("人", Lang::ZhCn, Some(1.0)), "人");
+        assert_eq!(unit_form(en, Lang::En, None), "people");
+        assert_eq!(unit_form("°C", Lang::Ru, Some(21.0)), "°C");
+    }
+
+    #[test]
+    fn dates_and_times_are_written_as_each_language_writes_them() {
+        assert_eq!(local_datetime("2026-11-25T21:30", Lang::ZhCn).as_deref(), Some("2026年11月25日 21:30"));
+        assert_eq!(local_datetime("2026-11-05T09:05:00", Lang::En).as_deref(), Some("5 Nov 2026, 09:05"));
+        assert_eq!(local_datetime("2026-01-05T09:05", Lang::Ru).as_deref(), Some("05.01.2026, 09:05"));
+        for broken in ["2026-13-01T10:00", "2026-11-25", "yesterday", "2026-11-25T2130", "2026-11-25Tab:cd"] {
+            assert_eq!(local_datetime(broken, Lang::En), None, "{broken}");
+        }
+    }
 
     #[test]
     fn accept_language_picks_first_supported_entry() {

@@ -120,7 +120,7 @@ fn format_description(kind: &FieldKind, lang: Lang) -> Option<String> {
             "Дата и время ISO 8601 с часовым поясом, напр. 2026-11-30T08:30:00+08:00",
         ),
         FieldKind::Number { min, max, unit } => {
-            let unit = unit.get(lang);
+            let unit = lianxin_contract::i18n::unit_form(unit.get(lang), lang, None);
             return Some(match lang {
                 Lang::ZhCn => format!("{min} 到 {max} 之间的数字{unit}"),
                 Lang::En => format!("A number from {min} to {max} {unit}").trim_end().to_owned(),

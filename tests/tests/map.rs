@@ -211,6 +211,14 @@ async fn a_resident_taps_the_map_and_nudges_the_pin_with_the_keys_on_wgs84_tiles
     browser.screenshot("map-wgs84").await?;
     let violations = browser.accessibility_violations().await?;
     assert!(violations.is_empty(), "the open map is accessible: {violations:?}");
+    // The narrowest phones: the map fits 320 px with twice the text size, nothing scrolls sideways.
+    browser.client.set_window_size(320, 700).await?;
+    browser.client.execute("document.documentElement.style.fontSize = '200%'", vec![]).await?;
+    let overflow = browser.client.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![]).await?;
+    assert_eq!(overflow.as_i64(), Some(0), "the open map overflows a 320 px screen at 200 % text");
+    browser.screenshot("map-320px-200-percent").await?;
+    browser.client.execute("document.documentElement.style.fontSize = ''", vec![]).await?;
+    browser.client.set_window_size(390, 844).await?;
 
     let line = send_and_forwarded(&browser, &server, "中央大街井盖缺失（在地图上标注）").await?;
     assert_near(&line, expected);

@@ -382,3 +382,34 @@ async fn a_temperature_typed_with_a_decimal_comma_is_taken_and_one_out_of_range_
     assert_eq!(line["report"]["fields"]["indoor_temperature"], 16.5);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_reads_as_russian_writes_it_and_a_tourist_is_told_the_full_hotline_number() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("ru").await?;
+    browser.open_widget(&format!("{}/?lang=ru", server.url)).await?;
+    // A tourist on a foreign SIM: the short number may not connect, the full one does.
+    browser.wait_for_text("#hotline-abroad", "+86 451 12345").await?;
+    browser.choose("#category", "unpaid_wages").await?;
+    browser.type_into("#field-employer", "ООО «Северный двор»").await?;
+    browser.type_into("#field-workers", "22").await?;
+    browser.type_into("#description", "Не платят зарплату три месяца").await?;
+    browser.type_into("#contact-phone", "+79141234567").await?;
+    browser.click("#contact-consent").await?;
+    browser.click("button[type=submit]").await?;
+    let review = browser.text_of("#review").await?;
+    assert!(review.contains("22 человека"), "the unit takes the form 22 needs: {review}");
+    for label in ["Категория", "Описание", "Контакты"] {
+        assert!(review.contains(label), "the review's own short label {label}: {review}");
+    }
+    for prompt in ["Что случилось?", "Опишите проблему", "необязательно"] {
+        assert!(!review.contains(prompt), "no form prompt as a heading ({prompt}): {review}");
+    }
+    browser.screenshot("review-ru-units").await?;
+    // In Chinese the line is not shown: residents' phones reach 12345.
+    browser.click("#edit-report").await?;
+    browser.click("button[lang=zh-CN]").await?;
+    browser.wait_for_text("label[for=description]", "问题描述").await?;
+    assert_eq!(browser.wait_for("#hotline-abroad").await?.text().await?, "");
+    browser.close().await
+}

@@ -124,7 +124,7 @@ async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
     let title = words::get(Word::CityTitle, lang);
     let Some((from_ms, to_ms)) = period else {
         let body = format!("<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p>", escape(&title), escape(&words::get(Word::BadDates, lang)));
-        return html(StatusCode::BAD_REQUEST, lang, &title, &body);
+        return html(&state, StatusCode::BAD_REQUEST, lang, &title, &body);
     };
     let figures = match figures_for(&state, from_ms, to_ms).await {
         Ok(figures) => figures,
@@ -217,10 +217,10 @@ async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
     }
     let range = format!("from={from}&amp;to={to}&amp;lang={}", lang.tag());
     body += &format!("<p>{}: <a href=\"/city.csv?{range}\">CSV</a> · <a href=\"/city.json?{range}\">JSON</a></p>", escape(&words::get(Word::OpenData, lang)));
-    html(StatusCode::OK, lang, &title, &body)
+    html(&state, StatusCode::OK, lang, &title, &body)
 }
 
-fn html(status: StatusCode, lang: Lang, title: &str, body: &str) -> Response {
+fn html(state: &AppState, status: StatusCode, lang: Lang, title: &str, body: &str) -> Response {
     let alternates =
         ["zh-CN", "en", "ru"].iter().map(|tag| format!("<a href=\"/city?lang={tag}\" hreflang=\"{tag}\" lang=\"{tag}\">{}</a>", words::language_name(tag))).collect::<Vec<_>>().join(" · ");
     let page = format!(
@@ -229,7 +229,7 @@ fn html(status: StatusCode, lang: Lang, title: &str, body: &str) -> Response {
         lang.tag(),
         escape(title),
         escape(&words::get(Word::Languages, lang)),
-        escape(&words::get(Word::Hotline, lang)),
+        escape(&words::hotline(lang, &state.catalog.hotline_abroad)),
     );
     let mut response = (status, page).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));

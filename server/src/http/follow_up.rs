@@ -158,7 +158,7 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, uri: axum::ht
     let title = words::get(Word::NearbyTitle, lang);
     let (Some(category), Some((lat, lon))) = (category, point) else {
         let body = format!("<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p>", escape(&title), escape(&ApiError::NotFound.problem(lang).detail));
-        return html(StatusCode::NOT_FOUND, &document(lang, &title, &body, ""));
+        return html(StatusCode::NOT_FOUND, &document(&state.catalog, lang, &title, &body, ""));
     };
     // Looked for around the centre of the point's 50 m grid cell: moving the point cannot
     // pin a report down finer than that.
@@ -213,7 +213,7 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, uri: axum::ht
         body += "</ol>";
     }
     body += &format!("<p><a id=\"file-new\" href=\"/?lang={}&amp;category={}\">{}</a></p>", lang.tag(), escape(&category.code), escape(&words::get(Word::FileNewAnyway, lang)));
-    html(StatusCode::OK, &document(lang, &title, &body, ""))
+    html(StatusCode::OK, &document(&state.catalog, lang, &title, &body, ""))
 }
 
 #[derive(Debug, Default)]
@@ -255,7 +255,7 @@ async fn render(state: &AppState, tracking_no: &str, secret: &str, lang: Lang, p
     let window = state.follow_up.settings().answer_window_ms();
     let status = match state.store.status(&tracking_no, window).await {
         Ok(Some(status)) => status,
-        Ok(None) => return html(StatusCode::NOT_FOUND, &document(lang, &words::get(Word::NotFoundTitle, lang), &format!("<p>{}</p>", escape(&words::get(Word::NotFound, lang))), "")),
+        Ok(None) => return html(StatusCode::NOT_FOUND, &document(&state.catalog, lang, &words::get(Word::NotFoundTitle, lang), &format!("<p>{}</p>", escape(&words::get(Word::NotFound, lang))), "")),
         Err(error) => return WordedError(error.into(), lang).into_response(),
     };
     let owner = match state.store.report_id(&tracking_no).await {
@@ -278,7 +278,7 @@ async fn render(state: &AppState, tracking_no: &str, secret: &str, lang: Lang, p
         .collect::<Vec<_>>()
         .join(" · ");
     let title = format!("{} {}", words::get(Word::PageTitle, lang), tracking_no);
-    html(code, &document(lang, &title, &body, &alternates))
+    html(code, &document(&state.catalog, lang, &title, &body, &alternates))
 }
 
 /// The page's main content.
@@ -454,7 +454,7 @@ async fn mine(State(state): State<AppState>, headers: HeaderMap, uri: axum::http
     } else {
         format!("<h1>{}</h1><ul class=\"mine\" id=\"mine\">{items}</ul>", escape(&words::get(Word::MineTitle, lang)))
     };
-    html(StatusCode::OK, &document(lang, &words::get(Word::MineTitle, lang), &body, ""))
+    html(StatusCode::OK, &document(&state.catalog, lang, &words::get(Word::MineTitle, lang), &body, ""))
 }
 
 fn html(code: StatusCode, page: &str) -> Response {
@@ -467,7 +467,7 @@ fn html(code: StatusCode, page: &str) -> Response {
     response
 }
 
-fn document(lang: Lang, title: &str, body: &str, alternates: &str) -> String {
+fn document(catalog: &lianxin_contract::Catalog, lang: Lang, title: &str, body: &str, alternates: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">\
          <title>{}</title><link rel=\"stylesheet\" href=\"/r/page.css\"></head><body><main>{body}</main><footer><nav aria-label=\"{}\">{alternates}</nav><p>{}</p></footer>\
@@ -475,7 +475,7 @@ fn document(lang: Lang, title: &str, body: &str, alternates: &str) -> String {
         lang.tag(),
         escape(title),
         escape(&words::get(Word::Languages, lang)),
-        escape(&words::get(Word::Hotline, lang)),
+        escape(&words::hotline(lang, &catalog.hotline_abroad)),
     )
 }
 

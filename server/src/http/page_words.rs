@@ -73,6 +73,18 @@ pub enum Word {
     SupportQueued,
 }
 
+/// "Questions? Call 12345", and for readers of English and Russian (tourists, often on a
+/// foreign SIM where 12345 alone does not connect) the full number from abroad.
+pub fn hotline(lang: Lang, abroad: &str) -> String {
+    let line = get(Word::Hotline, lang);
+    match lang {
+        Lang::ZhCn => line,
+        _ if abroad.is_empty() => line,
+        Lang::En => format!("{line} From a foreign phone: {abroad}."),
+        Lang::Ru => format!("{line} С иностранного номера: {abroad}."),
+    }
+}
+
 /// A fixed text in `lang`.
 pub fn get(word: Word, lang: Lang) -> String {
     use Word::*;

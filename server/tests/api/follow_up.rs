@@ -247,6 +247,7 @@ async fn the_progress_page_shows_the_answer_form_only_to_the_filer_and_takes_a_p
     assert_eq!(public.headers()["referrer-policy"], "no-referrer");
     let public = public.text().await.unwrap();
     assert!(public.contains("<html lang=\"ru\">") && public.contains("Ответить может только автор"), "{public}");
+    assert!(public.contains("С иностранного номера: +86 451 12345."), "a tourist is told the full hotline number: {public}");
     assert!(!public.contains("answer-form"));
     assert!(public.contains("&lt;script&gt;") && !public.contains("<script>alert"), "the department's words are escaped");
 
