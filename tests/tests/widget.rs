@@ -413,3 +413,25 @@ async fn the_review_reads_as_russian_writes_it_and_a_tourist_is_told_the_full_ho
     assert_eq!(browser.wait_for("#hotline-abroad").await?.text().await?, "");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_of_a_taxi_ride_is_reviewed_as_english_writes_dates() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.choose("#category", "taxi_overcharge").await?;
+    browser.type_into("#field-plate", "黑A12345").await?;
+    // The phone's own date and time picker fills the field; here the page does what it does.
+    browser.client.execute("const input = document.getElementById('field-ride_time'); input.value = '2026-11-25T21:30'; input.dispatchEvent(new Event('input', { bubbles: true }));", vec![]).await?;
+    browser.type_into("#field-pickup", "Central Street").await?;
+    browser.type_into("#field-dropoff", "Harbin railway station").await?;
+    browser.type_into("#field-fare_paid", "86").await?;
+    browser.type_into("#description", "The driver refused to use the meter").await?;
+    browser.type_into("#contact-phone", "+79141234567").await?;
+    browser.click("#contact-consent").await?;
+    browser.click("button[type=submit]").await?;
+    let review = browser.text_of("#review").await?;
+    assert!(review.contains("25 Nov 2026, 21:30"), "the ride's time as English writes it: {review}");
+    assert!(!review.contains("2026-11-25T21:30"), "never the raw value: {review}");
+    browser.close().await
+}
