@@ -223,7 +223,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
             media_url: None,
             public: public.get_untracked(),
         };
-        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count));
+        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count).map(|valid| valid.into_parts().0));
         let report = match checked {
             Ok(report) => report,
             Err(found) => {

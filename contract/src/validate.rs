@@ -244,9 +244,35 @@ pub fn is_on_earth(lat: f64, lon: f64) -> bool {
     (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
 }
 
+/// A report that passed [`validate_report`]: normalised, and holding the category it was
+/// checked against, so nothing downstream looks the category up again or handles a case
+/// validation already ruled out. Only `validate_report` makes one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidReport<'a> {
+    report: ReportSubmission,
+    category: &'a Category,
+}
+
+impl<'a> ValidReport<'a> {
+    /// The normalised report.
+    pub fn report(&self) -> &ReportSubmission {
+        &self.report
+    }
+
+    /// The catalog's category the report was checked against.
+    pub fn category(&self) -> &'a Category {
+        self.category
+    }
+
+    /// The report and its category.
+    pub fn into_parts(self) -> (ReportSubmission, &'a Category) {
+        (self.report, self.category)
+    }
+}
+
 /// Checks `report` (with `photo_count` photos attached) against `catalog` and returns it
-/// normalised, or every problem found, in form order.
-pub fn validate_report(catalog: &Catalog, report: &ReportSubmission, photo_count: usize) -> Result<ReportSubmission, Vec<ValidationError>> {
+/// normalised with its category, or every problem found, in form order.
+pub fn validate_report<'a>(catalog: &'a Catalog, report: &ReportSubmission, photo_count: usize) -> Result<ValidReport<'a>, Vec<ValidationError>> {
     let mut errors = Vec::new();
     let Some(category) = catalog.category(&report.category) else {
         return Err(vec![ValidationError::new("category", Rule::UnknownCategory)]);
@@ -303,7 +329,7 @@ pub fn validate_report(catalog: &Catalog, report: &ReportSubmission, photo_count
     clean.location = check_location(catalog, category, report.location.as_ref(), &mut errors);
     clean.contact = check_contact(category, report.contact.as_ref(), limits, &mut errors);
 
-    if errors.is_empty() { Ok(clean) } else { Err(errors) }
+    if errors.is_empty() { Ok(ValidReport { report: clean, category }) } else { Err(errors) }
 }
 
 fn check_location(catalog: &Catalog, category: &Category, location: Option<&Location>, errors: &mut Vec<ValidationError>) -> Option<Location> {

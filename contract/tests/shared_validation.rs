@@ -37,8 +37,9 @@ fn valid_reports_come_back_normalised() {
     let fixture: Value = serde_json::from_str(CASES).unwrap();
     let catalog: Catalog = serde_json::from_value(fixture["catalog"].clone()).unwrap();
     let report: ReportSubmission = serde_json::from_value(fixture["cases"][0]["report"].clone()).unwrap();
-    let clean = validate_report(&catalog, &report, 0).unwrap();
-    let clean = serde_json::to_value(clean).unwrap();
+    let valid = validate_report(&catalog, &report, 0).unwrap();
+    assert_eq!(valid.category().code, report.category, "it carries the category it was checked against");
+    let clean = serde_json::to_value(valid.report()).unwrap();
     assert_eq!(clean["fields"]["plate"], "黑A·12345");
     assert_eq!(clean["fields"]["fare"], "35.50");
     assert_eq!(clean["fields"]["ride_time"], "2026-11-20T21:30");

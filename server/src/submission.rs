@@ -120,10 +120,7 @@ impl Submissions {
 
         let submitted = parse_report(&intake.report_json).map_err(SubmissionError::Invalid)?;
         *lang = submitted.lang;
-        let report = validate_report(&self.catalog, &submitted, intake.photos.len()).map_err(SubmissionError::Invalid)?;
-        let Some(category) = self.catalog.category(&report.category) else {
-            return Err(SubmissionError::Invalid(vec![ValidationError::new("category", Rule::UnknownCategory)]));
-        };
+        let (report, category) = validate_report(&self.catalog, &submitted, intake.photos.len()).map_err(SubmissionError::Invalid)?.into_parts();
 
         let photo_bytes_in: u64 = intake.photos.iter().map(intake::Upload::len).sum();
         let mut prepared = Vec::with_capacity(intake.photos.len());

@@ -755,9 +755,14 @@ const FORWARDED_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status
      SELECT CAST($1 AS TEXT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE report_id = $1), 'forwarded', (SELECT status FROM reports WHERE id = $1), CAST($2 AS BIGINT)
      WHERE NOT EXISTS (SELECT 1 FROM timeline WHERE report_id = $1 AND step = 'forwarded')";
 
-/// What the retention purge removes of report `$1`'s way back: the department's public
-/// words, the resident's comments and the messages holding them.
-const PURGE_FOLLOW_UP: [&str; 4] = [
+/// Marks report `$1` purged at `$2` and keeps `$3`, its body scrubbed (`scrubbed_body`),
+/// without its sender and exact position.
+const PURGE_REPORT: &str = "UPDATE reports SET purged_ms = $2, sender_hash = NULL, lat = NULL, lon = NULL, body = $3 WHERE id = $1";
+
+/// What else the retention purge removes of report `$1`: its contact, and of its way back the
+/// department's public words, the resident's comments and the messages holding them.
+const PURGE_PERSONAL: [&str; 5] = [
+    "DELETE FROM contacts WHERE report_id = $1",
     "UPDATE timeline SET message = NULL WHERE report_id = $1",
     "UPDATE answers SET comment = NULL WHERE report_id = $1",
     "UPDATE supports SET comment = NULL WHERE report_id = $1",

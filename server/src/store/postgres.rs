@@ -19,8 +19,8 @@ use tokio_postgres::{GenericClient, NoTls};
 use super::{
     ANSWER_FIGURES, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, FORWARDED_STEP, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN,
     LISTED_BY_NUMBER, ListedRow, LoopFigures, MESSAGE_BODY, MESSAGE_DELIVERED, MESSAGE_FAILED, NewReport, OPEN_TICKETS, OVERDUE_FIGURES, OutboxEntry, OutboxStats, Outgoing, PHOTO_IN_USE, PUBLIC_VIEW,
-    PURGE_DUE, PURGE_FOLLOW_UP, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body, receipt,
-    related_ids_sql, scrubbed_body, wire,
+    PURGE_DUE, PURGE_PERSONAL, PURGE_REPORT, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body,
+    receipt, related_ids_sql, scrubbed_body, wire,
 };
 use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
 use crate::ids;
@@ -500,12 +500,11 @@ impl PostgresStore {
         let mut ids = Vec::with_capacity(due.len());
         for row in &due {
             let (id, body): (String, String) = (row.get(0), row.get(1));
-            transaction.execute("UPDATE reports SET purged_ms = $2, sender_hash = NULL, lat = NULL, lon = NULL, body = $3 WHERE id = $1", &[&id, &now, &scrubbed_body(&body)?]).await?;
+            transaction.execute(PURGE_REPORT, &[&id, &now, &scrubbed_body(&body)?]).await?;
             ids.push(id);
         }
-        transaction.execute("DELETE FROM contacts WHERE report_id = ANY($1)", &[&ids]).await?;
         for id in &ids {
-            for statement in PURGE_FOLLOW_UP {
+            for statement in PURGE_PERSONAL {
                 transaction.execute(statement, &[id]).await?;
             }
         }

@@ -514,9 +514,8 @@ impl SqliteStore {
                     connection.prepare(&numbered(PURGE_DUE))?.query_map(params![final_before_ms, created_before_ms], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
                 let mut hashes = Vec::new();
                 for (id, body) in &due {
-                    connection.execute("DELETE FROM contacts WHERE report_id = ?1", [id])?;
-                    connection.execute("UPDATE reports SET purged_ms = ?2, sender_hash = NULL, lat = NULL, lon = NULL, body = ?3 WHERE id = ?1", params![id, now, scrubbed_body(body)?])?;
-                    for statement in super::PURGE_FOLLOW_UP {
+                    connection.prepare_cached(&numbered(super::PURGE_REPORT))?.execute(params![id, now, scrubbed_body(body)?])?;
+                    for statement in super::PURGE_PERSONAL {
                         connection.prepare_cached(&numbered(statement))?.execute([id])?;
                     }
                     let mut photos = connection.prepare_cached("SELECT sha256 FROM photos WHERE report_id = ?1")?;
