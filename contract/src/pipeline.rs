@@ -237,6 +237,10 @@ pub struct MessageSupport {
     /// What the new supporter added (not public; for the department).
     #[serde(default)]
     pub comment: String,
+    /// The supporter's photo (not public; for the department), metadata removed, behind a
+    /// signed, expiring link like a report's photos.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<PipelinePhoto>,
 }
 
 /// The resident's answer in a [`PipelineMessage`].

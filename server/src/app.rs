@@ -91,7 +91,7 @@ impl Application {
         let forwarder = Forwarder::new(store.clone(), sink.clone(), config.forwarder, photo_links.clone());
         let districts = Arc::new(districts);
         let metrics: Arc<crate::metrics::Metrics> = Arc::default();
-        let follow_up = crate::follow_up::FollowUp::new(store.clone(), catalog.clone(), config.follow_up, forwarder.handle(), cipher.derive_key("follow-up"));
+        let follow_up = crate::follow_up::FollowUp::new(store.clone(), catalog.clone(), config.follow_up, forwarder.handle(), photos.clone(), cipher.derive_key("follow-up"));
         let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone(), follow_up.clone())
             .with_class_rules(class_rules.clone());
         let state = AppState {

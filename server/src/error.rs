@@ -382,6 +382,7 @@ impl From<crate::follow_up::FollowUpError> for ApiError {
             FollowUpError::Invalid(errors) => ApiError::Validation(errors),
             FollowUpError::Refused(refusal) => ApiError::Refused(refusal),
             FollowUpError::Store(error) => error.into(),
+            FollowUpError::Photo(error) => error.into(),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use lianxin_contract::follow_up::{ResidentAnswer, Support};
-use lianxin_contract::pipeline::{EventKind, PipelineEvent};
+use lianxin_contract::pipeline::{EventKind, PipelineEvent, PipelinePhoto};
 use lianxin_contract::{Catalog, Rule, ValidationError};
 use sha2::Sha256;
 use tokio::sync::watch;
@@ -17,7 +17,9 @@ use tokio::sync::watch;
 use crate::config::FollowUpSettings;
 use crate::forwarder::ForwarderHandle;
 use crate::ids;
+use crate::intake::Upload;
 use crate::lifecycle::{Input, Outcome, PipelineInput, Policy, Refusal};
+use crate::photos::PhotoProcessor;
 use crate::privacy::constant_time_eq;
 use crate::store::{Store, StoreError};
 
@@ -46,6 +48,9 @@ pub enum FollowUpError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A supporter's photo was refused (not a photo, too large) or could not be stored.
+    #[error(transparent)]
+    Photo(#[from] crate::photos::PhotoError),
 }
 
 /// The follow-up service; cheap to clone.
@@ -55,6 +60,8 @@ pub struct FollowUp {
     catalog: Arc<Catalog>,
     settings: FollowUpSettings,
     forwarder: ForwarderHandle,
+    /// Makes a supporter's photo safe and stores it, as for a report's.
+    photos: PhotoProcessor,
     /// Derives each report's follow-up secret.
     key: Arc<[u8; 32]>,
 }
@@ -67,8 +74,8 @@ impl std::fmt::Debug for FollowUp {
 
 impl FollowUp {
     /// The service over `store`, with the secret key `key` (derived from the contact key).
-    pub fn new(store: Store, catalog: Arc<Catalog>, settings: FollowUpSettings, forwarder: ForwarderHandle, key: [u8; 32]) -> FollowUp {
-        FollowUp { store, catalog, settings, forwarder, key: Arc::new(key) }
+    pub fn new(store: Store, catalog: Arc<Catalog>, settings: FollowUpSettings, forwarder: ForwarderHandle, photos: PhotoProcessor, key: [u8; 32]) -> FollowUp {
+        FollowUp { store, catalog, settings, forwarder, photos, key: Arc::new(key) }
     }
 
     /// The settings.
@@ -127,8 +134,10 @@ impl FollowUp {
     }
 
     /// A phone supports the report with `tracking_no` ("this is my problem too"); once per
-    /// phone, however often it sends. Returns the outcome and the supporters after it.
-    pub async fn support(&self, tracking_no: &str, support: Support) -> Result<(Outcome, u32), FollowUpError> {
+    /// phone, however often it sends, optionally with a photo for the department (made safe
+    /// like a report's: decoded in full, metadata dropped). Returns the outcome and the
+    /// supporters after it.
+    pub async fn support(&self, tracking_no: &str, support: Support, photo: Option<Upload>) -> Result<(Outcome, u32), FollowUpError> {
         let id = self.store.report_id(tracking_no).await?.ok_or(FollowUpError::NotFound)?;
         let device = support.device_id.trim();
         let mut errors = Vec::new();
@@ -145,7 +154,30 @@ impl FollowUp {
         mac.update(b"lianxin supporter v1\0");
         mac.update(device.as_bytes());
         let supporter = ids::hex(&mac.finalize().into_bytes());
-        let outcome = self.apply(&id, Input::Support { supporter, comment: support.comment, at_ms: ids::now_ms() }).await?;
+        let safe = match photo {
+            Some(upload) => Some(self.photos.prepare(upload).await?),
+            None => None,
+        };
+        // From storing the photo until the support is committed, the purge deletes no photo
+        // file (photos are stored by hash and may be shared).
+        let photos_in_use = self.photos.deletion_lock().read().await;
+        let stored = match safe {
+            Some(safe) => Some(self.photos.persist(safe).await?),
+            None => None,
+        };
+        let photo = stored.as_ref().map(|stored| PipelinePhoto { sha256: stored.sha256.clone(), width: stored.width, height: stored.height, url: None });
+        let outcome = self.apply(&id, Input::Support { supporter, comment: support.comment, photo, at_ms: ids::now_ms() }).await;
+        drop(photos_in_use);
+        if let Some(stored) = &stored
+            && !matches!(outcome, Ok(Outcome::Changed(_)))
+        {
+            // This phone supported the report before (or it is closed): the photo goes.
+            let _deleting = self.photos.deletion_lock().write().await;
+            if !self.store.photo_in_use(&stored.sha256).await? {
+                self.photos.store().remove(&stored.sha256).await.map_err(|error| crate::photos::PhotoError::Internal(format!("removing an unused photo: {error}")))?;
+            }
+        }
+        let outcome = outcome?;
         let supporters = self.store.status(tracking_no, 0).await?.map_or(0, |status| status.supporters);
         Ok((outcome, supporters))
     }

@@ -153,7 +153,10 @@ impl Forwarder {
     }
 
     async fn deliver_message(&self, id: &str) -> anyhow::Result<()> {
-        let (message, created_ms, attempts_before) = self.store.message(id).await?;
+        let (mut message, created_ms, attempts_before) = self.store.message(id).await?;
+        if let Some(photo) = message.support.as_mut().and_then(|support| support.photo.as_mut()) {
+            photo.url = Some(self.photo_links.url(&photo.sha256, (ids::now_ms() / 1000) as u64));
+        }
         match self.within_timeout(self.sink.deliver_message(&message)).await {
             Ok(_) => {
                 self.store.message_delivered(id).await?;

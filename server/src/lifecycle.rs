@@ -13,7 +13,7 @@
 //! ```
 
 use lianxin_contract::follow_up::{AnswerShown, EscalationReason, Reason, ResidentAnswer, Satisfaction};
-use lianxin_contract::pipeline::{Escalation, EventKind, MESSAGE_VERSION, MessageAnswer, MessageKind, MessageSupport, PipelineMessage};
+use lianxin_contract::pipeline::{Escalation, EventKind, MESSAGE_VERSION, MessageAnswer, MessageKind, MessageSupport, PipelineMessage, PipelinePhoto};
 use lianxin_contract::report::{Status, Step};
 
 use crate::ids;
@@ -76,6 +76,8 @@ pub enum Input {
         supporter: String,
         /// What the resident adds for the department.
         comment: String,
+        /// The resident's photo for the department, already stored.
+        photo: Option<PipelinePhoto>,
         /// When.
         at_ms: i64,
     },
@@ -202,8 +204,19 @@ pub struct Change {
     pub answer: Option<NewAnswer>,
     /// Messages for the pipeline (their ticket id is added at delivery).
     pub messages: Vec<PipelineMessage>,
-    /// A new supporter to store: the phone's hash and the comment.
-    pub support: Option<(String, String)>,
+    /// A new supporter to store.
+    pub support: Option<NewSupport>,
+}
+
+/// A new supporter of a report, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSupport {
+    /// The phone, as a keyed hash.
+    pub supporter: String,
+    /// What the resident added for the department (empty: nothing).
+    pub comment: String,
+    /// The resident's photo for the department, by hash.
+    pub photo_sha256: Option<String>,
 }
 
 /// How a step ended when nothing was refused.
@@ -320,7 +333,7 @@ pub fn step(current: &Current, input: Input, policy: &Policy) -> Result<Outcome,
     match input {
         Input::Pipeline(event) => pipeline_event(current, event),
         Input::Answer { answer, at_ms } => resident_answer(current, answer, at_ms, policy),
-        Input::Support { supporter, comment, at_ms } => {
+        Input::Support { supporter, comment, photo, at_ms } => {
             if current.answer_seen {
                 return Ok(Outcome::Repeat);
             }
@@ -332,9 +345,10 @@ pub fn step(current: &Current, input: Input, policy: &Policy) -> Result<Outcome,
             let supporters = current.supporters + 1;
             change.steps.push(NewStep { step: Some(Step::Supported), status: Some(current.status), at_ms, message: None, detail: Detail::default() });
             let mut supported = message(current, MessageKind::Supported, supporters, at_ms);
-            supported.support = Some(MessageSupport { supporters, comment: comment.trim().to_owned() });
+            let photo_sha256 = photo.as_ref().map(|photo| photo.sha256.clone());
+            supported.support = Some(MessageSupport { supporters, comment: comment.trim().to_owned(), photo });
             change.messages.push(supported);
-            change.support = Some((supporter, comment.trim().to_owned()));
+            change.support = Some(NewSupport { supporter, comment: comment.trim().to_owned(), photo_sha256 });
             Ok(Outcome::Changed(Box::new(change)))
         }
         Input::Overdue { now_ms } => {

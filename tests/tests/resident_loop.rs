@@ -220,11 +220,18 @@ async fn a_neighbour_finds_the_same_problem_nearby_and_supports_it_instead_of_fi
     browser.screenshot("nearby-list").await?;
     assert!(browser.accessibility_violations().await?.is_empty(), "the nearby page is accessible");
     browser.type_into(&format!("#comment-{}", filed[0]), "我每天也经过这里").await?;
+    // With a photo of it for the department, taken by this phone's camera (EXIF and all).
+    let dir = tempfile::tempdir()?;
+    let photo = lianxin_e2e::camera_photo(dir.path(), 800, 600)?;
+    browser.attach(&format!("#photo-{}", filed[0]), &photo).await?;
     browser.click(&format!("#support-{}", filed[0])).await?;
     browser.wait_for_text("#timeline", "又有居民反映同一问题").await?;
     let supported = wait_for_lines(&server, 1, |line| line["message"] == "supported").await?;
     assert_eq!((supported[0]["tracking_no"].as_str(), supported[0]["support"]["supporters"].as_u64()), (Some(filed[0].as_str()), Some(1)));
     assert_eq!(supported[0]["support"]["comment"], "我每天也经过这里");
+    let sent_photo = &supported[0]["support"]["photo"];
+    assert_eq!((sent_photo["width"].as_u64(), sent_photo["height"].as_u64()), (Some(600), Some(800)), "upright, as the camera meant it: {sent_photo}");
+    assert!(sent_photo["url"].as_str().is_some_and(|url| url.contains("/api/v1/photos/")), "a signed link for the department: {sent_photo}");
     // The supported report joined this phone's "my reports".
     browser.open_widget(&server.url).await?;
     browser.click("#my-reports").await?;

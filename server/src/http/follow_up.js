@@ -116,9 +116,23 @@
   }
   Array.prototype.forEach.call(document.querySelectorAll("form.support"), function (form) {
     form.addEventListener("submit", function (event) {
-      event.preventDefault();
       var tracking = form.getAttribute("data-tracking");
       var lang = form.getAttribute("data-lang") || document.documentElement.lang;
+      var photo = form.querySelector("input[type=file]");
+      if (photo && photo.files && photo.files.length) {
+        // With a photo the form goes as it is (multipart), now: a photo is not kept on the
+        // phone to send later. Offline, say so and keep the form as filled.
+        if (navigator.onLine === false) {
+          event.preventDefault();
+          form.querySelector(".offline").hidden = false;
+          return;
+        }
+        var id = deviceId();
+        if (id) form.querySelector("input[name=device_id]").value = id;
+        remember(tracking);
+        return;
+      }
+      event.preventDefault();
       var body = { device_id: deviceId() || String(new FormData(form).get("device_id") || ""), comment: String(new FormData(form).get("comment") || "") };
       keep({ id: "support:" + tracking, kind: "support", tracking: tracking, url: "/api/v1/reports/" + encodeURIComponent(tracking) + "/support", body: body, then: "/r/" + tracking + "?lang=" + lang });
       disableBriefly(form);

@@ -43,13 +43,13 @@ const PAGE_CSS: &str = include_str!("follow_up.css");
 /// The page's script: keeps an answer made offline on the phone and sends it once.
 const PAGE_JS: &str = include_str!("follow_up.js");
 
-/// The follow-up routes.
-pub fn router() -> OpenApiRouter<AppState> {
+/// The follow-up routes (the support form takes a photo, within the report body limit).
+pub fn router(config: &crate::config::Config) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(answer))
         .routes(routes!(support))
         .route("/r/nearby", axum::routing::get(nearby))
-        .route("/r/{tracking_no}/support", axum::routing::post(support_form))
+        .route("/r/{tracking_no}/support", axum::routing::post(support_form).layer(axum::extract::DefaultBodyLimit::max(config.limits.body_bytes)))
         .route("/r/page.css", axum::routing::get(|| async { asset(PAGE_CSS, "text/css; charset=utf-8") }))
         .route("/r/answer.js", axum::routing::get(|| async { asset(PAGE_JS, "text/javascript; charset=utf-8") }))
         .route("/r/mine", axum::routing::get(mine))
@@ -113,7 +113,7 @@ async fn support(State(state): State<AppState>, Path(tracking_no): Path<String>,
     let tracking_no = ids::normalize_tracking_no(&tracking_no);
     let result = async {
         let ApiJson(support) = body.map_err(|WordedError(error, _)| error)?;
-        let (outcome, supporters) = state.follow_up.support(&tracking_no, support).await?;
+        let (outcome, supporters) = state.follow_up.support(&tracking_no, support, None).await?;
         Ok::<_, ApiError>(serde_json::json!({ "recorded": matches!(outcome, Outcome::Changed(_)), "supporters": supporters }))
     }
     .await;
@@ -123,22 +123,37 @@ async fn support(State(state): State<AppState>, Path(tracking_no): Path<String>,
     }
 }
 
-/// The support form without script: recorded, then on to the supported report's page.
-async fn support_form(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap, uri: axum::http::Uri, body: Bytes) -> Response {
+/// The support form (multipart when it carries a photo, `media`; plain otherwise): recorded,
+/// then on to the supported report's page.
+async fn support_form(State(state): State<AppState>, Path(tracking_no): Path<String>, headers: HeaderMap, uri: axum::http::Uri, request: axum::extract::Request) -> Response {
+    use axum::extract::FromRequest;
     let lang = page_lang(&query_of(&uri), &headers);
-    if body.len() > FORM_MAX {
-        return WordedError(ApiError::TooLarge { limit: "form_bytes", max: FORM_MAX as u64 }, lang).into_response();
-    }
+    let multipart = headers.get(axum::http::header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|value| value.starts_with("multipart/form-data"));
+    let (fields, photo) = if multipart {
+        let parts = match axum::extract::Multipart::from_request(request, &state).await {
+            Ok(multipart) => crate::intake::read_form(multipart, &state.config.limits, &crate::intake::spool_dir(&state.config.data_dir)).await,
+            Err(_) => Err(crate::intake::IntakeError::Broken),
+        };
+        match parts {
+            Ok(parts) => (parts.fields, parts.media),
+            Err(error) => return WordedError(error.into(), lang).into_response(),
+        }
+    } else {
+        match Bytes::from_request(request, &state).await {
+            Ok(body) if body.len() <= FORM_MAX => (form_urlencoded::parse(&body).into_owned().collect(), None),
+            _ => return WordedError(ApiError::TooLarge { limit: "form_bytes", max: FORM_MAX as u64 }, lang).into_response(),
+        }
+    };
     let mut support = Support { device_id: String::new(), comment: String::new() };
-    for (key, value) in form_urlencoded::parse(&body) {
+    for (key, value) in fields {
         match key.as_ref() {
-            "device_id" => support.device_id = value.into_owned(),
-            "comment" => support.comment = value.into_owned(),
+            "device_id" => support.device_id = value,
+            "comment" => support.comment = value,
             _ => {}
         }
     }
     let tracking_no = ids::normalize_tracking_no(&tracking_no);
-    match state.follow_up.support(&tracking_no, support).await {
+    match state.follow_up.support(&tracking_no, support, photo).await {
         Ok(_) => Redirect::to(&format!("/r/{tracking_no}?lang={}", lang.tag())).into_response(),
         Err(error) => {
             let error = ApiError::from(error);
@@ -199,13 +214,16 @@ async fn nearby(State(state): State<AppState>, headers: HeaderMap, uri: axum::ht
                 body += &format!("<p class=\"supporters\">{}</p>", escape(&words::supporters(report.supporters, lang)));
             }
             body += &format!(
-                "<form method=\"post\" action=\"/r/{t}/support?lang={tag}\" class=\"support\" data-tracking=\"{t}\" data-lang=\"{tag}\"><input type=\"hidden\" name=\"device_id\" value=\"{}\">\
+                "<form method=\"post\" action=\"/r/{t}/support?lang={tag}\" enctype=\"multipart/form-data\" class=\"support\" data-tracking=\"{t}\" data-lang=\"{tag}\"><input type=\"hidden\" name=\"device_id\" value=\"{}\">\
                  <label for=\"comment-{t}\">{}</label><textarea id=\"comment-{t}\" name=\"comment\" maxlength=\"{}\" rows=\"2\"></textarea>\
-                 <p class=\"queued\" hidden role=\"status\">{}</p><button type=\"submit\" id=\"support-{t}\">{}</button></form></li>",
+                 <label for=\"photo-{t}\">{}</label><input type=\"file\" id=\"photo-{t}\" name=\"media\" accept=\"image/*\">\
+                 <p class=\"queued\" hidden role=\"status\">{}</p><p class=\"offline\" hidden role=\"alert\">{}</p><button type=\"submit\" id=\"support-{t}\">{}</button></form></li>",
                 uuid::Uuid::new_v4(),
                 escape(&words::get(Word::MeTooComment, lang)),
                 crate::follow_up::COMMENT_MAX,
+                escape(&words::get(Word::MeTooPhoto, lang)),
                 escape(&words::get(Word::SupportQueued, lang)),
+                escape(&words::get(Word::SupportPhotoOffline, lang)),
                 escape(&words::get(Word::MeToo, lang)),
                 tag = lang.tag(),
             );

@@ -102,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::router())
         .merge(pipeline::router())
         .merge(open311::router(&config))
-        .merge(follow_up::router().layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
+        .merge(follow_up::router(&config).layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
         .merge(city::router().layer(axum::middleware::from_fn_with_state(reads.clone(), rate_limit::limit)))
         .split_for_parts();
     let router = api

@@ -66,7 +66,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ("timeline", &[("report_id", Text), ("seq", Int4), ("step", Text), ("status", Text), ("at_ms", Int8), ("message", Text), ("detail", Text)]),
     ("classes", &[("key", Text), ("category", Text), ("kind", Text), ("label", Text), ("generation", Int4), ("members", Int4), ("first_ms", Int8), ("last_ms", Int8)]),
     ("class_members", &[("class_key", Text), ("generation", Int4), ("report_id", Text), ("joined_ms", Int8)]),
-    ("supports", &[("report_id", Text), ("supporter", Text), ("comment", Text), ("at_ms", Int8)]),
+    ("supports", &[("report_id", Text), ("supporter", Text), ("comment", Text), ("at_ms", Int8), ("photo_sha256", Text)]),
     ("answers", &[("report_id", Text), ("round", Int4), ("answer_id", Text), ("solved", Int4), ("rating", Text), ("reasons", Text), ("comment", Text), ("at_ms", Int8)]),
     (
         "messages",

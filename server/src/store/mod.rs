@@ -597,7 +597,7 @@ const SUPPORT_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM supports WHERE report_i
 /// How many residents support report `$1`.
 const SUPPORTERS: &str = "SELECT COUNT(*) FROM supports WHERE report_id = $1";
 /// Stores a supporter of report `$1`.
-const INSERT_SUPPORT: &str = "INSERT INTO supports (report_id, supporter, comment, at_ms) VALUES ($1, $2, $3, $4)";
+const INSERT_SUPPORT: &str = "INSERT INTO supports (report_id, supporter, comment, at_ms, photo_sha256) VALUES ($1, $2, $3, $4, $5)";
 /// Open reports of category `$1` accepted since `$2` inside the box `$3`–`$4` (lat), `$5`–`$6`
 /// (lon), newest first: what "is it one of these?" offers.
 const NEARBY_LIST: &str = "SELECT r.tracking_no, r.status, r.created_ms, r.lat, r.lon, r.body,
@@ -769,8 +769,12 @@ const PURGE_PERSONAL: [&str; 5] = [
     "DELETE FROM messages WHERE report_id = $1",
 ];
 
-/// Whether an unpurged report uses photo `$1`.
-const PHOTO_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = $1 AND r.purged_ms IS NULL)";
+/// Whether an unpurged report uses photo `$1`, as one of its own or a supporter's.
+const PHOTO_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = $1 AND r.purged_ms IS NULL)
+     OR EXISTS (SELECT 1 FROM supports s JOIN reports r ON r.id = s.report_id WHERE s.photo_sha256 = $1 AND r.purged_ms IS NULL)";
+
+/// The photos of report `$1`: its own and its supporters'.
+const REPORT_PHOTOS: &str = "SELECT sha256 FROM photos WHERE report_id = $1 UNION SELECT photo_sha256 FROM supports WHERE report_id = $1 AND photo_sha256 IS NOT NULL";
 
 /// A stored report body without what the retention policy removes: the description, the
 /// address and the exact position (the district stays, for the city's figures).

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/004_open311.sql"),
     include_str!("postgres/005_support.sql"),
     include_str!("postgres/006_classes.sql"),
+    include_str!("postgres/007_support_photo.sql"),
 ];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
@@ -510,8 +511,10 @@ impl PostgresStore {
         }
         let unused = transaction
             .query(
-                "SELECT DISTINCT p.sha256 FROM photos p WHERE p.report_id = ANY($1)
-                 AND NOT EXISTS (SELECT 1 FROM photos q JOIN reports r ON r.id = q.report_id WHERE q.sha256 = p.sha256 AND r.purged_ms IS NULL)",
+                "SELECT DISTINCT p.sha256 FROM (SELECT sha256, report_id FROM photos UNION ALL SELECT photo_sha256, report_id FROM supports WHERE photo_sha256 IS NOT NULL) p
+                 WHERE p.report_id = ANY($1)
+                 AND NOT EXISTS (SELECT 1 FROM photos q JOIN reports r ON r.id = q.report_id WHERE q.sha256 = p.sha256 AND r.purged_ms IS NULL)
+                 AND NOT EXISTS (SELECT 1 FROM supports q JOIN reports r ON r.id = q.report_id WHERE q.photo_sha256 = p.sha256 AND r.purged_ms IS NULL)",
                 &[&ids],
             )
             .await?;
@@ -592,8 +595,9 @@ async fn write_change(transaction: &impl GenericClient, id: &str, change: &Chang
     for step in &change.steps {
         transaction.execute(APPEND_STEP, &[&id, &wire(step.step), &wire(step.status), &step.at_ms, &step.message, &step.detail.to_json()]).await?;
     }
-    if let Some((supporter, comment)) = &change.support {
-        transaction.execute(INSERT_SUPPORT, &[&id, supporter, &(!comment.is_empty()).then_some(comment), &ids::now_ms()]).await?;
+    if let Some(support) = &change.support {
+        let comment = (!support.comment.is_empty()).then_some(&support.comment);
+        transaction.execute(INSERT_SUPPORT, &[&id, &support.supporter, &comment, &ids::now_ms(), &support.photo_sha256]).await?;
     }
     if let Some(answer) = &change.answer {
         transaction

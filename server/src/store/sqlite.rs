@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/006_open311.sql"),
     include_str!("sqlite/007_support.sql"),
     include_str!("sqlite/008_classes.sql"),
+    include_str!("sqlite/009_support_photo.sql"),
 ];
 
 /// The database file's name in the data directory.
@@ -518,7 +519,7 @@ impl SqliteStore {
                     for statement in super::PURGE_PERSONAL {
                         connection.prepare_cached(&numbered(statement))?.execute([id])?;
                     }
-                    let mut photos = connection.prepare_cached("SELECT sha256 FROM photos WHERE report_id = ?1")?;
+                    let mut photos = connection.prepare_cached(&numbered(super::REPORT_PHOTOS))?;
                     hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
                 }
                 let mut unused_photos = Vec::new();
@@ -611,8 +612,9 @@ fn write_change(connection: &Connection, id: &str, change: &Change) -> Result<()
     for step in &change.steps {
         connection.prepare_cached(&numbered(APPEND_STEP))?.execute(params![id, wire(step.step), wire(step.status), step.at_ms, step.message, step.detail.to_json()])?;
     }
-    if let Some((supporter, comment)) = &change.support {
-        connection.prepare_cached(&numbered(INSERT_SUPPORT))?.execute(params![id, supporter, (!comment.is_empty()).then_some(comment), ids::now_ms()])?;
+    if let Some(support) = &change.support {
+        let comment = (!support.comment.is_empty()).then_some(&support.comment);
+        connection.prepare_cached(&numbered(INSERT_SUPPORT))?.execute(params![id, support.supporter, comment, ids::now_ms(), support.photo_sha256])?;
     }
     if let Some(answer) = &change.answer {
         connection.prepare_cached(&numbered(INSERT_ANSWER))?.execute(params![

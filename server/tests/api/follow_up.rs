@@ -334,3 +334,80 @@ async fn a_neighbour_supports_an_open_report_once_and_only_public_words_are_show
     assert_eq!(event(&app, json!({ "report_id": private["id"], "status": "resolved", "message": "已修复" })).await.status(), 200);
     assert_eq!(support("phone-3").await.unwrap().status(), 409);
 }
+
+#[tokio::test]
+async fn a_supporters_photo_goes_to_the_department_without_its_metadata_once_and_leaves_with_the_report() {
+    let app = spawn_app_with(|config| {
+        config.pipeline_token = TOKEN.into();
+        config.privacy.retention_days = 30;
+    })
+    .await;
+    let receipt = file_report(&app, "with-photo").await;
+    let (id, tracking) = (receipt["id"].as_str().unwrap(), receipt["tracking_no"].as_str().unwrap());
+    // A phone photo with an EXIF block (APP1) naming where it was taken.
+    let plain = crate::helpers::jpeg(320, 240);
+    let mut photo = plain[..2].to_vec();
+    let exif = b"Exif\0\0II*\0\x08\0\0\0\0\0GPS-45.76809-126.62152";
+    photo.extend_from_slice(&[0xFF, 0xE1]);
+    photo.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    photo.extend_from_slice(exif);
+    photo.extend_from_slice(&plain[2..]);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let send = |device: &str, photo: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("device_id", device.to_owned())
+            .text("comment", "我家楼下也是这样")
+            .part("media", reqwest::multipart::Part::bytes(photo).file_name("IMG_0001.jpg").mime_str("image/jpeg").unwrap());
+        no_redirects.post(app.url(&format!("/r/{tracking}/support?lang=en"))).multipart(form).send()
+    };
+    let sent = send("phone-photo", photo).await.unwrap();
+    assert_eq!(sent.status(), 303, "on to the report's page");
+
+    let supported = wait_for_messages(&app, "supported", 1).await;
+    let photo = &supported[0]["support"]["photo"];
+    let sha = photo["sha256"].as_str().unwrap().to_owned();
+    assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(320), Some(240)));
+    let url = photo["url"].as_str().expect("a signed link for the department");
+    let path = &url[url.find("/api/").unwrap()..];
+    let served = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    let bytes = served.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xFF, 0xD8]) && !bytes.windows(4).any(|window| window == b"Exif"), "a JPEG without its metadata");
+    // Never shown to other residents.
+    let page = app.client.get(app.url(&format!("/r/{tracking}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(&sha), "the supporter's photo is not on the public page");
+
+    // The same phone again, with another photo: nothing new, and that photo is not kept.
+    let again = send("phone-photo", crate::helpers::jpeg(200, 150)).await.unwrap();
+    assert_eq!(again.status(), 303);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(wait_for_messages(&app, "supported", 1).await.len(), 1, "once per phone");
+    let photos_dir = app.data_dir.path().join("photos");
+    let kept = walk(&photos_dir).into_iter().filter(|name| !name.contains(&sha) && !name.ends_with(".tmp")).count();
+    assert_eq!(kept, 0, "the repeat's photo was removed: {:?}", walk(&photos_dir));
+
+    // Not a photo: refused with the resident's words, nothing recorded.
+    let broken = send("phone-broken", b"not a photo at all".to_vec()).await.unwrap();
+    assert_eq!(broken.status(), 415);
+
+    // The retention purge takes the supporter's photo with the report's personal data.
+    let day = 86_400_000;
+    app.state.store.record_status(id, lianxin_contract::report::Status::Resolved, lianxin_server::ids::now_ms() - 31 * day, None).await.unwrap();
+    let purged = lianxin_server::retention::purge_once(&app.state.store, &app.state.photos, &app.state.config.privacy).await.unwrap();
+    assert_eq!(purged.reports, 1);
+    assert!(!app.state.photos.store().exists(&sha).await.unwrap(), "the supporter's photo is gone with the report's personal data");
+}
+
+/// Every file name under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            names.extend(walk(&path));
+        } else {
+            names.push(path.display().to_string());
+        }
+    }
+    names
+}
