@@ -224,6 +224,14 @@ async fn a_neighbour_finds_the_same_problem_nearby_and_supports_it_instead_of_fi
     let dir = tempfile::tempdir()?;
     let photo = lianxin_e2e::camera_photo(dir.path(), 800, 600)?;
     browser.attach(&format!("#photo-{}", filed[0]), &photo).await?;
+    // Offline, a photo cannot wait on the phone: the page says so and keeps the form.
+    let offline = |on: bool| json!({ "offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 });
+    browser.cdp("Network.emulateNetworkConditions", offline(true)).await?;
+    browser.click(&format!("#support-{}", filed[0])).await?;
+    browser.wait_for_text(&format!("#nearby-{} .offline", filed[0]), "照片需要联网才能发送").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(server.pipeline_lines().iter().all(|line| line["message"] != "supported"), "nothing sent while offline");
+    browser.cdp("Network.emulateNetworkConditions", offline(false)).await?;
     browser.click(&format!("#support-{}", filed[0])).await?;
     browser.wait_for_text("#timeline", "又有居民反映同一问题").await?;
     let supported = wait_for_lines(&server, 1, |line| line["message"] == "supported").await?;
