@@ -438,10 +438,42 @@ fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<S
         });
     };
     let invalid = move || message.get().is_some().to_string();
+    let label = field.label.clone();
+    let help = field.help.clone();
+    let required = field.required;
     let placeholder = field.placeholder.clone();
     let placeholder = move || placeholder.as_ref().map(|text| text.get(lang.get()).to_owned()).unwrap_or_default();
+    let label_id = format!("{id}-label");
     let input = match &field.kind {
-        FieldKind::Choice { options } | FieldKind::MultiChoice { options } => {
+        // Several answers: a group of checkboxes named by the question's label; the chosen
+        // codes are kept comma-separated (as the draft keeps every field), sent as a list.
+        FieldKind::MultiChoice { options } => {
+            let boxes = options
+                .iter()
+                .map(|option| {
+                    let (option_code, option_label) = (option.code.clone(), option.label.clone());
+                    let box_id = format!("{id}-{option_code}");
+                    let chosen = {
+                        let option_code = option_code.clone();
+                        move || value().split(',').any(|each| each == option_code)
+                    };
+                    let toggle = move |event: leptos::ev::Event| {
+                        let on = event_target_checked(&event);
+                        fields.update(|fields| {
+                            let entry = fields.entry(code.get_value()).or_default();
+                            let mut codes: Vec<&str> = entry.split(',').filter(|each| !each.is_empty() && *each != option_code).collect();
+                            if on {
+                                codes.push(&option_code);
+                            }
+                            *entry = codes.join(",");
+                        });
+                    };
+                    view! { <label class="choice"><input type="checkbox" id=box_id prop:checked=chosen on:change=toggle />{move || option_label.get(lang.get()).to_owned()}</label> }
+                })
+                .collect_view();
+            view! { <div class="choices" role="group" id=id.clone() aria-labelledby=label_id.clone() aria-describedby=error_id.clone()>{boxes}</div> }.into_any()
+        }
+        FieldKind::Choice { options } => {
             let options = options.clone();
             view! {
                 <select id=id.clone() aria-describedby=error_id.clone() aria-invalid=invalid on:change=set prop:value=value>
@@ -469,11 +501,8 @@ fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<S
         FieldKind::Number { unit, .. } => Some(unit.clone()),
         _ => None,
     };
-    let label = field.label.clone();
-    let help = field.help.clone();
-    let required = field.required;
     view! {
-        <label for=id.clone()>{move || label.get(lang.get()).to_owned()} {required.then_some(" *")}</label>
+        <label id=label_id for=id.clone()>{move || label.get(lang.get()).to_owned()} {required.then_some(" *")}</label>
         <div class="field-input">{input} {unit.map(|unit| view! { <span class="unit">{move || lianxin_contract::i18n::unit_form(unit.get(lang.get()), lang.get(), None).to_owned()}</span> })}</div>
         {help.map(|help| view! { <p class="hint">{move || help.get(lang.get()).to_owned()}</p> })}
         <p id=error_id class="field-error" aria-live="polite">{move || message.get()}</p>
@@ -492,7 +521,7 @@ fn field_values(category: Option<&Category>, values: &BTreeMap<String, String>) 
             }
             let value = match &field.kind {
                 FieldKind::Number { .. } => parse_number(&text).map(FieldValue::Number).unwrap_or(FieldValue::Text(text)),
-                FieldKind::MultiChoice { .. } => FieldValue::List(vec![text]),
+                FieldKind::MultiChoice { .. } => FieldValue::List(text.split(',').filter(|each| !each.is_empty()).map(str::to_owned).collect()),
                 _ => FieldValue::Text(text),
             };
             Some((field.code.clone(), value))

@@ -435,3 +435,33 @@ async fn the_time_of_a_taxi_ride_is_reviewed_as_english_writes_dates() -> anyhow
     assert!(!review.contains("2026-11-25T21:30"), "never the raw value: {review}");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_with_several_answers_is_a_group_of_checkboxes_and_travels_as_a_list() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    browser.open_widget(&format!("{}/?lang=en", server.url)).await?;
+    browser.choose("#category", "restaurant_fumes").await?;
+    browser.type_into("#field-business_name", "Old Harbin BBQ").await?;
+    let group = browser.wait_for("#field-time_of_day[role=group]").await?;
+    let named_by = group.attr("aria-labelledby").await?.unwrap_or_default();
+    assert!(browser.text_of(&format!("#{named_by}")).await?.contains("When does it happen"), "the question names the group");
+    browser.click("#field-time_of_day-evening").await?;
+    browser.click("#field-time_of_day-night").await?;
+    browser.click("#field-time_of_day-morning").await?;
+    browser.click("#field-time_of_day-morning").await?;
+    let violations = browser.accessibility_violations().await?;
+    assert!(violations.is_empty(), "the checkbox group is accessible: {violations:?}");
+    browser.choose("#district", "daoli").await?;
+    browser.type_into("#address", "Central Street 12").await?;
+    browser.type_into("#description", "Barbecue smoke comes into our flat every evening").await?;
+    browser.click("button[type=submit]").await?;
+    let review = browser.text_of("#review").await?;
+    assert!(review.contains("Evening, Late at night"), "both answers, by name: {review}");
+    browser.click("#send-report").await?;
+    let tracking_no = browser.text_of("#tracking-no").await?;
+    browser.close().await?;
+    let line = pipeline_line(&server, &tracking_no).await;
+    assert_eq!(line["report"]["fields"]["time_of_day"], json!(["evening", "night"]));
+    Ok(())
+}
