@@ -12,6 +12,12 @@ pub mod json;
 pub mod text;
 /// The report form.
 pub mod report_form;
+/// The chosen category's kind, fields and location.
+pub mod category_details;
+/// Name, phone and consent.
+pub mod contact_fields;
+/// One field of a category, its errors and its typed value.
+pub mod field_input;
 /// Keeping the unsent report's text across reloads.
 pub mod draft;
 /// URL presets and talking to the host page when embedded.

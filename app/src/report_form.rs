@@ -8,17 +8,18 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use lianxin_contract::catalog::Need;
-use lianxin_contract::number::parse_number;
-use lianxin_contract::report::FieldValue;
 use lianxin_contract::validate::validate_report;
-use lianxin_contract::{Catalog, Category, Contact, FieldDef, FieldKind, Lang, Location, Receipt, ReportSubmission, RequestKind, ValidationError};
+use lianxin_contract::{Catalog, Contact, Lang, Location, Receipt, ReportSubmission, RequestKind, ValidationError};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, SubmitError};
+use crate::category_details::CategoryDetails;
 use crate::category_picker::CategoryPicker;
+use crate::contact_fields::ContactFields;
 use crate::draft;
 use crate::embed::{self, Preset};
-use crate::location_picker::{LocationPicker, Position};
+use crate::field_input::{error_signal, field_values};
+use crate::location_picker::Position;
 use crate::outbox;
 use crate::photo::PreparedPhoto;
 use crate::photo_picker::PhotoPicker;
@@ -36,12 +37,6 @@ enum Phase {
     Done(Receipt),
     /// Saved on the phone until the network is back.
     Waiting,
-}
-
-/// The message for the first error at `field`, in the current language.
-fn error_signal(errors: RwSignal<Vec<ValidationError>>, lang: RwSignal<Lang>, field: impl Into<String>) -> Signal<Option<String>> {
-    let field = field.into();
-    Signal::derive(move || errors.with(|errors| errors.iter().find(|error| error.field == field).map(|error| error.message(lang.get()))))
 }
 
 /// The form for one report.
@@ -331,202 +326,6 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
             </form>
         </Show>
     }
-}
-
-/// The request kind, the category's own fields and its location inputs.
-#[component]
-fn CategoryDetails(
-    category: Category,
-    catalog: StoredValue<Catalog>,
-    lang: RwSignal<Lang>,
-    kind: RwSignal<Option<RequestKind>>,
-    fields: RwSignal<BTreeMap<String, String>>,
-    position: RwSignal<Option<Position>>,
-    district: RwSignal<String>,
-    address: RwSignal<String>,
-    photos: RwSignal<Vec<PreparedPhoto>>,
-    errors: RwSignal<Vec<ValidationError>>,
-) -> impl IntoView {
-    let kinds = category.kinds.clone();
-    let show_location = category.location != Need::None;
-    let description = category.description.clone();
-    let code = category.code.clone();
-    let field_views = category
-        .fields
-        .into_iter()
-        .map(|field| {
-            let message = error_signal(errors, lang, format!("fields.{}", field.code));
-            view! { <FieldInput field=field lang=lang fields=fields message=message /> }
-        })
-        .collect_view();
-    view! {
-        <p class="hint">{move || description.get(lang.get()).to_owned()}</p>
-        <label for="kind">{tr(lang, Text::Kind)}</label>
-        <select id="kind" name="kind" on:change=move |event| kind.set(RequestKind::ALL.into_iter().find(|each| each.code() == event_target_value(&event)))>
-            {kinds.into_iter().map(|each| view! { <option value=each.code() selected=move || kind.get() == Some(each)>{move || each.label(lang.get())}</option> }).collect_view()}
-        </select>
-        {field_views}
-        <Show when=move || show_location>
-            <LocationPicker
-                catalog=catalog
-                lang=lang
-                category=Signal::derive({
-                    let code = code.clone();
-                    move || code.clone()
-                })
-                position=position
-                district=district
-                address=address
-                photos=photos
-                location_error=error_signal(errors, lang, "location")
-                district_error=error_signal(errors, lang, "location.district")
-            />
-        </Show>
-    }
-}
-
-/// Name, phone and the explicit consent; required only where the department must call back.
-#[component]
-fn ContactFields(category: Category, lang: RwSignal<Lang>, name: RwSignal<String>, phone: RwSignal<String>, consent: RwSignal<bool>, errors: RwSignal<Vec<ValidationError>>) -> impl IntoView {
-    let required = category.contact == Need::Required;
-    let phone_error = error_signal(errors, lang, "contact.phone");
-    let consent_error = error_signal(errors, lang, "contact.consent");
-    view! {
-        <fieldset class="contact">
-            <legend>{move || t(lang.get(), if required { Text::ContactLegendRequired } else { Text::ContactLegend })}</legend>
-            <label for="contact-name">{tr(lang, Text::Name)}</label>
-            <input id="contact-name" type="text" autocomplete="name" prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event)) />
-            <label for="contact-phone">{tr(lang, Text::Phone)} {required.then_some(" *")}</label>
-            <input
-                id="contact-phone"
-                type="tel"
-                autocomplete="tel"
-                inputmode="tel"
-                aria-describedby="contact-phone-error"
-                aria-invalid=move || phone_error.get().is_some().to_string()
-                prop:value=move || phone.get()
-                on:input=move |event| phone.set(event_target_value(&event))
-            />
-            <p id="contact-phone-error" class="field-error" aria-live="polite">{move || phone_error.get()}</p>
-            <label class="consent">
-                <input
-                    id="contact-consent"
-                    type="checkbox"
-                    aria-describedby="contact-consent-error"
-                    aria-invalid=move || consent_error.get().is_some().to_string()
-                    prop:checked=move || consent.get()
-                    on:change=move |event| consent.set(event_target_checked(&event))
-                />
-                <span>{tr(lang, Text::Consent)}</span>
-            </label>
-            <p id="contact-consent-error" class="field-error" aria-live="polite">{move || consent_error.get()}</p>
-        </fieldset>
-    }
-}
-
-/// One of the category's own fields.
-#[component]
-fn FieldInput(field: FieldDef, lang: RwSignal<Lang>, fields: RwSignal<BTreeMap<String, String>>, message: Signal<Option<String>>) -> impl IntoView {
-    let id = format!("field-{}", field.code);
-    let error_id = format!("{id}-error");
-    let code = StoredValue::new(field.code.clone());
-    let value = move || fields.with(|fields| fields.get(&code.get_value()).cloned().unwrap_or_default());
-    let set = move |event: leptos::ev::Event| {
-        let text = event_target_value(&event);
-        fields.update(|fields| {
-            fields.insert(code.get_value(), text);
-        });
-    };
-    let invalid = move || message.get().is_some().to_string();
-    let label = field.label.clone();
-    let help = field.help.clone();
-    let required = field.required;
-    let placeholder = field.placeholder.clone();
-    let placeholder = move || placeholder.as_ref().map(|text| text.get(lang.get()).to_owned()).unwrap_or_default();
-    let label_id = format!("{id}-label");
-    let input = match &field.kind {
-        // Several answers: a group of checkboxes named by the question's label; the chosen
-        // codes are kept comma-separated (as the draft keeps every field), sent as a list.
-        FieldKind::MultiChoice { options } => {
-            let boxes = options
-                .iter()
-                .map(|option| {
-                    let (option_code, option_label) = (option.code.clone(), option.label.clone());
-                    let box_id = format!("{id}-{option_code}");
-                    let chosen = {
-                        let option_code = option_code.clone();
-                        move || value().split(',').any(|each| each == option_code)
-                    };
-                    let toggle = move |event: leptos::ev::Event| {
-                        let on = event_target_checked(&event);
-                        fields.update(|fields| {
-                            let entry = fields.entry(code.get_value()).or_default();
-                            let mut codes: Vec<&str> = entry.split(',').filter(|each| !each.is_empty() && *each != option_code).collect();
-                            if on {
-                                codes.push(&option_code);
-                            }
-                            *entry = codes.join(",");
-                        });
-                    };
-                    view! { <label class="choice"><input type="checkbox" id=box_id prop:checked=chosen on:change=toggle />{move || option_label.get(lang.get()).to_owned()}</label> }
-                })
-                .collect_view();
-            view! { <div class="choices" role="group" id=id.clone() aria-labelledby=label_id.clone() aria-describedby=error_id.clone()>{boxes}</div> }.into_any()
-        }
-        FieldKind::Choice { options } => {
-            let options = options.clone();
-            view! {
-                <select id=id.clone() aria-describedby=error_id.clone() aria-invalid=invalid on:change=set prop:value=value>
-                    <option value="">{tr(lang, Text::ChooseCategory)}</option>
-                    {options.into_iter().map(|option| {
-                        let label = option.label.clone();
-                        view! { <option value=option.code.clone()>{move || label.get(lang.get()).to_owned()}</option> }
-                    }).collect_view()}
-                </select>
-            }
-            .into_any()
-        }
-        FieldKind::LongText { .. } => view! { <textarea id=id.clone() rows="3" aria-describedby=error_id.clone() aria-invalid=invalid prop:value=value on:input=set></textarea> }.into_any(),
-        kind => {
-            let (input_type, mode) = match kind {
-                FieldKind::Number { .. } | FieldKind::Money => ("text", "decimal"),
-                FieldKind::DateTime => ("datetime-local", "text"),
-                FieldKind::Phone => ("tel", "tel"),
-                _ => ("text", "text"),
-            };
-            view! { <input id=id.clone() type=input_type inputmode=mode placeholder=placeholder aria-describedby=error_id.clone() aria-invalid=invalid prop:value=value on:input=set /> }.into_any()
-        }
-    };
-    let unit = match &field.kind {
-        FieldKind::Number { unit, .. } => Some(unit.clone()),
-        _ => None,
-    };
-    view! {
-        <label id=label_id for=id.clone()>{move || label.get(lang.get()).to_owned()} {required.then_some(" *")}</label>
-        <div class="field-input">{input} {unit.map(|unit| view! { <span class="unit">{move || lianxin_contract::i18n::unit_form(unit.get(lang.get()), lang.get(), None).to_owned()}</span> })}</div>
-        {help.map(|help| view! { <p class="hint">{move || help.get(lang.get()).to_owned()}</p> })}
-        <p id=error_id class="field-error" aria-live="polite">{move || message.get()}</p>
-    }
-}
-
-fn field_values(category: Option<&Category>, values: &BTreeMap<String, String>) -> BTreeMap<String, FieldValue> {
-    let Some(category) = category else { return BTreeMap::new() };
-    category
-        .fields
-        .iter()
-        .filter_map(|field| {
-            let text = values.get(&field.code)?.trim().to_owned();
-            if text.is_empty() {
-                return None;
-            }
-            let value = match &field.kind {
-                FieldKind::Number { .. } => parse_number(&text).map(FieldValue::Number).unwrap_or(FieldValue::Text(text)),
-                FieldKind::MultiChoice { .. } => FieldValue::List(text.split(',').filter(|each| !each.is_empty()).map(str::to_owned).collect()),
-                _ => FieldValue::Text(text),
-            };
-            Some((field.code.clone(), value))
-        })
-        .collect()
 }
 
 /// Moves keyboard focus to the element matching `selector` once it has rendered.
