@@ -12,6 +12,8 @@ pub mod json;
 pub mod text;
 /// The report form.
 pub mod report_form;
+/// The form's inputs as one value: draft in and out, the report to send.
+pub mod form_state;
 /// The chosen category's kind, fields and location.
 pub mod category_details;
 /// Name, phone and consent.

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use lianxin_contract::catalog::Need;
 use lianxin_contract::validate::validate_report;
-use lianxin_contract::{Catalog, Contact, Lang, Location, Receipt, ReportSubmission, RequestKind, ValidationError};
+use lianxin_contract::{Catalog, Lang, Receipt, ReportSubmission, ValidationError};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, SubmitError};
@@ -18,8 +18,8 @@ use crate::category_picker::CategoryPicker;
 use crate::contact_fields::ContactFields;
 use crate::draft;
 use crate::embed::{self, Preset};
-use crate::field_input::{error_signal, field_values};
-use crate::location_picker::Position;
+use crate::field_input::error_signal;
+use crate::form_state::FormState;
 use crate::outbox;
 use crate::photo::PreparedPhoto;
 use crate::photo_picker::PhotoPicker;
@@ -52,41 +52,20 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
     let preset_category = preset.category.clone().filter(|code| catalog.category(code).is_some());
     let host_origin = StoredValue::new(preset.host_origin.clone());
     let catalog = StoredValue::new(catalog);
-    let category_code = RwSignal::new(String::new());
-    let kind = RwSignal::new(None::<RequestKind>);
-    let description = RwSignal::new(String::new());
-    // Neighbours may see this report's words and photos (公开): private by default.
-    let public = RwSignal::new(false);
-    let fields = RwSignal::new(BTreeMap::<String, String>::new());
-    let position = RwSignal::new(None::<Position>);
-    let district = RwSignal::new(String::new());
-    let address = RwSignal::new(String::new());
-    let contact_name = RwSignal::new(String::new());
-    let contact_phone = RwSignal::new(String::new());
-    let consent = RwSignal::new(false);
+    let form = FormState::new();
+    let FormState { category: category_code, kind, description, public, fields, position, district, address, name: contact_name, phone: contact_phone, consent, idempotency_key } = form;
     let photos = RwSignal::new(Vec::<PreparedPhoto>::new());
     let preparing = RwSignal::new(0u32);
     let errors = RwSignal::new(Vec::<ValidationError>::new());
     let failure = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Editing);
-    let idempotency_key = RwSignal::new(api::new_idempotency_key());
     let uploaded = RwSignal::new(0.0f64);
     if let Some(code) = preset_category {
         kind.set(catalog.with_value(|catalog| catalog.category(&code).and_then(|category| category.kinds.first().copied())));
         category_code.set(code);
     }
     if let Some(saved) = draft::load().filter(|saved| !saved.category.is_empty() || !saved.description.is_empty()) {
-        category_code.set(saved.category);
-        kind.set(saved.kind.and_then(|code| RequestKind::ALL.into_iter().find(|each| each.code() == code)));
-        description.set(saved.description);
-        fields.set(saved.fields);
-        district.set(saved.district);
-        address.set(saved.address);
-        contact_name.set(saved.name);
-        contact_phone.set(saved.phone);
-        if !saved.idempotency_key.is_empty() {
-            idempotency_key.set(saved.idempotency_key);
-        }
+        form.restore(saved);
     }
     // The draft's photos come back from IndexedDB; only then are changes saved, so the
     // empty list of a fresh page never overwrites them.
@@ -108,17 +87,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         if matches!(phase.get(), Phase::Done(_) | Phase::Waiting) {
             return;
         }
-        draft::save(&draft::Draft {
-            category: category_code.get(),
-            kind: kind.get().map(|each| each.code().to_owned()),
-            description: description.get(),
-            fields: fields.get(),
-            district: district.get(),
-            address: address.get(),
-            name: contact_name.get(),
-            phone: contact_phone.get(),
-            idempotency_key: idempotency_key.get(),
-        });
+        draft::save(&form.draft());
     });
 
     let category = Memo::new(move |_| catalog.with_value(|catalog| catalog.category(&category_code.get()).cloned()));
@@ -200,24 +169,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         }
         failure.set(None);
         let photo_count = photos.with_untracked(Vec::len);
-        let located = position.get_untracked();
-        let report = ReportSubmission {
-            category: category_code.get_untracked(),
-            kind: kind.get_untracked().unwrap_or(RequestKind::Complaint),
-            description: description.get_untracked(),
-            fields: field_values(category.get_untracked().as_ref(), &fields.get_untracked()),
-            location: Some(Location {
-                lat: located.map(|found| found.lat),
-                lon: located.map(|found| found.lon),
-                accuracy_m: located.map(|found| found.accuracy_m).filter(|accuracy| accuracy.is_finite()),
-                address: Some(address.get_untracked()),
-                district: Some(district.get_untracked()),
-            }),
-            contact: Some(Contact { name: Some(contact_name.get_untracked()), phone: Some(contact_phone.get_untracked()), consent: consent.get_untracked() }),
-            lang: lang.get_untracked(),
-            media_url: None,
-            public: public.get_untracked(),
-        };
+        let report = form.submission(category.get_untracked().as_ref(), lang.get_untracked());
         let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count).map(|valid| valid.into_parts().0));
         let report = match checked {
             Ok(report) => report,
@@ -233,18 +185,13 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
     };
 
     let start_over = move || {
-        category_code.set(String::new());
-        description.set(String::new());
-        fields.set(BTreeMap::new());
-        address.set(String::new());
-        position.set(None);
+        form.clear();
         photos.update(|photos| {
             for photo in photos.drain(..) {
                 let _ = web_sys::Url::revoke_object_url(&photo.preview_url);
             }
         });
         errors.set(Vec::new());
-        idempotency_key.set(api::new_idempotency_key());
         phase.set(Phase::Editing);
     };
 
