@@ -346,16 +346,22 @@ pub fn camera_photo(dir: &std::path::Path, width: u32, height: u32) -> anyhow::R
     tiff.extend_from_slice(&1u16.to_le_bytes());
     tiff.extend_from_slice(&[0x01, 0x00, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0]);
     tiff.extend_from_slice(&0u32.to_le_bytes());
+    let path = dir.join("camera.jpg");
+    std::fs::write(&path, with_exif(&plain, &tiff))?;
+    Ok(path)
+}
+
+/// `jpeg` with an EXIF segment (APP1) holding `tiff` right after its start marker, as a
+/// camera writes it.
+fn with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
     let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut photo = plain[..2].to_vec();
+    app1.extend_from_slice(tiff);
+    let mut photo = jpeg[..2].to_vec();
     photo.extend_from_slice(&[0xFF, 0xE1]);
     photo.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
     photo.extend_from_slice(&app1);
-    photo.extend_from_slice(&plain[2..]);
-    let path = dir.join("camera.jpg");
-    std::fs::write(&path, photo)?;
-    Ok(path)
+    photo.extend_from_slice(&jpeg[2..]);
+    photo
 }
 
 /// A phone photo taken at `(lat, lon)`: a JPEG whose EXIF carries a GPS block (latitude and
@@ -399,15 +405,8 @@ pub fn photo_taken_at(dir: &std::path::Path, lat: f64, lon: f64) -> anyhow::Resu
     anyhow::ensure!(tiff.len() == 80, "the GPS block is laid out as its offsets say");
     tiff.extend(dms(lat));
     tiff.extend(dms(lon));
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut photo = plain[..2].to_vec();
-    photo.extend_from_slice(&[0xFF, 0xE1]);
-    photo.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    photo.extend_from_slice(&app1);
-    photo.extend_from_slice(&plain[2..]);
     let path = dir.join("at-the-spot.jpg");
-    std::fs::write(&path, photo)?;
+    std::fs::write(&path, with_exif(&plain, &tiff))?;
     Ok(path)
 }
 
