@@ -52,6 +52,11 @@ fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     (north * north + east * east).sqrt()
 }
 
+/// Where the first photo that says so was taken.
+fn first_place(photos: &[crate::photo::PreparedPhoto]) -> Option<crate::exif::TakenAt> {
+    photos.iter().find_map(|photo| photo.taken_at)
+}
+
 /// Asks the browser for the current position.
 async fn current_position() -> Result<Position, ()> {
     let geolocation = web_sys::window().and_then(|window| window.navigator().geolocation().ok()).ok_or(())?;
@@ -138,7 +143,7 @@ pub fn LocationPicker(
     // "Use where the photo was taken?": offered only when there is no position from GPS or
     // the fix is far from it (or too vague), never taken without the resident's tap.
     // Where the first photo that says so was taken.
-    let photo_taken_at = move || photos.with(|photos| photos.iter().find_map(|photo| photo.taken_at));
+    let photo_taken_at = move || photos.with(|photos| first_place(photos));
     let photo_offer = move || {
         let taken = photo_taken_at()?;
         let offer = match state.get() {
@@ -149,7 +154,7 @@ pub fn LocationPicker(
         offer.then_some(taken)
     };
     let use_photo_position = move |_| {
-        if let Some(taken) = photos.with_untracked(|photos| photos.iter().find_map(|photo| photo.taken_at)) {
+        if let Some(taken) = photos.with_untracked(|photos| first_place(photos)) {
             state.set(Locating::FromPhoto);
             placed(Position { lat: taken.lat, lon: taken.lon, accuracy_m: taken.error_m.unwrap_or(f64::NAN) });
         }

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::location_picker::Position;
 
-/// Where a map opens and what its controls say.
+/// Where a map opens, and in which language it speaks.
 pub struct Opening<'a> {
     /// A position already known (GPS, or an earlier pin).
     pub at: Option<Position>,

@@ -172,10 +172,9 @@ impl FollowUp {
             && !matches!(outcome, Ok(Outcome::Changed(_)))
         {
             // This phone supported the report before (or it is closed): the photo goes.
-            let _deleting = self.photos.deletion_lock().write().await;
-            if !self.store.photo_in_use(&stored.sha256).await? {
-                self.photos.store().remove(&stored.sha256).await.map_err(|error| crate::photos::PhotoError::Internal(format!("removing an unused photo: {error}")))?;
-            }
+            crate::retention::remove_unused(&self.store, &self.photos, std::slice::from_ref(&stored.sha256))
+                .await
+                .map_err(|error| crate::photos::PhotoError::Internal(format!("removing an unused photo: {error:#}")))?;
         }
         let outcome = outcome?;
         let supporters = self.store.status(tracking_no, 0).await?.map_or(0, |status| status.supporters);

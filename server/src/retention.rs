@@ -27,13 +27,20 @@ pub async fn purge_once(store: &Store, photos: &PhotoProcessor, settings: &Priva
     if purged.unused_photos.is_empty() {
         return Ok(purged);
     }
+    remove_unused(store, photos, &purged.unused_photos).await?;
+    Ok(purged)
+}
+
+/// Deletes the files of `hashes` that no kept report (nor its supporters) uses, under the
+/// photo deletion lock and after checking each again: the one way a photo file goes.
+pub async fn remove_unused(store: &Store, photos: &PhotoProcessor, hashes: &[String]) -> anyhow::Result<()> {
     let _no_report_being_accepted = photos.deletion_lock().write().await;
-    for hash in &purged.unused_photos {
+    for hash in hashes {
         if !store.photo_in_use(hash).await? {
             photos.store().remove(hash).await?;
         }
     }
-    Ok(purged)
+    Ok(())
 }
 
 /// Purges every `purge_interval_minutes` until `shutdown` turns true.
