@@ -31,9 +31,11 @@ async fn body_text(response: &Response) -> Result<String, String> {
     text.as_string().ok_or_else(|| "the answer is not text".into())
 }
 
-/// Loads the catalog in all three languages, so switching language never reloads the form.
-pub async fn fetch_catalog() -> Result<Catalog, String> {
-    get_json("/api/v1/catalog").await
+/// Loads the catalog with its texts in `lang` (and search words in all three): a third
+/// of the bytes of all languages; switching language loads that language's texts.
+/// The page preloads the same URL while the wasm downloads.
+pub async fn fetch_catalog(lang: Lang) -> Result<Catalog, String> {
+    get_json(&format!("/api/v1/catalog?lang={}", lang.tag())).await
 }
 
 /// A random idempotency key for one report.

@@ -16,7 +16,7 @@ use crate::text::{Text, tr};
 #[component]
 pub fn CategoryDetails(
     category: Category,
-    catalog: StoredValue<Catalog>,
+    catalog: RwSignal<Catalog>,
     lang: RwSignal<Lang>,
     kind: RwSignal<Option<RequestKind>>,
     fields: RwSignal<BTreeMap<String, String>>,

@@ -41,12 +41,12 @@ pub fn lower(text: &str) -> String {
 
 /// Search box and grouped list of categories.
 #[component]
-pub fn CategoryPicker(catalog: StoredValue<Catalog>, lang: RwSignal<Lang>, selected: RwSignal<String>, on_change: Callback<String>, invalid: Signal<bool>) -> impl IntoView {
+pub fn CategoryPicker(catalog: RwSignal<Catalog>, lang: RwSignal<Lang>, selected: RwSignal<String>, on_change: Callback<String>, invalid: Signal<bool>) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let options = move || {
         let lang = lang.get();
         let query = lower(query.get().trim());
-        catalog.with_value(|catalog| {
+        catalog.with(|catalog| {
             catalog
                 .groups
                 .iter()
@@ -65,7 +65,7 @@ pub fn CategoryPicker(catalog: StoredValue<Catalog>, lang: RwSignal<Lang>, selec
     let count = move || {
         let query = lower(query.get().trim());
         let lang = lang.get();
-        catalog.with_value(|catalog| catalog.categories.iter().filter(|category| matches(category, &query, lang)).count())
+        catalog.with(|catalog| catalog.categories.iter().filter(|category| matches(category, &query, lang)).count())
     };
     view! {
         <label for="category-search">{tr(lang, Text::SearchCategory)}</label>

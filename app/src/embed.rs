@@ -17,6 +17,20 @@ pub struct Preset {
     pub host_origin: Option<String>,
 }
 
+impl Preset {
+    /// The catalog as this page offers it: a department page only its own categories (all
+    /// of them when the department has none, rather than an empty form).
+    pub fn narrow(&self, catalog: lianxin_contract::Catalog) -> lianxin_contract::Catalog {
+        match &self.department {
+            Some(department) if catalog.categories.iter().any(|category| &category.department == department) => {
+                let categories = catalog.categories.iter().filter(|category| &category.department == department).cloned().collect();
+                lianxin_contract::Catalog { categories, ..catalog }
+            }
+            _ => catalog,
+        }
+    }
+}
+
 /// Reads the preset from the page URL.
 pub fn preset() -> Preset {
     let Some(window) = web_sys::window() else { return Preset::default() };

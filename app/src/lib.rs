@@ -55,12 +55,36 @@ use crate::text::{Counted, Text, counted, t, tr};
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
-    // The catalog is fetched once (the page preloads it while the wasm downloads). A plain
-    // signal rather than a resource and <Transition>: their async machinery would add about
-    // 9 KB to the widget's download for a value that arrives once.
-    let catalog = RwSignal::new(None::<Result<lianxin_contract::Catalog, String>>);
-    leptos::task::spawn_local(async move { catalog.set(Some(api::fetch_catalog().await)) });
     let preset = embed::preset();
+    // The catalog in the resident's language (the page preloads it while the wasm
+    // downloads), narrowed to the page's department. Plain signals rather than a resource
+    // and <Transition>: their async machinery would add about 9 KB to the widget's
+    // download. `loaded` changes once, so the form is built once; a language switch only
+    // replaces the catalog's texts, and every label follows.
+    let catalog = RwSignal::new(lianxin_contract::Catalog::default());
+    let loaded = RwSignal::new(None::<Result<(), String>>);
+    let department = preset.clone();
+    let switch_to = move |chosen: Lang| {
+        let department = department.clone();
+        leptos::task::spawn_local(async move {
+            match api::fetch_catalog(chosen).await {
+                Ok(texts) => {
+                    catalog.set(department.narrow(texts));
+                    if loaded.with_untracked(|loaded| !matches!(loaded, Some(Ok(())))) {
+                        loaded.set(Some(Ok(())));
+                    }
+                }
+                // Offline after the first load: the widget's own words switch, the
+                // catalog's stay in the language they came in until the next switch.
+                Err(error) if loaded.with_untracked(Option::is_none) => loaded.set(Some(Err(error))),
+                Err(_) => {}
+            }
+            if lang.get_untracked() != chosen {
+                lang.set(chosen);
+            }
+        });
+    };
+    switch_to(lang.get_untracked());
     let sent_later = RwSignal::new(Vec::<lianxin_contract::Receipt>::new());
     outbox::watch(move |receipts| {
         receipts.iter().for_each(mine::remember);
@@ -84,7 +108,7 @@ pub fn App() -> impl IntoView {
         <main class="lianxin">
             <header class="lianxin-header">
                 <h1>{tr(lang, Text::Title)}</h1>
-                <LanguagePicker lang=lang />
+                <LanguagePicker lang=lang on_choose=Callback::new(switch_to) />
                 {mine.then(|| view! { <a id="my-reports" href=move || mine::page(lang.get()).unwrap_or_default()>{tr(lang, Text::MyReports)}</a> })}
             </header>
             <Show when=move || !sent_later.with(Vec::is_empty)>
@@ -95,12 +119,14 @@ pub fn App() -> impl IntoView {
                     </ul>
                 </section>
             </Show>
-            {move || match catalog.get() {
+            {move || match loaded.get() {
                 None => view! { <p class="loading" role="status">{tr(lang, Text::Loading)}</p> }.into_any(),
-                Some(Ok(catalog)) => {
+                Some(Ok(())) => {
                     // Tourists on a foreign SIM may not reach the short number: the full one.
-                    let abroad = catalog.hotline_abroad.clone();
-                    let hotline = move || (lang.get() != Lang::ZhCn && !abroad.is_empty()).then(|| format!("{} {abroad}", t(lang.get(), Text::HotlineAbroad)));
+                    let hotline = move || {
+                        let abroad = catalog.with(|catalog| catalog.hotline_abroad.clone());
+                        (lang.get() != Lang::ZhCn && !abroad.is_empty()).then(|| format!("{} {abroad}", t(lang.get(), Text::HotlineAbroad)))
+                    };
                     view! {
                         <ReportForm catalog=catalog lang=lang preset=preset.clone() />
                         <p id="hotline-abroad" class="hint">{hotline}</p>
@@ -113,9 +139,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Switches between the three languages.
+/// Switches between the three languages (`on_choose` loads the catalog's texts in the
+/// chosen one, then switches).
 #[component]
-fn LanguagePicker(lang: RwSignal<Lang>) -> impl IntoView {
+fn LanguagePicker(lang: RwSignal<Lang>, on_choose: Callback<Lang>) -> impl IntoView {
     view! {
         <nav class="languages" aria-label="Language / 语言 / Язык">
             {Lang::ALL
@@ -131,7 +158,7 @@ fn LanguagePicker(lang: RwSignal<Lang>) -> impl IntoView {
                             type="button"
                             lang=each.tag()
                             aria-pressed=move || (lang.get() == each).to_string()
-                            on:click=move |_| lang.set(each)
+                            on:click=move |_| on_choose.run(each)
                         >
                             {label}
                         </button>

@@ -84,7 +84,7 @@ async fn current_position() -> Result<Position, ()> {
 /// Location inputs for a category that asks for a location.
 #[component]
 pub fn LocationPicker(
-    catalog: StoredValue<Catalog>,
+    catalog: RwSignal<Catalog>,
     lang: RwSignal<Lang>,
     category: Signal<String>,
     position: RwSignal<Option<Position>>,
@@ -123,7 +123,7 @@ pub fn LocationPicker(
             }
         });
     };
-    let with_map = catalog.with_value(|catalog| catalog.map);
+    let with_map = catalog.with_untracked(|catalog| catalog.map);
     // The map script draws the map and its "done" button into `#map-slot` itself, so the
     // widget's first load carries only this button.
     let open_map = move |_| {
@@ -190,7 +190,7 @@ pub fn LocationPicker(
                 <option value="">{tr(lang, Text::ChooseDistrict)}</option>
                 {move || {
                     let lang = lang.get();
-                    catalog.with_value(|catalog| {
+                    catalog.with(|catalog| {
                         catalog.districts.iter().map(|each| view! { <option value=each.code.clone()>{each.name.get(lang).to_owned()}</option> }).collect_view()
                     })
                 }}

@@ -41,17 +41,9 @@ enum Phase {
 
 /// The form for one report.
 #[component]
-pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> impl IntoView {
-    // A department page offers only its own categories.
-    let catalog = match &preset.department {
-        Some(department) if catalog.categories.iter().any(|category| &category.department == department) => {
-            Catalog { categories: catalog.categories.iter().filter(|category| &category.department == department).cloned().collect(), ..catalog }
-        }
-        _ => catalog,
-    };
-    let preset_category = preset.category.clone().filter(|code| catalog.category(code).is_some());
+pub fn ReportForm(catalog: RwSignal<Catalog>, lang: RwSignal<Lang>, preset: Preset) -> impl IntoView {
+    let preset_category = preset.category.clone().filter(|code| catalog.with_untracked(|catalog| catalog.category(code).is_some()));
     let host_origin = StoredValue::new(preset.host_origin.clone());
-    let catalog = StoredValue::new(catalog);
     let form = FormState::new();
     let FormState { category: category_code, kind, description, public, fields, position, district, address, name: contact_name, phone: contact_phone, consent, idempotency_key } = form;
     let photos = RwSignal::new(Vec::<PreparedPhoto>::new());
@@ -61,7 +53,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
     let phase = RwSignal::new(Phase::Editing);
     let uploaded = RwSignal::new(0.0f64);
     if let Some(code) = preset_category {
-        kind.set(catalog.with_value(|catalog| catalog.category(&code).and_then(|category| category.kinds.first().copied())));
+        kind.set(catalog.with_untracked(|catalog| catalog.category(&code).and_then(|category| category.kinds.first().copied())));
         category_code.set(code);
     }
     if let Some(saved) = draft::load().filter(|saved| !saved.category.is_empty() || !saved.description.is_empty()) {
@@ -90,7 +82,8 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         draft::save(&form.draft());
     });
 
-    let category = Memo::new(move |_| catalog.with_value(|catalog| catalog.category(&category_code.get()).cloned()));
+    // Follows the catalog too: a language switch brings the category's texts in that language.
+    let category = Memo::new(move |_| catalog.with(|catalog| catalog.category(&category_code.get()).cloned()));
     let on_category = Callback::new(move |code: String| {
         category_code.set(code);
         fields.set(BTreeMap::new());
@@ -170,7 +163,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
         failure.set(None);
         let photo_count = photos.with_untracked(Vec::len);
         let report = form.submission(category.get_untracked().as_ref(), lang.get_untracked());
-        let checked = catalog.with_value(|catalog| validate_report(catalog, &report, photo_count).map(|valid| valid.into_parts().0));
+        let checked = catalog.with_untracked(|catalog| validate_report(catalog, &report, photo_count).map(|valid| valid.into_parts().0));
         let report = match checked {
             Ok(report) => report,
             Err(found) => {
@@ -248,7 +241,7 @@ pub fn ReportForm(catalog: Catalog, lang: RwSignal<Lang>, preset: Preset) -> imp
                     on:input=move |event| description.set(event_target_value(&event))
                 ></textarea>
                 <p id="description-count" class="hint" aria-live="polite">
-                    {move || format!("{} / {}", description.with(|text| text.chars().count()), catalog.with_value(|catalog| catalog.limits.description_max))}
+                    {move || format!("{} / {}", description.with(|text| text.chars().count()), catalog.with(|catalog| catalog.limits.description_max))}
                 </p>
                 <p id="description-error" class="field-error" aria-live="polite">{move || description_error.get()}</p>
                 <label class="consent">

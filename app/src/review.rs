@@ -38,7 +38,7 @@ fn field_text(category: &Category, code: &str, value: &FieldValue, lang: Lang) -
 pub fn ReviewView(
     report: ReportSubmission,
     category: Category,
-    catalog: StoredValue<Catalog>,
+    catalog: RwSignal<Catalog>,
     photos: RwSignal<Vec<PreparedPhoto>>,
     lang: RwSignal<Lang>,
     on_send: Callback<()>,
@@ -60,7 +60,7 @@ pub fn ReviewView(
             });
             rows.push((t(lang, Text::ReviewDescription).to_owned(), report.description.clone()));
             if let Some(location) = &report.location {
-                let district = location.district.as_deref().and_then(|code| catalog.with_value(|catalog| catalog.district(code).map(|district| district.name.get(lang).to_owned())));
+                let district = location.district.as_deref().and_then(|code| catalog.with(|catalog| catalog.district(code).map(|district| district.name.get(lang).to_owned())));
                 let mut place: Vec<String> = district.into_iter().chain(location.address.clone().filter(|address| !address.is_empty())).collect();
                 if let Some(accuracy) = location.accuracy_m {
                     place.push(counted(lang, Counted::Accuracy, (accuracy.round() as i64).max(1) as u64));

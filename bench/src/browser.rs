@@ -45,11 +45,10 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         widget.push(time_to(&server.url, "#category").await?);
         plain.push(time_to(&format!("{}/plain", bare.url), "select[name=category]").await?);
     }
-    let widget_ms = median(&mut widget);
-    report
-        .add("widget", format!("time to a usable form, slow 4G + 4× CPU, cold (median of {runs})"), widget_ms, "ms")
-        .baseline("plain HTML form", median(&mut plain))
-        .target("≤ 2000 ms", widget_ms <= 2000.0);
+    let (widget_ms, plain_ms) = (median(&mut widget), median(&mut plain));
+    report.add("widget", format!("time to a usable form, slow 4G + 4× CPU, cold (median of {runs})"), widget_ms, "ms").baseline("plain HTML form", plain_ms).target("≤ 2000 ms", widget_ms <= 2000.0);
+    let ratio = widget_ms / plain_ms.max(1.0);
+    report.add("widget", "time to a usable form: share of the plain form's", ratio, "").target("≤ 1.25", ratio <= 1.25);
 
     let dir = tempfile::tempdir()?;
     let photo = camera_photo(dir.path(), 4000, 3000)?;

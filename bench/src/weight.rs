@@ -91,8 +91,11 @@ pub async fn run(report: &mut Report) -> anyhow::Result<()> {
         }
     }
     let server = lianxin_e2e::Server::start().await?;
-    let catalog_bytes = reqwest::get(format!("{}/api/v1/catalog", server.url)).await?.bytes().await?;
+    // What the page preloads for a Chinese phone: the texts in one language, search words
+    // in three; all three languages beside it for comparison.
+    let catalog_bytes = reqwest::get(format!("{}/api/v1/catalog?lang=zh-CN", server.url)).await?.bytes().await?;
     let catalog_brotli = brotli(&catalog_bytes);
+    let all_languages = brotli(&reqwest::get(format!("{}/api/v1/catalog", server.url)).await?.bytes().await?);
     let catalog = lianxin_server::catalog::load(None)?.catalog;
     let floor = plain_form(&catalog);
     let floor_brotli = brotli(floor.as_bytes()) as f64;
@@ -103,8 +106,9 @@ pub async fn run(report: &mut Report) -> anyhow::Result<()> {
     report.add("widget", "first load, brotli", total, "B").baseline("plain HTML form", floor_brotli).target("≤ 150 KB", total <= 150.0 * 1024.0);
     report.add("widget", "  of which wasm, brotli", wasm as f64, "B");
     report.add("widget", "  of which js, brotli", js as f64, "B");
-    report.add("widget", "catalog fetched beside it, brotli", catalog_brotli as f64, "B");
+    report.add("widget", "catalog fetched beside it (zh-CN), brotli", catalog_brotli as f64, "B").baseline("all three languages", all_languages as f64);
     report.add("widget", "the map when opened (Leaflet + map.js + css), brotli", map as f64, "B");
-    report.add("widget", "first load with the catalog, brotli", (widget[2] + catalog_brotli) as f64, "B").baseline("plain HTML form", floor_brotli);
+    let with_catalog = (widget[2] + catalog_brotli) as f64;
+    report.add("widget", "first load with the catalog, brotli", with_catalog, "B").baseline("plain HTML form", floor_brotli).target("≤ 130 KB", with_catalog <= 130.0 * 1024.0);
     Ok(())
 }

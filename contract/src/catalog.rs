@@ -75,7 +75,8 @@ impl Catalog {
     }
 
     /// The same catalog with every text kept only in `lang`, which the widget downloads
-    /// instead of all three languages.
+    /// instead of all three languages. Search still works in all three: the keywords stay
+    /// in every language, and the other languages' names join them.
     pub fn only(&self, lang: Lang) -> Catalog {
         let mut one = self.clone();
         one.city = one.city.only(lang);
@@ -150,9 +151,9 @@ pub struct Category {
 
 impl Category {
     fn localize_only(&mut self, lang: Lang) {
+        self.keywords.add_names(&self.name, lang);
         self.name = self.name.only(lang);
         self.description = self.description.only(lang);
-        self.keywords = self.keywords.only(lang);
         for field in &mut self.fields {
             field.label = field.label.only(lang);
             field.placeholder = field.placeholder.as_ref().map(|text| text.only(lang));
@@ -185,15 +186,20 @@ pub struct Keywords {
 }
 
 impl Keywords {
-    /// Keeps only the words of `lang`.
-    pub fn only(&self, lang: Lang) -> Keywords {
-        let mut one = Keywords::default();
-        match lang {
-            Lang::ZhCn => one.zh = self.zh.clone(),
-            Lang::En => one.en = self.en.clone(),
-            Lang::Ru => one.ru = self.ru.clone(),
+    /// Adds the category's `name` in every language but `shown` (which the name itself
+    /// carries) to that language's words, so a catalog in one language is still found by
+    /// the names of the other two.
+    pub fn add_names(&mut self, name: &Localized, shown: Lang) {
+        for (lang, words) in [(Lang::ZhCn, &mut self.zh), (Lang::En, &mut self.en), (Lang::Ru, &mut self.ru)] {
+            let text = match lang {
+                Lang::ZhCn => &name.zh,
+                Lang::En => &name.en,
+                Lang::Ru => &name.ru,
+            };
+            if lang != shown && !text.is_empty() {
+                words.push(text.clone());
+            }
         }
-        one
     }
 
     /// All words in all languages.

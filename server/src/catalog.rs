@@ -242,6 +242,22 @@ mod tests {
         assert_eq!(catalog.only(Lang::Ru).category("manhole_cover").unwrap().name.get(Lang::Ru), "Открытый или сломанный люк");
     }
 
+    #[test]
+    fn a_catalog_in_one_language_is_still_searched_in_three() {
+        let catalog = load(None).unwrap().catalog;
+        let full = catalog.category("taxi_overcharge").unwrap();
+        let russian = catalog.only(Lang::Ru);
+        let taxi = russian.category("taxi_overcharge").unwrap();
+        assert!(taxi.name.zh.is_empty() && taxi.name.en.is_empty(), "names only in Russian");
+        assert!(taxi.fields.iter().all(|field| field.label.zh.is_empty() && !field.label.ru.is_empty()), "labels only in Russian");
+        assert!(taxi.keywords.zh.contains(&full.name.zh) && taxi.keywords.en.contains(&full.name.en), "the other names are search words");
+        assert!(full.keywords.all().all(|word| taxi.keywords.all().any(|kept| kept == word)), "every search word kept");
+        let json = serde_json::to_string(&russian).unwrap();
+        for other in [&full.description.zh, &full.description.en, &full.fields[0].label.zh, &full.fields[0].label.en] {
+            assert!(!json.contains(other.as_str()), "{other:?} does not travel in the Russian catalog");
+        }
+    }
+
     fn rule_broken(text: &str) -> String {
         parse(text).expect_err("the catalog is refused").to_string()
     }

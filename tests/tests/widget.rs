@@ -108,12 +108,20 @@ async fn switching_language_mid_form_keeps_what_was_typed() -> anyhow::Result<()
     browser.choose("#category", "street_light").await?;
     browser.type_into("#description", "路灯一直不亮").await?;
     browser.type_into("#field-pole_number", "HL-0421").await?;
+    // The phone downloaded the catalog once, in Chinese only: the page's preload was the
+    // very request the widget made.
+    let catalogs = "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/v1/catalog')).map(n => n.slice(n.indexOf('/api/')))";
+    assert_eq!(browser.client.execute(catalogs, vec![]).await?, json!(["/api/v1/catalog?lang=zh-CN"]));
 
     browser.click("button[lang=en]").await?;
     browser.wait_for_text("label[for=description]", "Describe the problem").await?;
     browser.click("button[lang=ru]").await?;
     browser.wait_for_text("label[for=description]", "Опишите проблему").await?;
     assert_eq!(browser.client.title().await?, "Горячая линия 12345", "the page title follows the language");
+    // The catalog's own texts came in Russian too: the category, its field.
+    browser.wait_for_text("label[for=field-pole_number]", "Номер на столбе").await?;
+    let chosen = browser.client.execute("const s = document.querySelector('#category'); return s.options[s.selectedIndex].text", vec![]).await?;
+    assert!(chosen.as_str().is_some_and(|text| text.contains("Не горит или повреждён фонарь")), "the chosen category in Russian: {chosen}");
 
     assert_eq!(browser.value_of("#description").await?, "路灯一直不亮");
     assert_eq!(browser.value_of("#field-pole_number").await?, "HL-0421");
