@@ -300,20 +300,26 @@ fn box_reduce(image: &image::RgbImage, factor: u32) -> image::RgbImage {
     let (width, height) = (image.width() / factor, image.height() / factor);
     let (block, stride) = (factor as usize, image.width() as usize * 3);
     let area = factor * factor;
-    let mut sums = vec![0u32; width as usize * 3];
-    let mut out = Vec::with_capacity(sums.len() * height as usize);
+    // First the block's lines added into one row (contiguous, so the compiler vectorises
+    // it), then each block's columns of that row: the per-pixel work is one widening add.
+    let mut rows = vec![0u32; stride];
+    let mut out = Vec::with_capacity(width as usize * height as usize * 3);
     for band in image.as_raw().chunks_exact(stride * block).take(height as usize) {
-        sums.fill(0);
+        rows.fill(0);
         for line in band.chunks_exact(stride) {
-            for (sum, pixels) in sums.chunks_exact_mut(3).zip(line.chunks_exact(3 * block)) {
-                for pixel in pixels.chunks_exact(3) {
-                    sum[0] += u32::from(pixel[0]);
-                    sum[1] += u32::from(pixel[1]);
-                    sum[2] += u32::from(pixel[2]);
-                }
+            for (sum, value) in rows.iter_mut().zip(line) {
+                *sum += u32::from(*value);
             }
         }
-        out.extend(sums.iter().map(|sum| ((sum + area / 2) / area) as u8));
+        for pixels in rows.chunks_exact(3 * block).take(width as usize) {
+            let mut sum = [0u32; 3];
+            for pixel in pixels.chunks_exact(3) {
+                sum[0] += pixel[0];
+                sum[1] += pixel[1];
+                sum[2] += pixel[2];
+            }
+            out.extend(sum.map(|channel| ((channel + area / 2) / area) as u8));
+        }
     }
     image::RgbImage::from_raw(width, height, out).expect("the buffer has width × height pixels")
 }
@@ -445,9 +451,17 @@ fn check_plain(upload: &[u8], format: ImageFormat) -> Result<(), PhotoError> {
 }
 
 fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let failed = |error: jpeg_encoder::EncodingError| PhotoError::Internal(format!("encoding a JPEG: {error}"));
     let mut out = Vec::new();
-    let rgb = image.to_rgb8();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&rgb).map_err(|error| PhotoError::Internal(format!("encoding a JPEG: {error}")))?;
+    let (width, height) = (u16::try_from(image.width()), u16::try_from(image.height()));
+    let (Ok(width), Ok(height)) = (width, height) else { return Err(PhotoError::Internal("a photo to encode is wider than JPEG allows".into())) };
+    let encoder = jpeg_encoder::Encoder::new(&mut out, quality);
+    match image {
+        DynamicImage::ImageRgb8(rgb) => encoder.encode(rgb.as_raw(), width, height, jpeg_encoder::ColorType::Rgb),
+        DynamicImage::ImageLuma8(grey) => encoder.encode(grey.as_raw(), width, height, jpeg_encoder::ColorType::Luma),
+        other => encoder.encode(other.to_rgb8().as_raw(), width, height, jpeg_encoder::ColorType::Rgb),
+    }
+    .map_err(failed)?;
     Ok(out)
 }
 
