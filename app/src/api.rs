@@ -4,10 +4,10 @@
 
 use lianxin_contract::number::format_number;
 use lianxin_contract::{Catalog, Lang, Problem, Receipt};
+use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, FormData, ProgressEvent, Request, Response, XmlHttpRequest};
+use web_sys::{Blob, Request, Response};
 
 use crate::json::js_text as js_error;
 
@@ -55,57 +55,31 @@ pub async fn submit_report(report_json: &str, lang: Lang, photos: &[Blob], idemp
     submit_report_with_progress(report_json, lang, photos, idempotency_key, Box::new(|_| {})).await
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// index.html's `lianxinUpload`: the multipart POST by XMLHttpRequest, resolving
+    /// `[status, body]` (status 0: the connection failed).
+    #[wasm_bindgen(js_namespace = window, js_name = lianxinUpload)]
+    fn upload(report_json: &str, photos: &js_sys::Array, idempotency_key: &str, lang: &str, on_progress: &js_sys::Function) -> js_sys::Promise;
+}
+
 /// Like [`submit_report`], telling `on_progress` the share of bytes uploaded (0.0–1.0).
-/// XMLHttpRequest, unlike fetch, reports upload progress in every browser.
 pub async fn submit_report_with_progress(
     report_json: &str,
     lang: Lang,
     photos: &[Blob],
     idempotency_key: &str,
-    // Boxed, not generic: one copy of this long function in the widget, not one per caller.
+    // Boxed, not generic: one copy of this function in the widget, not one per caller.
     on_progress: Box<dyn Fn(f64)>,
 ) -> Result<Receipt, SubmitError> {
     let network = |error: String| SubmitError::Network(error);
-    let form = FormData::new().map_err(|error| network(js_error(error)))?;
-    let options = BlobPropertyBag::new();
-    options.set_type("application/json");
-    let parts = js_sys::Array::of1(&JsValue::from_str(report_json));
-    let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|error| network(js_error(error)))?;
-    form.append_with_blob_and_filename("report", &blob, "report.json").map_err(|error| network(js_error(error)))?;
-    for (index, photo) in photos.iter().enumerate() {
-        form.append_with_blob_and_filename("photo", photo, &format!("photo-{}.jpg", index + 1)).map_err(|error| network(js_error(error)))?;
-    }
-    let request = XmlHttpRequest::new().map_err(|error| network(js_error(error)))?;
-    request.open("POST", "/api/v1/reports").map_err(|error| network(js_error(error)))?;
-    request.set_request_header("Idempotency-Key", idempotency_key).map_err(|error| network(js_error(error)))?;
-    request.set_request_header("Accept-Language", lang.tag()).map_err(|error| network(js_error(error)))?;
-    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
-        if event.length_computable() && event.total() > 0.0 {
-            on_progress(event.loaded() / event.total());
-        }
-    });
-    if let Ok(upload) = request.upload() {
-        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
-    }
-    let finished = js_sys::Promise::new(&mut |resolve, reject| {
-        let on_load = Closure::once_into_js(move || {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-        let on_error = reject.clone();
-        let on_failure = Closure::<dyn FnMut()>::new(move || {
-            let _ = on_error.call1(&JsValue::NULL, &JsValue::from_str("the connection failed"));
-        });
-        request.set_onload(Some(on_load.unchecked_ref()));
-        request.set_onerror(Some(on_failure.as_ref().unchecked_ref()));
-        request.set_ontimeout(Some(on_failure.as_ref().unchecked_ref()));
-        request.set_onabort(Some(on_failure.as_ref().unchecked_ref()));
-        on_failure.forget();
-    });
-    request.send_with_opt_form_data(Some(&form)).map_err(|error| network(js_error(error)))?;
-    JsFuture::from(finished).await.map_err(|error| network(js_error(error)))?;
+    let progress = Closure::<dyn FnMut(f64)>::new(on_progress);
+    let photos: js_sys::Array = photos.iter().collect();
+    let answer = JsFuture::from(upload(report_json, &photos, idempotency_key, lang.tag(), progress.as_ref().unchecked_ref())).await.map_err(|error| network(js_error(error)))?;
     drop(progress);
-    let status = request.status().map_err(|error| network(js_error(error)))?;
-    let text = request.response_text().map_err(|error| network(js_error(error)))?.unwrap_or_default();
+    let answer = js_sys::Array::from(&answer);
+    let status = answer.get(0).as_f64().unwrap_or(0.0) as u16;
+    let text = answer.get(1).as_string().unwrap_or_default();
     if status == 0 {
         return Err(network("the connection failed".into()));
     }
