@@ -8,13 +8,10 @@ use lianxin_contract::{Lang, Receipt};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use web_sys::Blob;
 
 use crate::api::{self, SubmitError};
 use crate::json::js_text as text;
-
-const DATABASE: &str = "lianxin";
-const STORE: &str = "pending";
 
 /// A report waiting to be sent.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,41 +27,23 @@ pub struct PendingReport {
     pub photos: Vec<Blob>,
 }
 
-/// Resolves when `request` succeeds, with its result.
-async fn done(request: &IdbRequest) -> Result<JsValue, String> {
-    let promise = Promise::new(&mut |resolve, reject| {
-        let target = request.clone();
-        let on_success = Closure::once_into_js(move || {
-            let _ = resolve.call1(&JsValue::NULL, &target.result().unwrap_or(JsValue::UNDEFINED));
-        });
-        let on_error = Closure::once_into_js(move || {
-            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("IndexedDB request failed"));
-        });
-        request.set_onsuccess(Some(on_success.unchecked_ref()));
-        request.set_onerror(Some(on_error.unchecked_ref()));
-    });
-    JsFuture::from(promise).await.map_err(text)
+#[wasm_bindgen]
+extern "C" {
+    // index.html's `lianxinStore`: one IndexedDB store of records keyed by `key`.
+    #[wasm_bindgen(js_namespace = lianxinStore, js_name = put)]
+    fn store_put(record: &Object) -> Promise;
+    #[wasm_bindgen(js_namespace = lianxinStore, js_name = all)]
+    fn store_all() -> Promise;
+    #[wasm_bindgen(js_namespace = lianxinStore, js_name = get)]
+    fn store_get(key: &str) -> Promise;
+    #[wasm_bindgen(js_namespace = lianxinStore, js_name = remove)]
+    fn store_remove(key: &str) -> Promise;
 }
 
-async fn open() -> Result<IdbDatabase, String> {
-    let factory = web_sys::window().and_then(|window| window.indexed_db().ok().flatten()).ok_or("no IndexedDB")?;
-    let request: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1).map_err(text)?;
-    let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(request) = event.target().and_then(|target| target.dyn_into::<IdbOpenDbRequest>().ok()) else { return };
-        if let Some(database) = request.result().ok().and_then(|result| result.dyn_into::<IdbDatabase>().ok()) {
-            let parameters = IdbObjectStoreParameters::new();
-            parameters.set_key_path(&JsValue::from_str("key"));
-            let _ = database.create_object_store_with_optional_parameters(STORE, &parameters);
-        }
-    });
-    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-    let database = done(&request).await?;
-    drop(upgrade);
-    database.dyn_into().map_err(|_| "not a database".into())
-}
-
-fn store(database: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, String> {
-    database.transaction_with_str_and_mode(STORE, mode).and_then(|transaction| transaction.object_store(STORE)).map_err(text)
+/// What one of the store's calls resolved with. A browser without IndexedDB (some private
+/// modes) rejects, and nothing waits on the phone.
+async fn done(call: Promise) -> Result<JsValue, String> {
+    JsFuture::from(call).await.map_err(text)
 }
 
 /// Keeps `pending` until it is sent.
@@ -75,15 +54,13 @@ pub async fn keep(pending: &PendingReport) -> Result<(), String> {
     set("report", &JsValue::from_str(&pending.report_json))?;
     set("lang", &JsValue::from_str(pending.lang.tag()))?;
     set("photos", &pending.photos.iter().collect::<Array>())?;
-    let database = open().await?;
-    done(&store(&database, IdbTransactionMode::Readwrite)?.put(&record).map_err(text)?).await?;
+    done(store_put(&record)).await?;
     Ok(())
 }
 
 /// Every waiting report.
 pub async fn waiting() -> Result<Vec<PendingReport>, String> {
-    let database = open().await?;
-    let records: Array = done(&store(&database, IdbTransactionMode::Readonly)?.get_all().map_err(text)?).await?.dyn_into().map_err(|_| "not a list")?;
+    let records: Array = done(store_all()).await?.dyn_into().map_err(|_| "not a list")?;
     let mut pending = Vec::new();
     for record in records.iter() {
         let get = |key: &str| Reflect::get(&record, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
@@ -101,15 +78,13 @@ pub(crate) async fn keep_photos(key: &str, photos: &[Blob]) -> Result<(), String
     let record = Object::new();
     Reflect::set(&record, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(text)?;
     Reflect::set(&record, &JsValue::from_str("photos"), &photos.iter().collect::<Array>()).map_err(text)?;
-    let database = open().await?;
-    done(&store(&database, IdbTransactionMode::Readwrite)?.put(&record).map_err(text)?).await?;
+    done(store_put(&record)).await?;
     Ok(())
 }
 
 /// The photos kept under `key` (none when there is no such record).
 pub(crate) async fn photos(key: &str) -> Result<Vec<Blob>, String> {
-    let database = open().await?;
-    let record = done(&store(&database, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(text)?).await?;
+    let record = done(store_get(key)).await?;
     if record.is_undefined() || record.is_null() {
         return Ok(Vec::new());
     }
@@ -119,8 +94,7 @@ pub(crate) async fn photos(key: &str) -> Result<Vec<Blob>, String> {
 
 /// Deletes the record under `key`.
 pub(crate) async fn forget(key: &str) -> Result<(), String> {
-    let database = open().await?;
-    done(&store(&database, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(text)?).await?;
+    done(store_remove(key)).await?;
     Ok(())
 }
 
