@@ -79,6 +79,7 @@
       zoomIn: "放大",
       zoomOut: "缩小",
       done: "完成",
+      nearby: function (count) { return "此处已有 " + count + " 条尚未办结的同类诉求"; },
     },
     en: {
       map: "Map: tap the map or drag the pin to where the problem is",
@@ -86,6 +87,7 @@
       zoomIn: "Zoom in",
       zoomOut: "Zoom out",
       done: "Done",
+      nearby: function (count) { return count + " open reports of this kind here"; },
     },
     ru: {
       map: "Карта: коснитесь карты или перетащите метку туда, где проблема",
@@ -93,6 +95,11 @@
       zoomIn: "Приблизить",
       zoomOut: "Отдалить",
       done: "Готово",
+      nearby: function (count) {
+        var tens = count % 100, ones = count % 10;
+        var form = tens >= 11 && tens <= 14 ? "открытых обращений" : ones === 1 ? "открытое обращение" : ones >= 2 && ones <= 4 ? "открытых обращения" : "открытых обращений";
+        return "Здесь " + count + " " + form + " такого рода";
+      },
     },
   };
 
@@ -100,7 +107,8 @@
 
   // Opens the map in `slot` (the location picker's place for it): the map itself and a
   // "done" button that closes it. `options`: lat/lon (WGS 84) of a position already known,
-  // or a district code, and the resident's language (`lang`). `onPick(lat, lon, accuracyMetres)` is called each time the pin is placed.
+  // or a district code, the category chosen (its open reports nearby are marked), and the
+  // resident's language (`lang`). `onPick(lat, lon, accuracyMetres)` is called each time the pin is placed.
   // Resolves once the map shows; rejects when Leaflet or the settings cannot be loaded.
   function open(slot, options, onPick) {
     close();
@@ -132,6 +140,7 @@
       map.setView(start, config.zoom);
       var pin = L.marker(start, {
         draggable: true,
+        zIndexOffset: 1000, // above the markers of other reports
         keyboard: true,
         autoPanOnFocus: true,
         icon: L.divIcon({ className: "map-pin", iconSize: [28, 40], iconAnchor: [14, 40] }),
@@ -162,7 +171,31 @@
         pin.setLatLng(map.containerPointToLatLng(point));
         picked();
       });
+      // Where open reports of the same kind stand around what the map shows: one marker
+      // per 100 m grid cell with its count (the server gives cells, never a report's own
+      // position). Asked again whenever the map is moved; markers never take the focus.
+      var nearby = L.layerGroup().addTo(map);
+      function showNearby() {
+        if (!options.category) return;
+        var centre = map.getCenter();
+        var wgs = gcj ? gcjToWgs(centre.lat, centre.lng) : [centre.lat, centre.lng];
+        var url = "/api/v1/reports/nearby/cells?lat=" + wgs[0].toFixed(6) + "&lon=" + wgs[1].toFixed(6) + "&category=" + encodeURIComponent(options.category);
+        fetch(url, { headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : { cells: [] }; })
+          .then(function (answer) {
+            if (!current || current.map !== map) return;
+            nearby.clearLayers();
+            answer.cells.forEach(function (cell) {
+              var html = '<span role="img" aria-label="' + escapeHtml(texts.nearby(cell.count)) + '">' + cell.count + "</span>";
+              var icon = L.divIcon({ className: "map-nearby", html: html, iconSize: [32, 32], iconAnchor: [16, 16] });
+              nearby.addLayer(L.marker(toMap(cell.lat, cell.lon), { icon: icon, interactive: false, keyboard: false }));
+            });
+          })
+          .catch(function () {}); // the markers are a help; the map works without them
+      }
+      map.on("moveend", showNearby);
       current = { map: map, slot: slot };
+      showNearby();
       // The container may have just become visible: measure it again once laid out, then
       // give the pin the focus the "choose on the map" button had.
       setTimeout(function () {

@@ -128,9 +128,9 @@ pub fn LocationPicker(
     // widget's first load carries only this button.
     let open_map = move |_| {
         let lang = lang.get_untracked();
-        let district_code = district.get_untracked();
+        let (district_code, category_code) = (district.get_untracked(), category.get_untracked());
         spawn_local(async move {
-            let opening = map::Opening { at: position.get_untracked(), district: &district_code, lang: lang.tag() };
+            let opening = map::Opening { at: position.get_untracked(), district: &district_code, category: &category_code, lang: lang.tag() };
             let chosen = move |at: Position| {
                 state.set(Locating::Chosen(at));
                 placed(at);

@@ -16,6 +16,8 @@ pub struct Opening<'a> {
     pub at: Option<Position>,
     /// The district chosen, else empty.
     pub district: &'a str,
+    /// The category chosen: the map marks where its open reports stand.
+    pub category: &'a str,
     /// The resident's language (the map script carries its own few words).
     pub lang: &'static str,
 }
@@ -50,6 +52,7 @@ pub async fn open(slot: &str, opening: Opening<'_>, on_pick: impl Fn(Position) +
         Reflect::set(&options, &"lon".into(), &at.lon.into())?;
     }
     Reflect::set(&options, &"district".into(), &opening.district.into())?;
+    Reflect::set(&options, &"category".into(), &opening.category.into())?;
     Reflect::set(&options, &"lang".into(), &opening.lang.into())?;
     // Lives as long as the page: one small closure per map opened.
     let picked = Closure::<dyn Fn(f64, f64, f64)>::new(move |lat, lon, accuracy_m| on_pick(Position { lat, lon, accuracy_m })).into_js_value();

@@ -75,6 +75,16 @@ impl Server {
         Ok(())
     }
 
+    /// Files `report` through the JSON API as another resident's phone would (multipart,
+    /// a fresh idempotency key); the receipt.
+    pub async fn file_report(&self, report: &Value) -> anyhow::Result<Value> {
+        let key = format!("e2e-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
+        let form = reqwest::multipart::Form::new().part("report", reqwest::multipart::Part::text(report.to_string()).mime_str("application/json")?);
+        let response = reqwest::Client::new().post(format!("{}/api/v1/reports", self.url)).header("Idempotency-Key", key).multipart(form).send().await?;
+        anyhow::ensure!(response.status().is_success(), "filing a report: HTTP {}", response.status());
+        Ok(response.json().await?)
+    }
+
     /// The lines of the pipeline file.
     pub fn pipeline_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(self.data_dir.path().join("pipeline.jsonl")).unwrap_or_default().lines().filter_map(|line| serde_json::from_str(line).ok()).collect()

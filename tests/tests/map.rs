@@ -185,6 +185,13 @@ async fn a_resident_taps_the_map_and_nudges_the_pin_with_the_keys_on_wgs84_tiles
     let hosts = format!("img-src 'self' blob: data: http://a.tiles.localhost:{port} http://b.tiles.localhost:{port};", port = tiles.port);
     assert!(policy.contains(&hosts), "images from exactly the tile hosts: {policy}");
 
+    // Two neighbours already reported a missing cover by the cathedral: the map marks their
+    // 100 m cell with the count, at the cell's centre, not where either of them stood.
+    let cell = lianxin_server::geo::snap_to_grid(ST_SOPHIA.0, ST_SOPHIA.1, 100.0);
+    for (lat, lon) in [(cell.0 + 0.0001, cell.1 - 0.0002), (cell.0 - 0.0002, cell.1 + 0.0003)] {
+        server.file_report(&json!({ "category": "manhole_cover", "kind": "complaint", "description": "索菲亚教堂旁井盖缺失", "location": { "lat": lat, "lon": lon, "accuracy_m": 10.0 } })).await?;
+    }
+
     let browser = Browser::start("zh-CN").await?;
     browser.open_widget(&server.url).await?;
     browser.choose("#category", "manhole_cover").await?;
@@ -193,6 +200,20 @@ async fn a_resident_taps_the_map_and_nudges_the_pin_with_the_keys_on_wgs84_tiles
     // No GPS: the map opens on the city centre, the pin on it.
     let (opened, centre) = (pin_tip(&browser).await?, screen_of(&browser, NEARBY).await?);
     assert!((opened.0 - centre.0).abs() < 2.0 && (opened.1 - centre.1).abs() < 2.0, "the pin at {opened:?}, the centre drawn at {centre:?}");
+    let marker = browser.wait_for(".map-nearby span").await?;
+    assert_eq!(marker.text().await?, "2");
+    assert_eq!(marker.attr("aria-label").await?.as_deref(), Some("此处已有 2 条尚未办结的同类诉求"));
+    let shown = browser
+        .client
+        .execute(
+            "const r = document.querySelector('.map-nearby').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2, document.querySelectorAll('.map-nearby[tabindex]').length]",
+            vec![],
+        )
+        .await?;
+    let drawn = screen_of(&browser, cell).await?;
+    let (x, y) = (shown[0].as_f64().unwrap_or_default(), shown[1].as_f64().unwrap_or_default());
+    assert!((x - drawn.0).abs() < 2.0 && (y - drawn.1).abs() < 2.0, "the marker at ({x}, {y}), the cell's centre drawn at {drawn:?}");
+    assert_eq!(shown[2].as_u64(), Some(0), "markers never take the keyboard focus from the pin");
 
     // A tap (with the mouse) on the cathedral as the tiles draw it, then the pin three steps
     // right and two up with the arrow keys (10 px a step).

@@ -1,7 +1,8 @@
 //! `POST /api/v1/reports`, the JSON API's door: the idempotency key, the bounded multipart
 //! body, then the one submission service (`submission`); 201 with the receipt, or 200 with
 //! the original receipt for a retry. `GET /api/v1/reports/{tracking_no}` shows a report's
-//! public status; `GET /api/v1/reports/nearby` counts open reports near a point.
+//! public status; `GET /api/v1/reports/nearby` counts open reports near a point, and
+//! `GET /api/v1/reports/nearby/cells` says where they stand, by grid cell, for the map.
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use crate::config::Config;
 use crate::error::{ApiError, BadRequest, WordedError};
 use crate::ids;
 use crate::intake;
-use crate::store::{RELATED_DAYS, SAME_PLACE_M};
+use crate::store::{OpenCell, RELATED_DAYS, SAME_PLACE_M};
 use crate::submission::Accepted;
 use lianxin_contract::report::Nearby;
 
@@ -34,11 +35,12 @@ pub fn router(config: &Config, submissions: Arc<RateLimiter>, reads: Arc<RateLim
     let read_limit = axum::middleware::from_fn_with_state(reads, rate_limit::limit);
     let (schemas_status, paths_status, status_route) = routes!(status);
     let (schemas_nearby, paths_nearby, nearby_route) = routes!(nearby);
-    OpenApiRouter::new().routes((schemas, paths, submit_route)).routes((schemas_status, paths_status, status_route.layer(read_limit.clone()))).routes((
-        schemas_nearby,
-        paths_nearby,
-        nearby_route.layer(read_limit),
-    ))
+    let (schemas_cells, paths_cells, cells_route) = routes!(nearby_cells);
+    OpenApiRouter::new()
+        .routes((schemas, paths, submit_route))
+        .routes((schemas_status, paths_status, status_route.layer(read_limit.clone())))
+        .routes((schemas_nearby, paths_nearby, nearby_route.layer(read_limit.clone())))
+        .routes((schemas_cells, paths_cells, cells_route.layer(read_limit)))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -125,11 +127,8 @@ const NEARBY_MIN_COUNT: usize = 2;
     )
 )]
 async fn nearby(State(state): State<AppState>, RequestLang(lang): RequestLang, ApiQuery(query): ApiQuery<NearbyQuery>) -> Response {
-    if !is_on_earth(query.lat, query.lon) {
-        return WordedError(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]), lang).into_response();
-    }
-    if state.catalog.category(&query.category).is_none() {
-        return WordedError(ApiError::Validation(vec![ValidationError::new("category", Rule::UnknownCategory)]), lang).into_response();
+    if let Err(refused) = check_nearby(&state, &query) {
+        return WordedError(refused, lang).into_response();
     }
     // Counted around the centre of the query's grid cell, and small counts shown as none:
     // moving the query point cannot bisect the circle down to one resident's front door.
@@ -138,6 +137,66 @@ async fn nearby(State(state): State<AppState>, RequestLang(lang): RequestLang, A
         Ok(count) => {
             let count = if count < NEARBY_MIN_COUNT { 0 } else { count as u32 };
             Json(Nearby { count, radius_m: SAME_PLACE_M as u32, days: RELATED_DAYS as u32 }).into_response()
+        }
+        Err(error) => WordedError(error.into(), lang).into_response(),
+    }
+}
+
+/// A position on Earth and a category of the catalog, or why not.
+fn check_nearby(state: &AppState, query: &NearbyQuery) -> Result<(), ApiError> {
+    if !is_on_earth(query.lat, query.lon) {
+        return Err(ApiError::Validation(vec![ValidationError::new("location", Rule::InvalidCoordinates)]));
+    }
+    if state.catalog.category(&query.category).is_none() {
+        return Err(ApiError::Validation(vec![ValidationError::new("category", Rule::UnknownCategory)]));
+    }
+    Ok(())
+}
+
+/// How far around a point the map shows open reports, in metres: what a phone's map shows
+/// at street zoom.
+const NEARBY_MAP_RADIUS_M: f64 = 1000.0;
+
+/// Where open reports stand near a point, as the map's markers.
+#[derive(Debug, serde::Serialize)]
+struct NearbyCells {
+    /// Grid cells (their centres) with at least two open reports, busiest first.
+    cells: Vec<OpenCell>,
+    /// The side of a cell in metres.
+    cell_m: u32,
+    /// How far around the point, in metres.
+    radius_m: u32,
+    /// How many days back.
+    days: u32,
+}
+
+/// Where the open reports of a category stand around a point, for the map's markers. No
+/// report's own position: each is counted in its 100 m grid cell and the cell's centre is
+/// given; a cell with a single report is left out (one report is too close to one
+/// resident's front door), as the nearby count does.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/nearby/cells",
+    tag = "reports",
+    params(
+        ("lat" = f64, Query, description = "Latitude, WGS 84"),
+        ("lon" = f64, Query, description = "Longitude, WGS 84"),
+        ("category" = String, Query, description = "Category code"),
+    ),
+    responses(
+        (status = 200, description = "`{cells: [{lat, lon, count}], cell_m, radius_m, days}`", content_type = "application/json"),
+        (status = 422, description = "Unknown category or not a position", content_type = "application/problem+json"),
+    )
+)]
+async fn nearby_cells(State(state): State<AppState>, RequestLang(lang): RequestLang, ApiQuery(query): ApiQuery<NearbyQuery>) -> Response {
+    if let Err(refused) = check_nearby(&state, &query) {
+        return WordedError(refused, lang).into_response();
+    }
+    let (lat, lon) = crate::geo::snap_to_grid(query.lat, query.lon, NEARBY_CELL_M);
+    match state.store.open_cells(&query.category, lat, lon, NEARBY_MAP_RADIUS_M, NEARBY_CELL_M).await {
+        Ok(cells) => {
+            let cells = cells.into_iter().filter(|cell| cell.count as usize >= NEARBY_MIN_COUNT).collect();
+            Json(NearbyCells { cells, cell_m: NEARBY_CELL_M as u32, radius_m: NEARBY_MAP_RADIUS_M as u32, days: RELATED_DAYS as u32 }).into_response()
         }
         Err(error) => WordedError(error.into(), lang).into_response(),
     }

@@ -471,10 +471,8 @@ impl Store {
     /// Open reports of `category` within `radius_m` of a point in the last [`RELATED_DAYS`]
     /// days, nearest first, at most `limit`.
     pub async fn nearby_reports(&self, category: &str, lat: f64, lon: f64, radius_m: f64, limit: usize) -> Result<Vec<NearbyReport>, StoreError> {
-        let d_lat = radius_m / 111_000.0;
-        let d_lon = d_lat / lat.to_radians().cos().abs().max(0.01);
         let since = ids::now_ms() - RELATED_DAYS * 86_400_000;
-        let rows = on_engine!(self, engine => engine.nearby_rows(category.to_owned(), since, [lat - d_lat, lat + d_lat, lon - d_lon, lon + d_lon]).await)?;
+        let rows = on_engine!(self, engine => engine.nearby_rows(category.to_owned(), since, box_around(lat, lon, radius_m)).await)?;
         let mut found = Vec::new();
         for (tracking_no, status, created_ms, other_lat, other_lon, body, supporters, reply, photo) in rows {
             let (Some(other_lat), Some(other_lon)) = (other_lat, other_lon) else { continue };
@@ -486,6 +484,28 @@ impl Store {
         found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
         found.truncate(limit);
         Ok(found)
+    }
+
+    /// Where the open reports of `category` within `radius_m` of a point stand (the newest
+    /// that "is it one of these?" would list), counted per `cell_m` grid cell: each cell's
+    /// centre and its count, never a report's own position; busiest cells first.
+    pub async fn open_cells(&self, category: &str, lat: f64, lon: f64, radius_m: f64, cell_m: f64) -> Result<Vec<OpenCell>, StoreError> {
+        let since = ids::now_ms() - RELATED_DAYS * 86_400_000;
+        let rows = on_engine!(self, engine => engine.nearby_rows(category.to_owned(), since, box_around(lat, lon, radius_m)).await)?;
+        let mut cells: Vec<OpenCell> = Vec::new();
+        for (_, _, _, other_lat, other_lon, ..) in rows {
+            let (Some(other_lat), Some(other_lon)) = (other_lat, other_lon) else { continue };
+            if geo::distance_m(lat, lon, other_lat, other_lon) > radius_m {
+                continue;
+            }
+            let (cell_lat, cell_lon) = geo::snap_to_grid(other_lat, other_lon, cell_m);
+            match cells.iter_mut().find(|cell| cell.lat == cell_lat && cell.lon == cell_lon) {
+                Some(cell) => cell.count += 1,
+                None => cells.push(OpenCell { lat: cell_lat, lon: cell_lon, count: 1 }),
+            }
+        }
+        cells.sort_by(|a, b| b.count.cmp(&a.count));
+        Ok(cells)
     }
 
     /// The largest classes active in `[from_ms, to_ms)` with at least `min_members`, for the
@@ -1068,6 +1088,24 @@ fn seen_check(input: &Input) -> Option<(&'static str, String)> {
         Input::Support { supporter, .. } => Some((SUPPORT_SEEN, supporter.clone())),
         _ => None,
     }
+}
+
+/// The box of latitudes and longitudes around a point that holds a circle of `radius_m`.
+fn box_around(lat: f64, lon: f64, radius_m: f64) -> [f64; 4] {
+    let d_lat = radius_m / 111_000.0;
+    let d_lon = d_lat / lat.to_radians().cos().abs().max(0.01);
+    [lat - d_lat, lat + d_lat, lon - d_lon, lon + d_lon]
+}
+
+/// A grid cell with open reports in it (see [`Store::open_cells`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct OpenCell {
+    /// The cell's centre, WGS 84.
+    pub lat: f64,
+    /// The cell's centre, WGS 84.
+    pub lon: f64,
+    /// Open reports in the cell.
+    pub count: u32,
 }
 
 /// A report "is it one of these?" offers (see [`Store::nearby_reports`]).

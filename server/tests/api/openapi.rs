@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/pipeline/events"),
     ("post", "/api/v1/reports"),
     ("get", "/api/v1/reports/nearby"),
+    ("get", "/api/v1/reports/nearby/cells"),
     ("get", "/api/v1/reports/{tracking_no}"),
     ("post", "/api/v1/reports/{tracking_no}/answer"),
     ("post", "/api/v1/reports/{tracking_no}/support"),

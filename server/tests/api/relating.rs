@@ -107,6 +107,35 @@ async fn nearby_counts_open_reports_of_the_category_without_personal_data() {
 }
 
 #[tokio::test]
+async fn the_map_shows_open_reports_by_grid_cell_never_where_one_was_filed() {
+    let app = spawn_app().await;
+    // Two reports near Central Street, in one 100 m cell; one alone 500 m north; one 3 km away.
+    let (lat, lon) = lianxin_server::geo::snap_to_grid(45.7610, 126.6200, 100.0);
+    let filed = [(lat + 0.0001, lon - 0.0002), (lat - 0.0002, lon + 0.0003)];
+    file(&app, "1", &manhole_at(filed[0].0, filed[0].1, Some("13904512345"))).await;
+    file(&app, "2", &manhole_at(filed[1].0, filed[1].1, None)).await;
+    file(&app, "3", &manhole_at(45.7655, 126.6200, None)).await;
+    file(&app, "4", &manhole_at(45.7880, 126.6200, None)).await;
+    let cells = |category: &'static str| app.client.get(app.url(&format!("/api/v1/reports/nearby/cells?lat=45.7630&lon=126.6210&category={category}"))).send();
+
+    let answer: Value = cells("manhole_cover").await.unwrap().json().await.unwrap();
+    assert_eq!((answer["cell_m"].as_u64(), answer["radius_m"].as_u64(), answer["days"].as_u64()), (Some(100), Some(1000), Some(30)));
+    let shown = answer["cells"].as_array().unwrap();
+    assert_eq!(shown.len(), 1, "the lone report and the far one are not shown: {answer}");
+    assert_eq!(shown[0]["count"], 2);
+    assert!((shown[0]["lat"].as_f64().unwrap() - lat).abs() < 1e-9 && (shown[0]["lon"].as_f64().unwrap() - lon).abs() < 1e-9, "the cell's centre, not a report's position: {answer}");
+    for filed in filed {
+        assert!(lianxin_server::geo::distance_m(filed.0, filed.1, lat, lon) > 1.0, "no report's own position is given");
+    }
+    let other: Value = cells("street_light").await.unwrap().json().await.unwrap();
+    assert_eq!(other["cells"], json!([]));
+    let unknown = cells("no_such_category").await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    let off_earth = app.client.get(app.url("/api/v1/reports/nearby/cells?lat=95&lon=126.62&category=manhole_cover")).send().await.unwrap();
+    assert_eq!(off_earth.status(), 422);
+}
+
+#[tokio::test]
 async fn nearby_cannot_be_bisected_down_to_where_reports_were_filed() {
     let app = spawn_app_with(|config| config.security.reads_per_minute = 10_000).await;
     let (lat, lon) = (45.7610, 126.6200);
