@@ -345,3 +345,40 @@ async fn with_gps_refused_the_place_a_photo_was_taken_is_offered_and_used_only_w
     assert!(line["report"]["location"].get("lat").is_none(), "{}", line["report"]["location"]);
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gps_fix_far_from_where_the_photo_was_taken_offers_the_photos_place_and_a_close_one_does_not() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let dir = tempfile::tempdir()?;
+    let photo = lianxin_e2e::photo_taken_at(dir.path(), ST_SOPHIA.0, ST_SOPHIA.1)?;
+    // The resident files from home, 2.5 km away at Harbin railway station, after taking the
+    // photo at the cathedral: the fix is good but far from the problem.
+    let browser = Browser::start("zh-CN").await?;
+    browser.open_widget(&server.url).await?;
+    browser.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"] })).await?;
+    browser.cdp("Emulation.setGeolocationOverride", json!({ "latitude": 45.7603, "longitude": 126.6313, "accuracy": 15 })).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.click("#use-location").await?;
+    browser.wait_for_text("#location-status", "已定位").await?;
+    browser.attach("#photo", &photo).await?;
+    wait_until_shown(&browser, "#use-photo-place").await?;
+    browser.click("#use-photo-place").await?;
+    browser.wait_for_text("#location-status", "已使用照片的拍摄地点").await?;
+    let line = send_and_forwarded(&browser, &server, "在火车站附近提交：教堂旁井盖缺失").await?;
+    assert_near(&line, ST_SOPHIA);
+    browser.close().await?;
+
+    // Standing at the spot (a fix 30 m from where the photo was taken): nothing is offered.
+    let browser = Browser::start("zh-CN").await?;
+    browser.open_widget(&server.url).await?;
+    browser.cdp("Browser.grantPermissions", json!({ "permissions": ["geolocation"] })).await?;
+    let close = moved(ST_SOPHIA, (20.0, 0.0));
+    browser.cdp("Emulation.setGeolocationOverride", json!({ "latitude": close.0, "longitude": close.1, "accuracy": 15 })).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.click("#use-location").await?;
+    browser.wait_for_text("#location-status", "已定位").await?;
+    browser.attach("#photo", &photo).await?;
+    browser.wait_for(".photo img").await?;
+    assert!(!browser.wait_for("#use-photo-place").await?.is_displayed().await?, "the fix agrees with the photo: nothing to offer");
+    browser.close().await
+}
