@@ -504,7 +504,7 @@ impl Store {
                 None => cells.push(OpenCell { lat: cell_lat, lon: cell_lon, count: 1 }),
             }
         }
-        cells.sort_by(|a, b| b.count.cmp(&a.count));
+        cells.sort_by_key(|cell| std::cmp::Reverse(cell.count));
         Ok(cells)
     }
 
