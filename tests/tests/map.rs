@@ -382,3 +382,36 @@ async fn a_gps_fix_far_from_where_the_photo_was_taken_offers_the_photos_place_an
     assert!(!browser.wait_for("#use-photo-place").await?.is_displayed().await?, "the fix agrees with the photo: nothing to offer");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_fingers_spread_on_the_map_zoom_it_in() -> anyhow::Result<()> {
+    let tiles = TileServer::start().await?;
+    let server = start(&tiles, MapCoordinates::Wgs84).await?;
+    let browser = Browser::start("zh-CN").await?;
+    // A touch screen from the start, so the map script loads with touch gestures on.
+    browser.cdp("Emulation.setTouchEmulationEnabled", json!({ "enabled": true, "maxTouchPoints": 5 })).await?;
+    browser.open_widget(&server.url).await?;
+    browser.choose("#category", "manhole_cover").await?;
+    browser.click("#choose-on-map").await?;
+    wait_for_map(&browser, &tiles).await?;
+    let deeper = |paths: Vec<String>| paths.iter().any(|path| !path.starts_with(&format!("/{ZOOM}/")));
+    assert!(!deeper(tiles.requested()), "only zoom {ZOOM} before the pinch");
+
+    // Two fingers put down above the pin and spread apart, as touch events on the map.
+    let pinch = "
+        const map = document.querySelector('#map'), box = map.getBoundingClientRect();
+        const x = box.left + box.width / 2, y = box.top + box.height / 2 - 80;
+        const fingers = apart => [0, 1].map(id => new Touch({ identifier: id, target: map, clientX: x + (id ? apart : -apart), clientY: y }));
+        const send = (type, touches) => map.dispatchEvent(new TouchEvent(type, { touches, targetTouches: touches, changedTouches: touches, bubbles: true, cancelable: true }));
+        send('touchstart', fingers(20));
+        for (let step = 1; step <= 10; step++) send('touchmove', fingers(20 + 8 * step));
+        send('touchend', []);
+    ";
+    browser.client.execute(pinch, vec![]).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !deeper(tiles.requested()) {
+        anyhow::ensure!(Instant::now() < deadline, "the pinch did not zoom the map in: {:?}", tiles.requested());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await
+}
