@@ -97,18 +97,24 @@ impl Forwarder {
         let lease_until = now + self.settings.lease_ms as i64;
         let due = self.store.claim_due(&self.owner, now, lease_until, BATCH).await?;
         let mut attempted = 0;
+        // The round's deliveries are recorded together, in one transaction after the round
+        // (a crash before it redelivers them under the same idempotency keys, as a crash
+        // between one delivery and its record always could).
+        let mut delivered = Vec::new();
         for id in &due {
             let room = lease_until - ids::now_ms();
             if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
                 break;
             }
-            let outcome = self.deliver_one(id).await;
+            let outcome = self.deliver_one(id, &mut delivered).await;
             attempted += 1;
             if let Err(error) = outcome {
+                self.store.mark_delivered(delivered).await?;
                 self.store.release_leases(&self.owner).await?;
                 return Err(error);
             }
         }
+        self.store.mark_delivered(delivered).await?;
         if attempted < due.len() {
             self.store.release_leases(&self.owner).await?;
             return Ok(due.len());
@@ -176,15 +182,16 @@ impl Forwarder {
         Ok(())
     }
 
-    async fn deliver_one(&self, id: &str) -> anyhow::Result<()> {
+    /// Delivers report `id`; a success joins `delivered`, to be recorded with the round's.
+    async fn deliver_one(&self, id: &str, delivered: &mut Vec<(String, Option<String>)>) -> anyhow::Result<()> {
         let crate::store::Outgoing { message: mut report, created_ms } = self.store.outbox_report(id).await?;
         let now_secs = (ids::now_ms() / 1000) as u64;
         for photo in &mut report.photos {
             photo.url = Some(self.photo_links.url(&photo.sha256, now_secs));
         }
         match self.within_timeout(self.sink.deliver(&report)).await {
-            Ok(delivered) => {
-                self.store.mark_delivered(id, delivered.ticket_id).await?;
+            Ok(done) => {
+                delivered.push((id.to_owned(), done.ticket_id));
                 tracing::info!(report = id, "report forwarded");
             }
             Err(DeliveryError::Permanent(reason)) => {

@@ -312,9 +312,13 @@ impl Store {
         on_engine!(self, engine => engine.outbox_report(id).await)
     }
 
-    /// Records a successful delivery, releases the lease and moves the report to `forwarded`.
-    pub async fn mark_delivered(&self, id: &str, ticket_id: Option<String>) -> Result<(), StoreError> {
-        on_engine!(self, engine => engine.mark_delivered(id, ticket_id).await)
+    /// Records successful deliveries (report id, the pipeline's ticket id) in one
+    /// transaction: each lease released, each report moved to `forwarded`.
+    pub async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        on_engine!(self, engine => engine.mark_delivered(delivered).await)
     }
 
     /// Records a failed delivery and releases the lease: retried at `next_attempt_ms`, or
@@ -771,6 +775,11 @@ const PURGE_DUE: &str = "SELECT r.id, r.body FROM reports r WHERE r.purged_ms IS
 /// Appends the `forwarded` step to report `$1` at `$2`, once, and moves a `received` report on.
 /// Run after the report's status moved on. (The casts let PostgreSQL type the parameters
 /// of an `INSERT … SELECT`.)
+/// Records the delivery of report `$1` (the pipeline's ticket `$2`, at `$3`) and releases its lease.
+const MARK_DELIVERED: &str = "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = $2, delivered_ms = $3, last_error = NULL,
+     lease_owner = NULL, lease_until_ms = NULL WHERE report_id = $1";
+/// Report `$1` is with the pipeline now (a later status is kept).
+const REPORT_FORWARDED: &str = "UPDATE reports SET status = 'forwarded' WHERE id = $1 AND status = 'received'";
 const FORWARDED_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms)
      SELECT CAST($1 AS TEXT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE report_id = $1), 'forwarded', (SELECT status FROM reports WHERE id = $1), CAST($2 AS BIGINT)
      WHERE NOT EXISTS (SELECT 1 FROM timeline WHERE report_id = $1 AND step = 'forwarded')";

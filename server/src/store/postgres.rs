@@ -22,7 +22,7 @@ use super::{
     PURGE_DUE, PURGE_PERSONAL, PURGE_REPORT, Purged, RELATED_SCAN, Related, Rows, Search, StepRow, StoreError, TIMELINE, UPDATE_LIFECYCLE, ViewRow, decide, merge_figures, message_json, outbox_body,
     receipt, related_ids_sql, scrubbed_body, wire,
 };
-use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, INSERT_SUPPORT, NEARBY_LIST, NearbyRow, SUPPORTERS, seen_check};
+use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, INSERT_SUPPORT, MARK_DELIVERED, NEARBY_LIST, NearbyRow, REPORT_FORWARDED, SUPPORTERS, seen_check};
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
@@ -399,20 +399,15 @@ impl PostgresStore {
         })
     }
 
-    pub(super) async fn mark_delivered(&self, id: &str, ticket_id: Option<String>) -> Result<(), StoreError> {
+    pub(super) async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
         let now = ids::now_ms();
-        transaction
-            .execute(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = $2, delivered_ms = $3, last_error = NULL,
-                                   lease_owner = NULL, lease_until_ms = NULL
-                 WHERE report_id = $1",
-                &[&id, &ticket_id, &now],
-            )
-            .await?;
-        transaction.execute("UPDATE reports SET status = 'forwarded' WHERE id = $1 AND status = 'received'", &[&id]).await?;
-        transaction.execute(FORWARDED_STEP, &[&id, &now]).await?;
+        for (id, ticket_id) in &delivered {
+            transaction.execute(MARK_DELIVERED, &[id, ticket_id, &now]).await?;
+            transaction.execute(REPORT_FORWARDED, &[id]).await?;
+            transaction.execute(FORWARDED_STEP, &[id, &now]).await?;
+        }
         transaction.commit().await?;
         Ok(())
     }

@@ -372,7 +372,7 @@ impl SqliteStore {
         let cipher = self.cipher.clone();
         self.read(move |connection| {
             let (tracking_no, department, district, body, created_ms, escalate, related_count, due_ms) =
-                connection.query_row("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = ?1", [&id], |row| {
+                connection.prepare_cached("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = ?1")?.query_row([&id], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
@@ -386,9 +386,9 @@ impl SqliteStore {
                 })?;
             let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
             let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            let contact = connection.query_row("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1", [&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
+            let contact = connection.prepare_cached("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1")?.query_row([&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
             let report = outbox_body(&body, contact, &cipher)?;
-            let mut statement = connection.prepare("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
+            let mut statement = connection.prepare_cached("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
             let photos = statement.query_map([&id], |row| Ok(PipelinePhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
             Ok(Outgoing {
                 message: PipelineReport {
@@ -410,20 +410,15 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn mark_delivered(&self, id: &str, ticket_id: Option<String>) -> Result<(), StoreError> {
-        let id = id.to_owned();
+    pub(super) async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
                 let now = ids::now_ms();
-                connection
-                    .prepare_cached(
-                        "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = ?2, delivered_ms = ?3, last_error = NULL,
-                                       lease_owner = NULL, lease_until_ms = NULL
-                     WHERE report_id = ?1",
-                    )?
-                    .execute(params![id, ticket_id, now])?;
-                connection.prepare_cached("UPDATE reports SET status = 'forwarded' WHERE id = ?1 AND status = 'received'")?.execute([&id])?;
-                connection.prepare_cached(&numbered(super::FORWARDED_STEP))?.execute(params![id, now])?;
+                for (id, ticket_id) in &delivered {
+                    connection.prepare_cached(&numbered(super::MARK_DELIVERED))?.execute(params![id, ticket_id, now])?;
+                    connection.prepare_cached(&numbered(super::REPORT_FORWARDED))?.execute([id])?;
+                    connection.prepare_cached(&numbered(super::FORWARDED_STEP))?.execute(params![id, now])?;
+                }
                 Ok(())
             })
             .await

@@ -63,8 +63,15 @@ impl Writer {
     }
 }
 
+/// Runs one cached statement without parameters (the savepoint's own: prepared once per
+/// connection, not parsed again for every job).
+fn run_cached(connection: &Connection, sql: &str) -> Result<(), StoreError> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn in_savepoint<T>(connection: &Connection, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    connection.execute_batch("SAVEPOINT job")?;
+    run_cached(connection, "SAVEPOINT job")?;
     // A job that panics is rolled back like one that failed: the writer is SQLite's only
     // one, and must outlive any bug in a single job.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection))).unwrap_or_else(|_| {
@@ -73,11 +80,12 @@ fn in_savepoint<T>(connection: &Connection, work: impl FnOnce(&Connection) -> Re
     });
     match outcome {
         Ok(value) => {
-            connection.execute_batch("RELEASE job")?;
+            run_cached(connection, "RELEASE job")?;
             Ok(value)
         }
         Err(error) => {
-            connection.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            run_cached(connection, "ROLLBACK TO job")?;
+            run_cached(connection, "RELEASE job")?;
             Err(error)
         }
     }

@@ -119,7 +119,7 @@ async fn leased_rows_go_to_one_forwarder_until_the_lease_runs_out() {
 
     // "a" delivers one and gives the rest back; "b" crashes and its leases run out.
     let delivered = first.iter().next().unwrap().clone();
-    store.mark_delivered(&delivered, None).await.unwrap();
+    store.mark_delivered(vec![(delivered.clone(), None)]).await.unwrap();
     store.release_leases("a").await.unwrap();
     let after_release: HashSet<String> = store.claim_due("c", now, until, 100).await.unwrap().into_iter().collect();
     assert_eq!(after_release, &first - &HashSet::from([delivered.clone()]), "a's undelivered rows are free at once");
