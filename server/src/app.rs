@@ -94,7 +94,7 @@ impl Application {
         let follow_up = crate::follow_up::FollowUp::new(store.clone(), catalog.clone(), config.follow_up, forwarder.handle(), photos.clone(), cipher.derive_key("follow-up"));
         let submissions = crate::submission::Submissions::new(catalog.clone(), districts.clone(), store.clone(), photos.clone(), forwarder.handle(), metrics.clone(), follow_up.clone())
             .with_class_rules(class_rules.clone());
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             catalog_bodies: Arc::new(http::catalog::CatalogBodies::new(&catalog)),
             catalog,
             districts,
@@ -108,7 +108,7 @@ impl Application {
             metrics,
             photo_links,
             config: Arc::new(config),
-        };
+        });
         let router = http::router(state.clone());
         Ok(Application { sink, listener, address, router, forwarder, state })
     }

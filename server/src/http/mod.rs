@@ -52,9 +52,29 @@ use crate::forwarder::ForwarderHandle;
 use crate::photos::PhotoProcessor;
 use crate::store::Store;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared value, so the copy each request takes costs a
+/// single reference count (the parts hold some forty `Arc`s between them).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state around `shared`.
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     /// The configuration.
     pub config: Arc<Config>,
     /// The catalog, as served to widgets.
