@@ -384,7 +384,7 @@ async fn a_gps_fix_far_from_where_the_photo_was_taken_offers_the_photos_place_an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_fingers_spread_on_the_map_zoom_it_in() -> anyhow::Result<()> {
+async fn on_a_touch_screen_a_finger_drags_the_pin_and_two_fingers_spread_zoom_in() -> anyhow::Result<()> {
     let tiles = TileServer::start().await?;
     let server = start(&tiles, MapCoordinates::Wgs84).await?;
     let browser = Browser::start("zh-CN").await?;
@@ -396,6 +396,20 @@ async fn two_fingers_spread_on_the_map_zoom_it_in() -> anyhow::Result<()> {
     wait_for_map(&browser, &tiles).await?;
     let deeper = |paths: Vec<String>| paths.iter().any(|path| !path.starts_with(&format!("/{ZOOM}/")));
     assert!(!deeper(tiles.requested()), "only zoom {ZOOM} before the pinch");
+
+    // One finger drags the pin 40 px right and 30 px down, in small steps as a hand does.
+    let before = pin_tip(&browser).await?;
+    let found = browser.client.execute("const r = document.querySelector('.map-pin').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];", vec![]).await?;
+    let grip: Vec<f64> = serde_json::from_value(found)?;
+    browser.cdp("Input.dispatchTouchEvent", json!({ "type": "touchStart", "touchPoints": [{ "x": grip[0], "y": grip[1] }] })).await?;
+    for step in 1..=10 {
+        let share = f64::from(step) / 10.0;
+        browser.cdp("Input.dispatchTouchEvent", json!({ "type": "touchMove", "touchPoints": [{ "x": grip[0] + 40.0 * share, "y": grip[1] + 30.0 * share }] })).await?;
+    }
+    browser.cdp("Input.dispatchTouchEvent", json!({ "type": "touchEnd", "touchPoints": [] })).await?;
+    browser.wait_for_text("#location-status", "已在地图上选定位置").await?;
+    let after = pin_tip(&browser).await?;
+    assert!((after.0 - before.0 - 40.0).abs() < 2.0 && (after.1 - before.1 - 30.0).abs() < 2.0, "the pin went from {before:?} to {after:?}");
 
     // Two fingers put down above the pin and spread apart, as touch events on the map.
     let pinch = "
