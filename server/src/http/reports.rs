@@ -96,10 +96,15 @@ async fn accept(state: &AppState, headers: &HeaderMap, sender: Option<String>, m
     Ok(state.submissions.submit(&claim, intake, sender, None, lang).await?)
 }
 
-#[derive(Debug, serde::Deserialize)]
+/// Where and what a nearby question asks about.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NearbyQuery {
+    /// Latitude, WGS 84.
     lat: f64,
+    /// Longitude, WGS 84.
     lon: f64,
+    /// Category code.
     category: String,
 }
 
@@ -116,11 +121,7 @@ const NEARBY_MIN_COUNT: usize = 2;
     get,
     path = "/api/v1/reports/nearby",
     tag = "reports",
-    params(
-        ("lat" = f64, Query, description = "Latitude, WGS 84"),
-        ("lon" = f64, Query, description = "Longitude, WGS 84"),
-        ("category" = String, Query, description = "Category code"),
-    ),
+    params(NearbyQuery),
     responses(
         (status = 200, description = "`{count, radius_m, days}`", content_type = "application/json"),
         (status = 422, description = "Unknown category or not a position", content_type = "application/problem+json"),
@@ -178,11 +179,7 @@ struct NearbyCells {
     get,
     path = "/api/v1/reports/nearby/cells",
     tag = "reports",
-    params(
-        ("lat" = f64, Query, description = "Latitude, WGS 84"),
-        ("lon" = f64, Query, description = "Longitude, WGS 84"),
-        ("category" = String, Query, description = "Category code"),
-    ),
+    params(NearbyQuery),
     responses(
         (status = 200, description = "`{cells: [{lat, lon, count}], cell_m, radius_m, days}`", content_type = "application/json"),
         (status = 422, description = "Unknown category or not a position", content_type = "application/problem+json"),
