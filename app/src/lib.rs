@@ -63,13 +63,13 @@ pub fn App() -> impl IntoView {
     // replaces the catalog's texts, and every label follows.
     let catalog = RwSignal::new(lianxin_contract::Catalog::default());
     let loaded = RwSignal::new(None::<Result<(), String>>);
-    let department = preset.clone();
+    let page = preset.clone();
     let switch_to = move |chosen: Lang| {
-        let department = department.clone();
+        let page = page.clone();
         leptos::task::spawn_local(async move {
             match api::fetch_catalog(chosen).await {
                 Ok(texts) => {
-                    catalog.set(department.narrow(texts));
+                    catalog.set(page.narrow(texts));
                     if loaded.with_untracked(|loaded| !matches!(loaded, Some(Ok(())))) {
                         loaded.set(Some(Ok(())));
                     }
