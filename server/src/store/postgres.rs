@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/005_support.sql"),
     include_str!("postgres/006_classes.sql"),
     include_str!("postgres/007_support_photo.sql"),
+    include_str!("postgres/008_class_members_newest.sql"),
 ];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
@@ -402,6 +403,14 @@ impl PostgresStore {
     pub(super) async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
+        // The reports' row locks first, in one order: a resident's answer or a pipeline
+        // event changing one of them at the same moment (under the same lock, `advance`)
+        // appends its timeline step before or after the `forwarded` step, never with the
+        // same number. Without the lock a report no longer `received` was not locked by
+        // `REPORT_FORWARDED`, and the loser of the race got a duplicate-key error.
+        let mut reports: Vec<&str> = delivered.iter().map(|(id, _)| id.as_str()).collect();
+        reports.sort_unstable();
+        transaction.execute("SELECT 1 FROM reports WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&reports]).await?;
         let now = ids::now_ms();
         for (id, ticket_id) in &delivered {
             transaction.execute(MARK_DELIVERED, &[id, ticket_id, &now]).await?;

@@ -33,6 +33,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/007_support.sql"),
     include_str!("sqlite/008_classes.sql"),
     include_str!("sqlite/009_support_photo.sql"),
+    include_str!("sqlite/010_class_members_newest.sql"),
 ];
 
 /// The database file's name in the data directory.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{database_url_for, manhole_report, postgres_under_test, wait_until_up};
-use crate::receiver::Receiver;
+use crate::helpers::{database_url_for, manhole_report, postgres_under_test, spawn_app_with, wait_until_up};
+use crate::receiver::{Behaviour, Receiver};
 
 const SECRET: &str = "cluster-test-secret";
 const REPORTS: usize = 90;
@@ -143,4 +143,50 @@ async fn three_instances_on_one_postgres_survive_a_sigkill_and_deliver_every_rep
         let _ = instance.process.kill();
         let _ = instance.process.wait();
     }
+}
+
+/// The forwarder records a delivery at the very moment another connection changes the same
+/// report (a resident's answer or a pipeline event on another server, holding the report's
+/// row lock and appending its timeline step). The delivery waits its turn: both steps keep
+/// their own numbers and neither side fails. Before, a report no longer `received` was not
+/// locked by the delivery's record, and the loser of the race got a duplicate-key error —
+/// a resident's answer answered 500.
+#[tokio::test]
+async fn a_delivery_recorded_while_the_report_changes_waits_for_the_change_and_both_steps_stay() {
+    let Some(_) = postgres_under_test() else { return };
+    // The pipeline asks the forwarder to come back in an hour: this test records the
+    // delivery itself.
+    let receiver = Receiver::start(SECRET, vec![Behaviour::RetryAfter(3600)]).await;
+    let app = spawn_app_with(|config| {
+        config.pipeline = receiver.url.clone();
+        config.pipeline_secret = SECRET.into();
+    })
+    .await;
+    let receipt: Value = app.post_report(Some("race"), &manhole_report(), vec![]).await.json().await.unwrap();
+    let id = receipt["id"].as_str().unwrap().to_owned();
+    app.state.store.record_status(&id, lianxin_contract::report::Status::Resolved, lianxin_server::ids::now_ms(), None).await.unwrap();
+
+    let url = database_url_for(app.data_dir.path()).await.unwrap();
+    let (mut other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let change = other.transaction().await.unwrap();
+    change.execute("SELECT 1 FROM reports WHERE id = $1 FOR UPDATE", &[&id]).await.unwrap();
+    change
+        .execute("INSERT INTO timeline (report_id, seq, step, status, at_ms) SELECT $1::TEXT, MAX(seq) + 1, 'closed', 'closed', 0 FROM timeline WHERE report_id = $1", &[&id])
+        .await
+        .unwrap();
+    let delivery = tokio::spawn({
+        let (store, id) = (app.state.store.clone(), id.clone());
+        async move { store.mark_delivered(vec![(id, Some("T-race".into()))]).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!delivery.is_finished(), "the delivery's record waits for the change holding the report");
+    change.commit().await.unwrap();
+
+    delivery.await.unwrap().expect("the delivery is recorded after the change");
+    let steps: Vec<(i32, String)> =
+        other.query("SELECT seq, step FROM timeline WHERE report_id = $1 ORDER BY seq", &[&id]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
+    let names: Vec<&str> = steps.iter().map(|(_, step)| step.as_str()).collect();
+    assert_eq!(names, ["received", "resolved", "closed", "forwarded"], "{steps:?}");
+    assert_eq!(steps.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
 }
