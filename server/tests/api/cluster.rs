@@ -171,10 +171,7 @@ async fn a_delivery_recorded_while_the_report_changes_waits_for_the_change_and_b
     tokio::spawn(connection);
     let change = other.transaction().await.unwrap();
     change.execute("SELECT 1 FROM reports WHERE id = $1 FOR UPDATE", &[&id]).await.unwrap();
-    change
-        .execute("INSERT INTO timeline (report_id, seq, step, status, at_ms) SELECT $1::TEXT, MAX(seq) + 1, 'closed', 'closed', 0 FROM timeline WHERE report_id = $1", &[&id])
-        .await
-        .unwrap();
+    change.execute("INSERT INTO timeline (report_id, seq, step, status, at_ms) SELECT $1::TEXT, MAX(seq) + 1, 'closed', 'closed', 0 FROM timeline WHERE report_id = $1", &[&id]).await.unwrap();
     let delivery = tokio::spawn({
         let (store, id) = (app.state.store.clone(), id.clone());
         async move { store.mark_delivered(vec![(id, Some("T-race".into()))]).await }
@@ -184,8 +181,7 @@ async fn a_delivery_recorded_while_the_report_changes_waits_for_the_change_and_b
     change.commit().await.unwrap();
 
     delivery.await.unwrap().expect("the delivery is recorded after the change");
-    let steps: Vec<(i32, String)> =
-        other.query("SELECT seq, step FROM timeline WHERE report_id = $1 ORDER BY seq", &[&id]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
+    let steps: Vec<(i32, String)> = other.query("SELECT seq, step FROM timeline WHERE report_id = $1 ORDER BY seq", &[&id]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect();
     let names: Vec<&str> = steps.iter().map(|(_, step)| step.as_str()).collect();
     assert_eq!(names, ["received", "resolved", "closed", "forwarded"], "{steps:?}");
     assert_eq!(steps.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
