@@ -53,6 +53,9 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.pragma_update(None, "cache_size", -32_768)?;
+    connection.pragma_update(None, "mmap_size", 268_435_456)?;
+    connection.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     Ok(connection)
 }
 
