@@ -22,11 +22,8 @@ impl Preset {
     /// of them when the department has none, rather than an empty form).
     pub fn narrow(&self, catalog: lianxin_contract::Catalog) -> lianxin_contract::Catalog {
         match &self.department {
-            Some(department) if catalog.categories.iter().any(|category| &category.department == department) => {
-                let categories = catalog.categories.iter().filter(|category| &category.department == department).cloned().collect();
-                lianxin_contract::Catalog { categories, ..catalog }
-            }
-            _ => catalog,
+            Some(department) => catalog.for_department(department),
+            None => catalog,
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Widget weight: the bytes of everything the first screen needs (index.html and the js,
-//! wasm and css it names; then with the catalog as the server sends it), raw, gzip and
-//! brotli; beside the floor, a plain HTML form with the same categories and fields and no
+//! Widget weight: the bytes of everything the first screen needs (the page and the js,
+//! wasm and css it names; then with the catalog), raw and as the server transfers them with
+//! gzip and with brotli; beside the floor, a plain HTML form with the same categories and fields and no
 //! script at all. The map, loaded only when a resident opens it, is measured apart.
 
 use std::io::Write;
@@ -59,14 +59,25 @@ pub fn plain_form(catalog: &Catalog) -> String {
     html
 }
 
-/// Measures the built widget in the dist dir and the catalog as served. Each file is
-/// compressed on its own, as the server sends it; the target (issue 6) is on the widget's
-/// own files (html, js, wasm, css), and the catalog it fetches beside them is shown apart.
+/// The bytes of `path` as the server sends them to a browser accepting `encoding` (the
+/// widget's files: their precompressed twins; the page: compressed as served).
+async fn transferred(client: &reqwest::Client, server: &str, path: &str, encoding: &str) -> anyhow::Result<usize> {
+    let response = client.get(format!("{server}{path}")).header("accept-encoding", encoding).header("accept-language", "zh-CN").send().await?.error_for_status()?;
+    Ok(response.bytes().await?.len())
+}
+
+/// Measures the built widget's first load as the server transfers it (each file as the
+/// server sends it to a phone accepting brotli, or gzip) and the catalog beside it; the
+/// target (issue 6) is on the widget's own files (html, js, wasm, css), and the catalog it
+/// fetches beside them is shown apart.
 pub async fn run(report: &mut Report) -> anyhow::Result<()> {
     let dist = lianxin_e2e::widget_dir();
-    // The first load is index.html and what it names (Trunk's hashed js, wasm and css); what
-    // loads later — the map and Leaflet, the embed loader — is counted apart.
-    let index = std::fs::read_to_string(dist.join("index.html"))?;
+    let server = lianxin_e2e::Server::start().await?;
+    let client = reqwest::Client::new();
+    // The first load is the page as the server sends it to a Chinese phone (with its first
+    // screen rendered in) and what it names (Trunk's hashed js, wasm and css); what loads
+    // later — the map and Leaflet, the embed loader — is counted apart.
+    let index = client.get(format!("{}/", server.url)).header("accept-language", "zh-CN").send().await?.error_for_status()?.text().await?;
     // (raw, gzip, brotli) of the widget's files, and of the wasm and the js alone.
     let (mut widget, mut wasm, mut js, mut map) = ([0usize; 3], 0usize, 0usize, 0usize);
     for entry in std::fs::read_dir(&dist)? {
@@ -75,27 +86,25 @@ pub async fn run(report: &mut Report) -> anyhow::Result<()> {
         let text_or_wasm = name.ends_with(".html") || name.ends_with(".css") || name.ends_with(".js") || name.ends_with(".wasm");
         let first_load = text_or_wasm && (name == "index.html" || index.contains(&format!("/{name}")));
         if text_or_wasm && !first_load && (name.starts_with("leaflet") || name.starts_with("map.")) {
-            map += brotli(&std::fs::read(&path)?);
+            map += transferred(&client, &server.url, &format!("/{name}"), "br").await?;
         }
         if first_load {
-            let bytes = std::fs::read(&path)?;
-            let compressed = brotli(&bytes);
+            let (raw, served) = if name == "index.html" { (index.len(), "/".to_owned()) } else { (std::fs::metadata(&path)?.len() as usize, format!("/{name}")) };
+            let compressed = transferred(&client, &server.url, &served, "br").await?;
             if name.ends_with(".wasm") {
                 wasm = compressed;
             } else if name.ends_with(".js") {
                 js += compressed;
             }
-            widget[0] += bytes.len();
-            widget[1] += gzip(&bytes);
+            widget[0] += raw;
+            widget[1] += transferred(&client, &server.url, &served, "gzip").await?;
             widget[2] += compressed;
         }
     }
-    let server = lianxin_e2e::Server::start().await?;
     // What the page preloads for a Chinese phone: the texts in one language, search words
     // in three; all three languages beside it for comparison.
-    let catalog_bytes = reqwest::get(format!("{}/api/v1/catalog?lang=zh-CN", server.url)).await?.bytes().await?;
-    let catalog_brotli = brotli(&catalog_bytes);
-    let all_languages = brotli(&reqwest::get(format!("{}/api/v1/catalog", server.url)).await?.bytes().await?);
+    let catalog_brotli = transferred(&client, &server.url, "/api/v1/catalog?lang=zh-CN", "br").await?;
+    let all_languages = transferred(&client, &server.url, "/api/v1/catalog", "br").await?;
     let catalog = lianxin_server::catalog::load(None)?.catalog;
     let floor = plain_form(&catalog);
     let floor_brotli = brotli(floor.as_bytes()) as f64;

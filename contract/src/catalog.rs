@@ -74,6 +74,28 @@ impl Catalog {
         self.districts.iter().find(|district| district.code == code)
     }
 
+    /// The catalog as a department's page offers it: only the department's own categories,
+    /// or all of them when it has none (rather than an empty form). The widget narrows the
+    /// catalog it downloads this way; the server its first screen.
+    pub fn for_department(self, department: &str) -> Catalog {
+        if !self.has_categories_of(department) {
+            return self;
+        }
+        let categories = self.categories.iter().filter(|category| category.department == department).cloned().collect();
+        Catalog { categories, ..self }
+    }
+
+    /// The categories a page offers: a department's page (`department`) only that
+    /// department's, or all when it has none (as [`Catalog::for_department`]).
+    pub fn offered<'a>(&'a self, department: Option<&'a str>) -> impl Iterator<Item = &'a Category> + 'a {
+        let narrowed = department.filter(|department| self.has_categories_of(department));
+        self.categories.iter().filter(move |category| narrowed.is_none_or(|department| category.department == department))
+    }
+
+    fn has_categories_of(&self, department: &str) -> bool {
+        self.categories.iter().any(|category| category.department == department)
+    }
+
     /// The same catalog with every text kept only in `lang`, which the widget downloads
     /// instead of all three languages. Search still works in all three: the keywords stay
     /// in every language, and the other languages' names join them.

@@ -132,7 +132,9 @@ impl Browser {
     /// "call 12345" fallback).
     pub async fn open_widget(&self, url: &str) -> anyhow::Result<()> {
         self.client.goto(url).await?;
-        self.wait_for("#category").await?;
+        // The search box is the widget's own: the server-rendered first screen has only the
+        // list, and the widget replaces it once started.
+        self.wait_for("#category-search").await?;
         if self.client.find(Locator::Css("#boot-fallback")).await.is_ok() {
             bail!("the widget runs but its fallback message is still shown");
         }

@@ -39,7 +39,7 @@ async fn a_report_filed_through_embed_js_on_another_origin_reaches_the_pipeline_
     browser.client.goto(&host_origin).await?;
     let frame = browser.wait_for("iframe").await?;
     frame.clone().enter_frame().await?;
-    browser.wait_for("#category").await?;
+    browser.wait_for("#category-search").await?;
     let offered = browser.option_values("#category").await?;
     assert!(offered.contains(&"bus_route".to_owned()) && offered.contains(&"taxi_overcharge".to_owned()), "{offered:?}");
     assert!(!offered.contains(&"manhole_cover".to_owned()), "only the department's categories: {offered:?}");

@@ -249,7 +249,7 @@ async fn a_report_sent_offline_waits_on_the_phone_and_is_stored_once_when_back_o
     browser.cdp("Network.emulateNetworkConditions", online).await?;
     let tracking_no = browser.text_of(".sent-tracking-no").await?;
     browser.client.refresh().await?;
-    browser.wait_for("#category").await?;
+    browser.wait_for("#category-search").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     browser.close().await?;
 
@@ -471,5 +471,46 @@ async fn a_question_with_several_answers_is_a_group_of_checkboxes_and_travels_as
     browser.close().await?;
     let line = pipeline_line(&server, &tracking_no).await;
     assert_eq!(line["report"]["fields"]["time_of_day"], json!(["evening", "night"]));
+    Ok(())
+}
+
+/// On a slow phone network the category list is on the page before the widget has
+/// started (the server renders it in): the resident chooses on it with the keyboard, and
+/// the widget, once started, opens that category's form with the list still focused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_slow_network_the_resident_chooses_before_the_widget_has_started_and_keeps_the_choice() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start("en").await?;
+    browser.cdp("Network.enable", json!({})).await?;
+    browser.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true })).await?;
+    // About 30 KB/s: the page arrives within a second, the widget's WebAssembly takes five.
+    browser.cdp("Network.emulateNetworkConditions", json!({ "offline": false, "latency": 40, "downloadThroughput": 30_000, "uploadThroughput": 30_000 })).await?;
+    browser.cdp("Page.navigate", json!({ "url": server.url })).await?;
+
+    let list = browser.wait_for("#first-screen #category").await?;
+    assert_eq!(browser.text_of("#first-screen label[for=category]").await?, "What is the problem?");
+    let violations = browser.accessibility_violations().await?;
+    assert!(violations.is_empty(), "the first screen: {violations:?}");
+    // Down the list by keyboard to the taxi category, as a resident without a mouse would
+    // (the keys go to the focused list).
+    let mut chosen = String::new();
+    for _ in 0..60 {
+        list.send_keys("\u{E015}").await?;
+        chosen = list.prop("value").await?.unwrap_or_default();
+        if chosen == "taxi_overcharge" {
+            break;
+        }
+    }
+    assert_eq!(chosen, "taxi_overcharge");
+    assert!(browser.client.find(fantoccini::Locator::Css("#category-search")).await.is_err(), "the choice was made before the widget started");
+
+    browser.cdp("Network.emulateNetworkConditions", json!({ "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 })).await?;
+    browser.wait_for("#category-search").await?;
+    assert!(browser.client.find(fantoccini::Locator::Css("#first-screen")).await.is_err(), "the widget replaced the first screen");
+    assert_eq!(browser.value_of("#category").await?, "taxi_overcharge");
+    browser.wait_for("#field-plate").await?;
+    let focused = browser.client.execute("return document.activeElement ? document.activeElement.id : ''", vec![]).await?;
+    assert_eq!(focused, json!("category"), "the keyboard stays where the resident was");
+    browser.close().await?;
     Ok(())
 }

@@ -118,7 +118,46 @@ fn build_widget(tools: &tools::BuildTools, crates: Crates) -> Result {
     }
     .run(&root, "trunk-build", &mut trunk)?;
     add_map_library(&root, &root.join("dist"))?;
+    strip_page_comments(&root.join("dist").join("index.html"))?;
     precompress(&root, &root.join("dist"))
+}
+
+/// The marker where the server renders the first screen (server/src/http/first_screen.rs).
+const FIRST_SCREEN_MARKER: &str = "<!-- first-screen -->";
+
+/// Drops the HTML comments of the built `index.html` (they explain the page to whoever
+/// edits it; a phone would download them: about 0.8 KB of its brotli'd bytes), keeping the
+/// first screen's marker and everything inside scripts.
+fn strip_page_comments(page: &Path) -> Result {
+    let text = std::fs::read_to_string(page).map_err(|error| format!("reading {}: {error}", page.display()))?;
+    std::fs::write(page, without_comments(&text)).map_err(|error| format!("writing {}: {error}", page.display()))
+}
+
+/// `html` without its comments (but the first screen's marker) and without the blank lines
+/// they leave; a script's text is left as it is.
+fn without_comments(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find(['<']) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if rest.starts_with("<script") {
+            let end = rest.find("</script>").map_or(rest.len(), |end| end + "</script>".len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if rest.starts_with(FIRST_SCREEN_MARKER) {
+            out.push_str(FIRST_SCREEN_MARKER);
+            rest = &rest[FIRST_SCREEN_MARKER.len()..];
+        } else if rest.starts_with("<!--") {
+            let end = rest.find("-->").map_or(rest.len(), |end| end + "-->".len());
+            rest = &rest[end..];
+        } else {
+            out.push('<');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out.lines().filter(|line| !line.trim().is_empty()).collect::<Vec<_>>().join("\n") + "\n"
 }
 
 /// Puts Leaflet beside the widget's own `map.js`, which loads it only when a resident opens
@@ -323,4 +362,13 @@ fn test(cargo_args: &[String]) -> Result {
     // The contract compiled to wasm32 and run in headless Chromium: the widget's side of
     // the shared validation.
     status(cargo().current_dir(root.join("contract")).args(["test", "--target", "wasm32-unknown-unknown"]).env("PATH", tools.path_with_tools()).env("CHROMEDRIVER", tools::CHROMEDRIVER))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_built_page_loses_its_comments_but_not_the_marker_or_a_script() {
+        let page = "<head>\n  <!-- why the script is here,\n       over two lines -->\n  <script>\n    var a = 1 < 2; // <!-- not a comment here -->\n  </script>\n</head>\n<body>\n  <!-- first-screen -->\n  <p>x</p><!-- gone --></body>\n";
+        assert_eq!(super::without_comments(page), "<head>\n  <script>\n    var a = 1 < 2; // <!-- not a comment here -->\n  </script>\n</head>\n<body>\n  <!-- first-screen -->\n  <p>x</p></body>\n");
+    }
 }

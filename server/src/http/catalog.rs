@@ -1,5 +1,5 @@
-//! `GET /api/v1/catalog`: the catalog the widget renders, pre-serialised at start-up (all
-//! languages, and each language alone for `?lang=`), with a strong ETag so a returning
+//! `GET /api/v1/catalog`: the catalog the widget renders, pre-serialised and brotli'd at
+//! start-up (all languages, and each language alone for `?lang=`), with a strong ETag so a returning
 //! widget revalidates with `If-None-Match` and gets a 304 instead of the body.
 
 use axum::extract::State;
@@ -13,12 +13,15 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::extract::ApiQuery;
+use super::precompressed;
 use crate::ids::hex;
 
-/// One pre-rendered catalog body.
+/// One pre-rendered catalog body, and its brotli'd bytes (made by the first request that
+/// takes brotli).
 #[derive(Debug)]
 pub struct Body {
     json: Vec<u8>,
+    brotli: precompressed::Once,
     etag: HeaderValue,
 }
 
@@ -26,7 +29,7 @@ impl Body {
     fn new(catalog: &Catalog) -> Body {
         let json = serde_json::to_vec(catalog).expect("a catalog serialises");
         let etag = HeaderValue::from_str(&format!("\"{}\"", &hex(&Sha256::digest(&json))[..32])).expect("hex is a valid header");
-        Body { json, etag }
+        Body { json, brotli: precompressed::Once::default(), etag }
     }
 }
 
@@ -79,5 +82,9 @@ async fn catalog(State(state): State<AppState>, ApiQuery(query): ApiQuery<Catalo
     if matches {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
-    (cache, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.json.clone()).into_response()
+    let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    if precompressed::accepts_brotli(&headers) {
+        return (cache, content_type, precompressed::brotli_headers(), body.brotli.get_or_compress(&body.json)).into_response();
+    }
+    (cache, content_type, body.json.clone()).into_response()
 }

@@ -38,6 +38,10 @@ pub mod open311;
 pub mod city;
 /// `GET /api/v1/map`: the tile settings the map loads with.
 pub mod map;
+/// The widget's page with its first screen rendered in.
+pub mod first_screen;
+/// Bodies brotli'd once at start (the page, the catalog).
+pub mod precompressed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let router = api
         .layer(axum::Extension(openapi::Document::new(&document)))
+        .merge(first_screen::router(&config.widget_dir, &state.catalog))
         .fallback_service(widget)
         // API answers shrink several-fold for phones on slow networks (the widget's files
         // and the catalog come precompressed and pass through untouched).

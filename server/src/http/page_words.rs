@@ -73,6 +73,9 @@ pub enum Word {
     FileNewAnyway,
     DepartmentReply,
     SupportQueued,
+    WidgetTitle,
+    WhatProblem,
+    ChooseCategory,
 }
 
 /// "Questions? Call 12345", and for readers of English and Russian (tourists, often on a
@@ -128,6 +131,9 @@ pub fn get(word: Word, lang: Lang) -> String {
         MineTitle => ("我的诉求", "My reports", "Мои обращения"),
         MineEmpty => ("本机还没有提交过诉求。", "No reports were filed from this phone yet.", "С этого телефона ещё не было обращений."),
         Languages => ("语言", "Languages", "Языки"),
+        WidgetTitle => ("12345 市民诉求", "12345 City Hotline", "Горячая линия 12345"),
+        WhatProblem => ("问题类别", "What is the problem?", "Что случилось?"),
+        ChooseCategory => ("请选择…", "Choose…", "Выберите…"),
         Hotline => ("如有疑问，请拨打 12345 热线。", "Questions? Call the 12345 hotline.", "Вопросы? Звоните на линию 12345."),
         CityTime => ("（北京时间）", "(Beijing time)", "(пекинское время)"),
         CityTitle => ("市民诉求概况", "The city's reports at a glance", "Обращения горожан: обзор"),
