@@ -124,11 +124,11 @@ async fn page(State(state): State<AppState>, Extension(pages): Extension<Arc<Pag
     let lang = page_lang(&query, &headers);
     let department = get("department");
     let chosen = get("category").filter(|code| state.catalog.offered(department).any(|category| category.code == *code));
-    let mut response = if department.is_none() && chosen.is_none() && precompressed::accepts_brotli(&headers) {
-        let index = Lang::ALL.iter().position(|each| *each == lang).unwrap_or(0);
-        (precompressed::brotli_headers(), pages.brotli[index].get_or_compress(pages.plain[index].as_bytes())).into_response()
-    } else {
-        pages.template.render(&state.catalog, department, lang, chosen).into_response()
+    let index = Lang::ALL.iter().position(|each| *each == lang).unwrap_or(0);
+    let mut response = match (department, chosen) {
+        (None, None) if precompressed::accepts_brotli(&headers) => (precompressed::brotli_headers(), pages.brotli[index].get_or_compress(pages.plain[index].as_bytes())).into_response(),
+        (None, None) => pages.plain[index].clone().into_response(),
+        _ => pages.template.render(&state.catalog, department, lang, chosen).into_response(),
     };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
