@@ -7,9 +7,9 @@
 //! screen. Where the widget cannot start the screen is hidden and the boot fallback, in the
 //! page's language only, tells the resident to call 12345.
 //!
-//! Rendered per request from the catalog (a few dozen options) into the `index.html` read
-//! once at start; a widget build without the `<!-- first-screen -->` marker is served as
-//! it is.
+//! Rendered from the catalog into the `index.html` read once at start: once per language
+//! for the page without a preset, per request for a department's page; a widget build
+//! without the `<!-- first-screen -->` marker is served as it is.
 
 use std::path::Path;
 use std::sync::Arc;
