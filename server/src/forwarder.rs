@@ -20,8 +20,10 @@ use crate::photo_links::PhotoLinks;
 use crate::sink::{DeliveryError, Sink};
 use crate::store::Store;
 
-/// Reports taken from the outbox per round.
-const BATCH: usize = 32;
+/// Reports taken from the outbox per round. A round's deliveries are recorded together, so
+/// a forwarder killed in the middle of one leaves at most this many delivered but not
+/// recorded: they are delivered again under their idempotency keys (one ticket each).
+pub const BATCH: usize = 32;
 
 /// Wakes the forwarder and shows it is alive.
 #[derive(Clone, Debug, Default)]
