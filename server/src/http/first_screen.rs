@@ -62,9 +62,14 @@ impl Template {
     pub fn render(&self, catalog: &Catalog, department: Option<&str>, lang: Lang, chosen: Option<&str>) -> String {
         let mut page = self.before.replacen(HTML_LANG, &format!("<html lang=\"{}\">", lang.tag()), 1);
         page += &screen(catalog, department, lang, chosen);
-        page += &self.after[Lang::ALL.iter().position(|each| *each == lang).unwrap_or(0)];
+        page += &self.after[slot(lang)];
         page
     }
+}
+
+/// Where `lang`'s copy is in the per-language arrays (`Lang::ALL`'s order).
+fn slot(lang: Lang) -> usize {
+    Lang::ALL.iter().position(|each| *each == lang).unwrap_or(0)
 }
 
 /// `html` without its paragraphs in other languages than `lang` (`<p lang="…">…</p>`, the
@@ -124,7 +129,7 @@ async fn page(State(state): State<AppState>, Extension(pages): Extension<Arc<Pag
     let lang = page_lang(&query, &headers);
     let department = get("department");
     let chosen = get("category").filter(|code| state.catalog.offered(department).any(|category| category.code == *code));
-    let index = Lang::ALL.iter().position(|each| *each == lang).unwrap_or(0);
+    let index = slot(lang);
     let mut response = match (department, chosen) {
         (None, None) if precompressed::accepts_brotli(&headers) => (precompressed::brotli_headers(), pages.brotli[index].get_or_compress(pages.plain[index].as_bytes())).into_response(),
         (None, None) => pages.plain[index].clone().into_response(),
