@@ -86,10 +86,14 @@ async fn migrate_to_postgres(config: &Config) -> anyhow::Result<()> {
         let target = PhotoStore::from_url(&config.storage.photo_store)?;
         let mut moved = 0;
         for hash in &copied.photo_hashes {
-            let (Some(photo), Some(thumbnail)) = (source.get(hash, Variant::Full).await?, source.get(hash, Variant::Thumbnail).await?) else {
+            let Some(photo) = source.get(hash, Variant::Full).await? else {
                 continue; // purged by retention: the record stays, the bytes are gone
             };
-            target.put(hash, photo.to_vec(), thumbnail.to_vec()).await?;
+            target.put(hash, photo.to_vec()).await?;
+            // A thumbnail made already goes along; otherwise the target makes it when asked.
+            if let Some(thumbnail) = source.get(hash, Variant::Thumbnail).await? {
+                target.put_thumbnail(hash, thumbnail.to_vec()).await?;
+            }
             moved += 1;
         }
         println!("photos         {moved:>9} copied to {}", config.storage.photo_store);

@@ -107,25 +107,28 @@ impl PhotoStore {
         }
     }
 
-    /// Stores a photo and its thumbnail durably (the thumbnail first: a stored photo always
-    /// has one). Storing a photo that is already there does nothing.
-    pub async fn put(&self, sha256: &str, photo: Vec<u8>, thumbnail: Vec<u8>) -> Result<(), PhotoStoreError> {
+    /// Stores a photo durably. Storing a photo that is already there does nothing. Its
+    /// thumbnail is made the first time it is asked for ([`PhotoStore::put_thumbnail`]).
+    pub async fn put(&self, sha256: &str, photo: Vec<u8>) -> Result<(), PhotoStoreError> {
         if self.exists(sha256).await? {
             return Ok(());
         }
+        self.write(sha256, Variant::Full, photo).await
+    }
+
+    /// Stores the thumbnail made from a stored photo.
+    pub async fn put_thumbnail(&self, sha256: &str, thumbnail: Vec<u8>) -> Result<(), PhotoStoreError> {
+        self.write(sha256, Variant::Thumbnail, thumbnail).await
+    }
+
+    async fn write(&self, sha256: &str, variant: Variant, bytes: Vec<u8>) -> Result<(), PhotoStoreError> {
         match self {
             PhotoStore::Local(dir) => {
-                let (full, thumb) = (Self::file(dir, sha256, Variant::Full), Self::file(dir, sha256, Variant::Thumbnail));
-                tokio::task::spawn_blocking(move || {
-                    write_durably(&thumb, &thumbnail)?;
-                    write_durably(&full, &photo)
-                })
-                .await
-                .map_err(std::io::Error::other)??;
+                let path = Self::file(dir, sha256, variant);
+                tokio::task::spawn_blocking(move || write_durably(&path, &bytes)).await.map_err(std::io::Error::other)??;
             }
             PhotoStore::Object { store, prefix } => {
-                store.put(&Self::key(prefix, sha256, Variant::Thumbnail), Bytes::from(thumbnail).into()).await?;
-                store.put(&Self::key(prefix, sha256, Variant::Full), Bytes::from(photo).into()).await?;
+                store.put(&Self::key(prefix, sha256, variant), Bytes::from(bytes).into()).await?;
             }
         }
         Ok(())

@@ -16,6 +16,7 @@ use super::AppState;
 use super::extract::RequestLang;
 use crate::error::{ApiError, WordedError};
 use crate::photo_store::Variant;
+use crate::photos::PhotoError;
 
 /// The photo route.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,12 +39,13 @@ struct Link {
         ("sha256" = String, Path, description = "The photo's content hash"),
         ("expires" = u64, Query, description = "Expiry, Unix seconds"),
         ("sig" = String, Query, description = "The link's signature"),
-        ("size" = Option<String>, Query, description = "`thumb` for the thumbnail"),
+        ("size" = Option<String>, Query, description = "`thumb` for the thumbnail (made the first time it is asked for)"),
     ),
     responses(
         (status = 200, description = "The JPEG", content_type = "image/jpeg"),
         (status = 403, description = "Missing, wrong or expired signature", content_type = "application/problem+json"),
         (status = 404, description = "No such photo (or purged)", content_type = "application/problem+json"),
+        (status = 503, description = "Every photo thread is busy making thumbnails; try again", content_type = "application/problem+json"),
     )
 )]
 async fn photo(State(state): State<AppState>, Path(sha256): Path<String>, RequestLang(lang): RequestLang, link: Result<Query<Link>, QueryRejection>) -> Response {
@@ -53,10 +55,19 @@ async fn photo(State(state): State<AppState>, Path(sha256): Path<String>, Reques
     let Some(Query(link)) = link.ok().filter(|Query(link)| valid_name && state.photo_links.verify(&sha256, link.expires, &link.sig, now)) else {
         return WordedError(ApiError::Forbidden, lang).into_response();
     };
-    let variant = if link.size.as_deref() == Some("thumb") { Variant::Thumbnail } else { Variant::Full };
-    match state.photos.store().get(&sha256, variant).await {
+    let found = if link.size.as_deref() == Some("thumb") {
+        // Made the first time it is asked for; a stored photo that does not decode is our
+        // fault (500), every decoder busy is a moment's wait (503).
+        state.photos.thumbnail(&sha256).await.map_err(|error| match error {
+            PhotoError::Busy => ApiError::from(error),
+            other => ApiError::Internal(other.into()),
+        })
+    } else {
+        state.photos.store().get(&sha256, Variant::Full).await.map_err(|error| ApiError::Internal(error.into()))
+    };
+    match found {
         Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response(),
         Ok(None) => WordedError(ApiError::NotFound, lang).into_response(),
-        Err(error) => WordedError(ApiError::Internal(error.into()), lang).into_response(),
+        Err(error) => WordedError(error, lang).into_response(),
     }
 }

@@ -32,17 +32,24 @@ async fn photos_live_in_the_bucket_are_served_by_signed_link_and_purged_from_it(
     // The bucket as another client sees it (a separate connection, same credentials).
     let bucket_view = PhotoStore::from_url(&format!("s3://{bucket}/city-photos")).unwrap();
     let bucket_bytes = bucket_view.get(sha256, Variant::Full).await.unwrap().expect("the photo is in the bucket");
-    assert!(bucket_view.get(sha256, Variant::Thumbnail).await.unwrap().is_some(), "its thumbnail too");
-    assert!(!app.data_dir.path().join("photos").exists(), "no photo on the server's disk");
+    assert_eq!(bucket_view.get(sha256, Variant::Thumbnail).await.unwrap(), None, "a thumbnail is made when first asked for");
 
     let served = app.client.get(photo["url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(served.status(), 200);
     assert_eq!(served.bytes().await.unwrap(), bucket_bytes, "the signed link serves the bucket's bytes");
+    let thumbnail = app.client.get(format!("{}&size=thumb", photo["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(thumbnail.status(), 200);
+    let thumbnail = thumbnail.bytes().await.unwrap();
+    assert_eq!(bucket_view.get(sha256, Variant::Thumbnail).await.unwrap(), Some(thumbnail), "then kept in the bucket");
+    assert!(!app.data_dir.path().join("photos").exists(), "no photo on the server's disk");
 
     let store = &app.state.store;
     store.record_status(receipt["id"].as_str().unwrap(), Status::Resolved, lianxin_server::ids::now_ms() - 2 * 86_400_000, None).await.unwrap();
     let purged = lianxin_server::retention::purge_once(store, &app.state.photos, &app.state.config.privacy).await.unwrap();
     assert_eq!(purged.unused_photos, vec![sha256.to_owned()]);
     assert_eq!(bucket_view.get(sha256, Variant::Full).await.unwrap(), None, "purged from the bucket");
+    assert_eq!(bucket_view.get(sha256, Variant::Thumbnail).await.unwrap(), None, "its thumbnail too");
     assert_eq!(app.client.get(photo["url"].as_str().unwrap()).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.get(format!("{}&size=thumb", photo["url"].as_str().unwrap())).send().await.unwrap().status(), 404);
+    assert_eq!(bucket_view.get(sha256, Variant::Thumbnail).await.unwrap(), None, "asking for a purged photo's thumbnail makes none");
 }

@@ -101,7 +101,33 @@ async fn jpeg_with_exif_orientation_and_gps_is_stored_upright_without_metadata()
     let bottom = upright.get_pixel(50, 180);
     assert!(top[0] > 200 && top[2] < 60, "the left (red) half is now on top: {top:?}");
     assert!(bottom[2] > 200 && bottom[0] < 60, "the right (blue) half is now below: {bottom:?}");
-    assert!(app.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.thumb.jpg")).exists(), "a thumbnail was made");
+}
+
+#[tokio::test]
+async fn a_thumbnail_is_made_from_the_stored_photo_when_first_asked_for_and_kept() {
+    let app = spawn_app().await;
+    let response = app.post_report(Some("thumb"), &manhole_report(), vec![jpeg_with_orientation_6_and_gps()]).await;
+    assert_eq!(response.status(), 201);
+    let photo = app.wait_for_pipeline(1).await[0]["photos"][0].clone();
+    let sha256 = photo["sha256"].as_str().unwrap();
+    let file = app.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.thumb.jpg"));
+    assert!(!file.exists(), "intake made no thumbnail");
+
+    let thumb_url = format!("{}&size=thumb", photo["url"].as_str().unwrap());
+    let served = app.client.get(&thumb_url).send().await.unwrap();
+
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
+    let bytes = served.bytes().await.unwrap();
+    let thumbnail = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap().to_rgb8();
+    assert!(thumbnail.width() <= 320 && thumbnail.height() <= 320, "{:?}", thumbnail.dimensions());
+    assert_eq!(thumbnail.width() * 2, thumbnail.height(), "the upright photo's shape");
+    let top = thumbnail.get_pixel(thumbnail.width() / 2, thumbnail.height() / 10);
+    assert!(top[0] > 180 && top[2] < 80, "made from the upright photo: red on top, {top:?}");
+    assert!(!bytes.windows(4).any(|window| window == b"Exif"));
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "kept for the next time");
+    let again = app.client.get(&thumb_url).send().await.unwrap();
+    assert_eq!(again.bytes().await.unwrap(), bytes, "the kept one is served");
 }
 
 #[tokio::test]
@@ -233,5 +259,5 @@ async fn a_photo_whose_decoding_would_take_more_memory_than_the_budget_is_refuse
     assert_eq!(fits.status(), 201);
     let (rotated, _) = refused(&app, with_orientation_6(&png_16_bit(700, 700))).await;
     assert_eq!(rotated, 413, "the rotation's copy counts");
-    assert_eq!(stored_photo_files(&app), 2, "only the photo that fitted (and its thumbnail)");
+    assert_eq!(stored_photo_files(&app), 1, "only the photo that fitted");
 }
