@@ -388,17 +388,15 @@ pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
                 out.extend_from_slice(segment);
                 let start = at;
                 // Entropy-coded data runs to the next marker that is neither a stuffed
-                // zero byte nor a restart marker.
+                // zero byte nor a restart marker (found a word at a time by `memchr`).
                 loop {
-                    if *jpeg.get(at)? == 0xFF {
-                        let next = *jpeg.get(at + 1)?;
-                        if next == 0x00 || (0xD0..=0xD7).contains(&next) {
-                            at += 2;
-                            continue;
-                        }
-                        break;
+                    at += memchr::memchr(0xFF, jpeg.get(at..)?)?;
+                    let next = *jpeg.get(at + 1)?;
+                    if next == 0x00 || (0xD0..=0xD7).contains(&next) {
+                        at += 2;
+                        continue;
                     }
-                    at += 1;
+                    break;
                 }
                 out.extend_from_slice(&jpeg[start..at]);
             }
