@@ -159,7 +159,9 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
 
     for (name, photo, target_rate, bare) in [("JSON reports", None, 2000.0, &bare_json), ("one-photo reports", Some(photo.clone()), 100.0, &bare_photo)] {
         let server = ServerProcess::start("").await?;
+        let writes_before = writer_writes(&server).await;
         let full = closed_loop(&server.url, photo.clone(), seconds).await;
+        let writes = writer_writes(&server).await.zip(writes_before).map(|(after, before)| (after.0 - before.0, after.1 - before.1, after.2.saturating_sub(before.2).max(1)));
         let half = open_loop(&server.url, photo.clone(), (full.throughput / 2.0).max(1.0), seconds).await;
         let peak = peak_rss(server.pid());
         drop(server);
@@ -177,6 +179,10 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
             let ratio = full.throughput / decode_ceiling.max(1.0);
             report.add("ingest", format!("{name}: share of the decode ceiling"), ratio, "").target("≥ 0.8", ratio >= 0.8);
         }
+        if let Some((bytes, calls, reports)) = writes {
+            report.add("ingest", format!("{name}: SQLite writer's bytes written per report at full load"), bytes as f64 / reports as f64, "B");
+            report.add("ingest", format!("{name}: SQLite writer's write calls per report at full load"), calls as f64 / reports as f64, "");
+        }
         report.add("ingest", format!("{name}: p50 / p99 at full load"), full.p50, "ms").baseline("p99", full.p99);
         report.add("ingest", format!("{name}: p99 at half that rate ({:.0}/s)", full.throughput / 2.0), half.p99, "ms").baseline("p50", half.p50).target("< 100 ms", half.p99 < 100.0);
         report.add("ingest", format!("{name}: server peak RSS"), peak as f64, "B");
@@ -185,6 +191,16 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the server's SQLite writer thread has written (bytes, write calls: the WAL, its
+/// checkpoints and anything it spills) and how many reports the server has accepted, from
+/// `/proc` and `/metrics`.
+async fn writer_writes(server: &ServerProcess) -> Option<(u64, u64, u64)> {
+    let (bytes, calls) = crate::server::thread_writes(server.pid(), "lianxin-sqlite-")?;
+    let metrics = reqwest::get(format!("{}/metrics", server.url)).await.ok()?.text().await.ok()?;
+    let accepted = metrics.lines().find_map(|line| line.strip_prefix("lianxin_reports_accepted_total "))?.trim().parse().ok()?;
+    Some((bytes, calls, accepted))
 }
 
 /// The decode ceiling: full decodes per second of `photo` (through the same `image` decoder

@@ -72,6 +72,23 @@ impl ServerProcess {
     }
 }
 
+/// What the threads of process `pid` named `name` (as the kernel shows it: at most 15
+/// bytes) have written so far: bytes and write calls (`wchar`, `syscw` of each thread's
+/// `/proc/<pid>/task/<tid>/io`); `None` where that cannot be read.
+pub fn thread_writes(pid: u32, name: &str) -> Option<(u64, u64)> {
+    let mut found = None;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        if std::fs::read_to_string(task.path().join("comm")).ok()?.trim_end() != name {
+            continue;
+        }
+        let io = std::fs::read_to_string(task.path().join("io")).ok()?;
+        let field = |key: &str| io.lines().find_map(|line| line.strip_prefix(key)).and_then(|value| value.trim().parse::<u64>().ok());
+        let (bytes, calls) = found.unwrap_or((0, 0));
+        found = Some((bytes + field("wchar:")?, calls + field("syscw:")?));
+    }
+    found
+}
+
 /// Peak resident memory of process `pid` so far (`VmHWM`), in bytes.
 pub fn peak_rss(pid: u32) -> u64 {
     proc_status_kb(pid, "VmHWM:") * 1024
