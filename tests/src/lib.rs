@@ -192,10 +192,23 @@ impl Browser {
         Ok(())
     }
 
-    /// Clicks the element matching `css`.
+    /// Clicks the element matching `css` once it is enabled. A disabled button ignores a
+    /// click, and a resident waits for it ("Next" while a photo is still being prepared);
+    /// a click sent before would be lost and the test would wait for a screen that never
+    /// comes.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        self.wait_for(css).await?.click().await?;
-        Ok(())
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let element = self.wait_for(css).await?;
+            if element.is_enabled().await.unwrap_or(false) {
+                element.click().await?;
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{css} stayed disabled for {PATIENCE:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Sends the filled form as a resident does: "Next", then "Send" on the review screen.
