@@ -78,7 +78,9 @@ impl ServerProcess {
 pub fn thread_writes(pid: u32, name: &str) -> Option<(u64, u64)> {
     let mut found = None;
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
-        if std::fs::read_to_string(task.path().join("comm")).ok()?.trim_end() != name {
+        // Another thread may end between the listing and the reading: it is skipped.
+        let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else { continue };
+        if comm.trim_end() != name {
             continue;
         }
         let io = std::fs::read_to_string(task.path().join("io")).ok()?;
