@@ -30,6 +30,15 @@ pub struct Measured {
     pub p99: f64,
     /// Failed requests.
     pub errors: u64,
+    /// Every successful request's latency, ms.
+    pub latencies: Vec<f64>,
+}
+
+impl Measured {
+    fn of(mut latencies: Vec<f64>, seconds: f64, errors: u64) -> Measured {
+        let (p50, p99) = (percentile(&mut latencies, 0.5), percentile(&mut latencies, 0.99));
+        Measured { throughput: latencies.len() as f64 / seconds, p50, p99, errors, latencies }
+    }
 }
 
 fn report_json(index: u64) -> Vec<u8> {
@@ -60,10 +69,34 @@ pub fn widget_photo() -> Vec<u8> {
     bytes
 }
 
+/// `photo` made a file of its own for report `index`: the last entry of its last
+/// quantisation table (the highest frequency, which these pixels never reach) is set from
+/// `index`. Residents' photos all differ, so each must be stored, written durably and
+/// counted as a new file, never found already stored by its hash; the decoding work stays
+/// exactly that of `photo`.
+pub fn distinct_photo(photo: &[u8], index: u64) -> Vec<u8> {
+    let mut bytes = photo.to_vec();
+    // The header's segments: a marker, a 2-byte length, then the segment, up to the scan.
+    let (mut at, mut last_table) = (2, None);
+    while at + 4 <= bytes.len() && bytes[at] == 0xFF && bytes[at + 1] != 0xDA {
+        let end = at + 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        if bytes[at + 1] == 0xDB {
+            last_table = Some(end);
+        }
+        at = end;
+    }
+    // A table segment ends with the last table's 64 8-bit entries in zigzag order.
+    if let Some(end) = last_table.filter(|end| *end <= bytes.len()) {
+        bytes[end - 1] = 1 + (index % 255) as u8;
+        bytes[end - 2] = 1 + (index / 255 % 255) as u8;
+    }
+    bytes
+}
+
 async fn send(client: &reqwest::Client, url: &str, index: u64, photo: Option<&[u8]>) -> Result<Duration, ()> {
     let mut form = Form::new().part("report", Part::bytes(report_json(index)).mime_str("application/json").map_err(|_| ())?);
     if let Some(photo) = photo {
-        form = form.part("photo", Part::bytes(photo.to_vec()).file_name("photo.jpg").mime_str("image/jpeg").map_err(|_| ())?);
+        form = form.part("photo", Part::bytes(distinct_photo(photo, index)).file_name("photo.jpg").mime_str("image/jpeg").map_err(|_| ())?);
     }
     let started = Instant::now();
     let response = client.post(format!("{url}/api/v1/reports")).header("Idempotency-Key", format!("bench-{index}")).multipart(form).send().await.map_err(|_| ())?;
@@ -107,8 +140,8 @@ pub async fn closed_loop(url: &str, photo: Option<Arc<Vec<u8>>>, seconds: u64) -
     for worker in workers {
         let _ = worker.await;
     }
-    let mut latencies = std::mem::take(&mut *latencies.lock().await);
-    Measured { throughput: latencies.len() as f64 / seconds as f64, p50: percentile(&mut latencies, 0.5), p99: percentile(&mut latencies, 0.99), errors: errors.load(Ordering::Relaxed) }
+    let latencies = std::mem::take(&mut *latencies.lock().await);
+    Measured::of(latencies, seconds as f64, errors.load(Ordering::Relaxed))
 }
 
 /// Open loop: one new report every `1 / rate` seconds whatever the answers, for `seconds`.
@@ -136,9 +169,8 @@ pub async fn open_loop(url: &str, photo: Option<Arc<Vec<u8>>>, rate: f64, second
     for task in tasks {
         let _ = task.await;
     }
-    let mut latencies = std::mem::take(&mut *latencies.lock().await);
-    let done = latencies.len() as f64 / started.elapsed().as_secs_f64();
-    Measured { throughput: done, p50: percentile(&mut latencies, 0.5), p99: percentile(&mut latencies, 0.99), errors: errors.load(Ordering::Relaxed) }
+    let latencies = std::mem::take(&mut *latencies.lock().await);
+    Measured::of(latencies, started.elapsed().as_secs_f64(), errors.load(Ordering::Relaxed))
 }
 
 /// Runs the ingest scenarios.
@@ -146,11 +178,6 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let seconds = if quick { 3 } else { 10 };
     let photo = Arc::new(widget_photo());
     eprintln!("bench: photo for the photo scenario: {} KB", photo.len() / 1024);
-    let decode_ceiling = {
-        let photo = photo.clone();
-        tokio::task::spawn_blocking(move || decodes_per_second(&photo, if quick { 2 } else { 5 })).await?
-    };
-
     let bare = BareServer::start().await?;
     let bare_json = closed_loop(&bare.url, None, seconds).await;
     let bare_photo = closed_loop(&bare.url, Some(photo.clone()), seconds).await;
@@ -160,7 +187,13 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     for (name, photo, target_rate, bare) in [("JSON reports", None, 2000.0, &bare_json), ("one-photo reports", Some(photo.clone()), 100.0, &bare_photo)] {
         let server = ServerProcess::start("").await?;
         let writes_before = writer_writes(&server).await;
-        let full = closed_loop(&server.url, photo.clone(), seconds).await;
+        let (full, decode) = match &photo {
+            None => (closed_loop(&server.url, None, seconds).await, None),
+            Some(photo) => {
+                let (full, decode) = alternating(&server.url, photo.clone(), if quick { 2 } else { 4 }, if quick { 2 } else { 3 }).await?;
+                (full, Some(decode))
+            }
+        };
         let writes = writer_writes(&server).await.zip(writes_before).map(|(after, before)| (after.0 - before.0, after.1 - before.1, after.2.saturating_sub(before.2).max(1)));
         let half = open_loop(&server.url, photo.clone(), (full.throughput / 2.0).max(1.0), seconds).await;
         let peak = peak_rss(server.pid());
@@ -174,10 +207,11 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
             let ratio = full.throughput / bare.throughput.max(1.0);
             report.add("ingest", format!("{name}: share of the HTTP ceiling"), ratio, "").target("≥ 0.4", ratio >= 0.4);
         }
-        if photo.is_some() {
-            report.add("ingest", format!("{name}: throughput vs decode ceiling"), full.throughput, "/s").baseline("full decodes of the same photo, all cores, no HTTP", decode_ceiling);
-            let ratio = full.throughput / decode_ceiling.max(1.0);
-            report.add("ingest", format!("{name}: share of the decode ceiling"), ratio, "").target("≥ 0.8", ratio >= 0.8);
+        if let Some(decode) = decode {
+            report.add("ingest", format!("{name}: throughput vs decode ceiling"), full.throughput, "/s").baseline("full decodes of the same photo, all cores, no HTTP", decode.ceiling);
+            let rounds = decode.ratios.len();
+            let ratio = decode.ratio();
+            report.add("ingest", format!("{name}: share of the decode ceiling (median of {rounds} alternating rounds)"), ratio, "").target("≥ 0.8", ratio >= 0.8);
         }
         if let Some((bytes, calls, reports)) = writes {
             report.add("ingest", format!("{name}: SQLite writer's bytes written per report at full load"), bytes as f64 / reports as f64, "B");
@@ -191,6 +225,43 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The decode ceiling measured beside served photo reports.
+#[derive(Debug)]
+struct DecodeCeiling {
+    /// Median full decodes per second over the rounds.
+    ceiling: f64,
+    /// Each round's served reports per second over its decodes per second.
+    ratios: Vec<f64>,
+}
+
+impl DecodeCeiling {
+    fn ratio(&self) -> f64 {
+        let mut ratios = self.ratios.clone();
+        crate::report::median(&mut ratios)
+    }
+}
+
+/// Photo reports served and the decode ceiling, alternating for `rounds` rounds of
+/// `seconds` each: this host's speed drifts by a third within minutes, so each round's
+/// served rate is compared with the ceiling measured right after it, and the share is the
+/// median of the rounds'. The served rounds are merged into one measurement.
+async fn alternating(url: &str, photo: Arc<Vec<u8>>, rounds: usize, seconds: u64) -> anyhow::Result<(Measured, DecodeCeiling)> {
+    let (mut latencies, mut errors, mut ceilings, mut ratios) = (Vec::new(), 0, Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let served = closed_loop(url, Some(photo.clone()), seconds).await;
+        let decodes = {
+            let photo = photo.clone();
+            tokio::task::spawn_blocking(move || decodes_per_second(&photo, seconds)).await?
+        };
+        ratios.push(served.throughput / decodes.max(1.0));
+        ceilings.push(decodes);
+        latencies.extend(served.latencies);
+        errors += served.errors;
+    }
+    let full = Measured::of(latencies, (rounds as u64 * seconds) as f64, errors);
+    Ok((full, DecodeCeiling { ceiling: crate::report::median(&mut ceilings), ratios }))
 }
 
 /// What the server's SQLite writer thread has written (bytes, write calls: the WAL, its
@@ -222,4 +293,21 @@ pub fn decodes_per_second(photo: &[u8], seconds: u64) -> f64 {
         }
     });
     decoded.load(Ordering::Relaxed) as f64 / seconds as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{distinct_photo, widget_photo};
+
+    #[test]
+    fn each_report_sends_a_photo_of_its_own_that_decodes_like_the_first() {
+        let photo = widget_photo();
+        let (first, second, far) = (distinct_photo(&photo, 1), distinct_photo(&photo, 2), distinct_photo(&photo, 256));
+        assert_eq!(first.len(), photo.len());
+        assert!(first != photo && first != second && second != far && first != far);
+        for each in [&first, &second, &far] {
+            let decoded = image::load_from_memory_with_format(each, image::ImageFormat::Jpeg).expect("still a JPEG");
+            assert_eq!((decoded.width(), decoded.height()), (1600, 1200));
+        }
+    }
 }
