@@ -5,9 +5,14 @@
 //!
 //! A photo larger than [`SPOOL_AFTER`] is spooled to a temporary file as it arrives, so two
 //! hundred residents uploading 5 MB each over slow connections cost the server disk, not
-//! a gigabyte of memory; photo decoding (a few at a time) reads it back.
+//! a gigabyte of memory; photo decoding (a few at a time) reads it back. A photo of the
+//! size the widget sends (up to [`HELD_EACH`]) stays in memory while all uploads together
+//! hold at most [`HELD_TOTAL`] past their first [`SPOOL_AFTER`] bytes: creating and deleting
+//! a file per upload was a tenth of the server's time in the photo bench (the file
+//! system's inode allocation), and memory stays bounded however many residents upload.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
@@ -29,14 +34,67 @@ pub struct Intake {
     pub request_hash: String,
 }
 
-/// Photos up to this size stay in memory; larger ones go to a temporary file.
+/// Photos up to this size stay in memory; larger ones go to a temporary file, unless the
+/// upload can be held (see [`Held`]).
 pub const SPOOL_AFTER: usize = 128 * 1024;
+
+/// The largest upload held in memory past [`SPOOL_AFTER`]: a photo the widget prepared
+/// (1600 px, JPEG 0.8) is 150–500 KB.
+pub const HELD_EACH: usize = 1024 * 1024;
+
+/// What all uploads being read or waiting for a decoder may hold in memory past their
+/// first [`SPOOL_AFTER`] bytes, together; an upload that finds it taken is spooled.
+pub const HELD_TOTAL: usize = 32 * 1024 * 1024;
+
+/// Bytes of [`HELD_TOTAL`] taken now.
+static HELD_NOW: AtomicUsize = AtomicUsize::new(0);
+
+/// An upload's share of [`HELD_TOTAL`]: the bytes it holds past [`SPOOL_AFTER`], given back
+/// when it is dropped (its bytes read by a photo thread, or the request ended).
+#[derive(Debug, Default)]
+pub struct Held {
+    bytes: usize,
+}
+
+impl Held {
+    /// Takes what an upload of `total` bytes needs past [`SPOOL_AFTER`]; false (and nothing
+    /// more taken) when it is larger than [`HELD_EACH`] or the total would pass [`HELD_TOTAL`].
+    pub fn try_hold(&mut self, total: usize) -> bool {
+        if total > HELD_EACH {
+            return false;
+        }
+        let more = total.saturating_sub(SPOOL_AFTER).saturating_sub(self.bytes);
+        let taken = HELD_NOW.fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| now.checked_add(more).filter(|after| *after <= HELD_TOTAL));
+        if taken.is_ok() {
+            self.bytes += more;
+        }
+        taken.is_ok()
+    }
+
+    /// Bytes of [`HELD_TOTAL`] all uploads hold now.
+    pub fn now() -> usize {
+        HELD_NOW.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD_NOW.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
 
 /// One uploaded photo's bytes: in memory, or in a temporary file removed when dropped.
 #[derive(Debug)]
 pub enum Upload {
     /// A small photo.
     Memory(Vec<u8>),
+    /// A photo held in memory past [`SPOOL_AFTER`], with its share of [`HELD_TOTAL`].
+    Held {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// Given back when dropped.
+        held: Held,
+    },
     /// A large one, spooled.
     Spooled {
         /// The file, deleted on drop.
@@ -50,7 +108,7 @@ impl Upload {
     /// Its size in bytes.
     pub fn len(&self) -> u64 {
         match self {
-            Upload::Memory(bytes) => bytes.len() as u64,
+            Upload::Memory(bytes) | Upload::Held { bytes, .. } => bytes.len() as u64,
             Upload::Spooled { len, .. } => *len,
         }
     }
@@ -63,7 +121,7 @@ impl Upload {
     /// The bytes, read back from disk when spooled (blocking: call off the runtime).
     pub fn into_bytes_blocking(self) -> std::io::Result<Vec<u8>> {
         match self {
-            Upload::Memory(bytes) => Ok(bytes),
+            Upload::Memory(bytes) | Upload::Held { bytes, .. } => Ok(bytes),
             Upload::Spooled { file, .. } => std::fs::read(&file),
         }
     }
@@ -180,10 +238,12 @@ pub async fn read_form(mut multipart: Multipart, limits: &IntakeLimits, spool_di
 }
 
 /// Reads one part within `max` bytes into memory, or — past [`SPOOL_AFTER`] when
-/// `spool_dir` is given — into a temporary file there, hashing it on the way.
+/// `spool_dir` is given and the upload cannot be [`Held`] — into a temporary file there,
+/// hashing it on the way.
 async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>, hash: &mut Sha256) -> Result<Upload, IntakeError> {
     let mut bytes = Vec::new();
     let mut spooled: Option<(tokio::fs::File, tempfile::TempPath)> = None;
+    let mut held = Held::default();
     let mut len = 0usize;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error(limits))? {
         if len + chunk.len() > max {
@@ -193,12 +253,13 @@ async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limit
         hash.update(&chunk);
         match (&mut spooled, spool_dir) {
             (Some((file, _)), _) => file.write_all(&chunk).await.map_err(spool_error)?,
-            (None, Some(dir)) if bytes.len() + chunk.len() > SPOOL_AFTER => {
+            (None, Some(dir)) if bytes.len() + chunk.len() > SPOOL_AFTER && !held.try_hold(bytes.len() + chunk.len()) => {
                 let (file, path) = spool_file(dir).await?;
                 let mut file = file;
                 file.write_all(&bytes).await.map_err(spool_error)?;
                 file.write_all(&chunk).await.map_err(spool_error)?;
                 bytes = Vec::new();
+                held = Held::default();
                 spooled = Some((file, path));
             }
             (None, _) => bytes.extend_from_slice(&chunk),
@@ -209,6 +270,7 @@ async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limit
             file.flush().await.map_err(spool_error)?;
             Ok(Upload::Spooled { file: path, len: len as u64 })
         }
+        None if held.bytes > 0 => Ok(Upload::Held { bytes, held }),
         None => Ok(Upload::Memory(bytes)),
     }
 }
@@ -263,5 +325,33 @@ fn spool_error(error: std::io::Error) -> IntakeError {
 fn multipart_error(limits: &IntakeLimits) -> impl Fn(MultipartError) -> IntakeError + '_ {
     |error| {
         if error.status() == StatusCode::PAYLOAD_TOO_LARGE { IntakeError::TooLarge { limit: "body_bytes", max: limits.body_bytes as u64 } } else { IntakeError::Broken }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HELD_EACH, HELD_TOTAL, Held, SPOOL_AFTER};
+
+    #[test]
+    fn uploads_hold_memory_within_the_total_and_give_it_back_when_dropped() {
+        let mut small = Held::default();
+        assert!(small.try_hold(SPOOL_AFTER), "what every upload keeps anyway takes nothing");
+        assert_eq!(small.bytes, 0);
+        assert!(!Held::default().try_hold(HELD_EACH + 1), "a larger upload is spooled");
+
+        let mut holding = Vec::new();
+        loop {
+            let mut upload = Held::default();
+            // Grows as its chunks arrive.
+            if !(upload.try_hold(SPOOL_AFTER + 64 * 1024) && upload.try_hold(HELD_EACH)) {
+                break;
+            }
+            assert_eq!(upload.bytes, HELD_EACH - SPOOL_AFTER);
+            holding.push(upload);
+            assert!(Held::now() <= HELD_TOTAL);
+        }
+        assert!(!holding.is_empty() && holding.len() <= HELD_TOTAL / (HELD_EACH - SPOOL_AFTER), "{} uploads held", holding.len());
+        holding.clear();
+        assert!(Held::default().try_hold(HELD_EACH), "dropped uploads gave their memory back");
     }
 }

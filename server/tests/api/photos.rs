@@ -197,8 +197,8 @@ async fn png_and_webp_photos_are_accepted_and_stored_as_jpeg() {
 #[tokio::test]
 async fn large_photos_are_spooled_to_disk_while_uploading_and_no_spool_file_outlives_the_request() {
     let app = spawn_app().await;
-    let big = jpeg(2400, 1800);
-    assert!(big.len() > lianxin_server::intake::SPOOL_AFTER, "the photo is large enough to be spooled ({} bytes)", big.len());
+    let big = noisy_jpeg(2400, 1800);
+    assert!(big.len() > lianxin_server::intake::HELD_EACH, "the photo is too large to be held in memory ({} bytes)", big.len());
     let spool = app.data_dir.path().join("uploads");
     let leftovers = || std::fs::read_dir(&spool).map(|entries| entries.count()).unwrap_or(0);
 
@@ -217,6 +217,37 @@ async fn large_photos_are_spooled_to_disk_while_uploading_and_no_spool_file_outl
 
     let retried = app.post_report(Some("big"), &manhole_report(), vec![big]).await;
     assert_eq!(retried.status(), 200, "a retry of a spooled report hashes the same");
+}
+
+#[tokio::test]
+async fn a_photo_of_the_size_the_widget_sends_is_held_in_memory_and_never_touches_the_spool() {
+    let app = spawn_app().await;
+    let photo = noisy_jpeg(1600, 1200);
+    let size = photo.len();
+    assert!(size > lianxin_server::intake::SPOOL_AFTER && size <= lianxin_server::intake::HELD_EACH, "a widget-sized photo ({size} bytes)");
+
+    let accepted = app.post_report(Some("widget-sized"), &manhole_report(), vec![photo]).await;
+
+    assert_eq!(accepted.status(), 201, "{}", accepted.text().await.unwrap());
+    let line = &app.wait_for_pipeline(1).await[0];
+    assert_eq!((line["photos"][0]["width"].as_u64(), line["photos"][0]["height"].as_u64()), (Some(1600), Some(1200)), "the held photo was read whole");
+    assert!(!app.data_dir.path().join("uploads").exists(), "no file was created for it");
+}
+
+/// A JPEG with noise in every pixel: about a megabyte per 1.5 million pixels at quality 80,
+/// like a camera photo, unlike a smooth gradient.
+fn noisy_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 64) as u8;
+        image::Rgb([(x % 192) as u8 + noise, (y % 192) as u8 + noise / 2, 96 + noise])
+    });
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 80).encode_image(&image).unwrap();
+    bytes
 }
 
 /// A 16-bit RGBA PNG of one colour: small on the wire, 8 bytes a pixel once decoded.
