@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{jpeg, manhole_report, spawn_app};
+use crate::helpers::{count_rows, jpeg, manhole_report, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn report_with_photo_is_stored_and_forwarded_once() {
@@ -110,4 +110,23 @@ async fn unknown_tracking_number_is_404() {
     let app = spawn_app().await;
     let response = app.client.get(app.url("/api/v1/reports/ABCD-EFGH")).send().await.unwrap();
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn reports_filed_while_the_forwarder_gathers_reach_the_pipeline_in_one_round() {
+    // Long enough that filing four reports surely fits in it, even on a loaded machine.
+    let app = spawn_app_with(|config| config.forwarder.gather_ms = 2000).await;
+    assert_eq!(app.post_report(Some("first"), &manhole_report(), vec![]).await.status(), 201);
+    app.wait_for_pipeline(1).await;
+
+    // The first report's round carried it alone, so the forwarder now waits for more.
+    for key in ["second", "third", "fourth", "fifth"] {
+        assert_eq!(app.post_report(Some(key), &manhole_report(), vec![]).await.status(), 201);
+    }
+    let lines = app.wait_for_pipeline(5).await;
+
+    assert_eq!(lines.len(), 5, "each report once");
+    // A round records its deliveries together, at one time.
+    let rounds = count_rows(app.data_dir.path(), "(SELECT DISTINCT delivered_ms FROM outbox) AS rounds").await;
+    assert_eq!(rounds, 2, "the first report, then the four filed while the forwarder gathered");
 }
