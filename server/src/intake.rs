@@ -43,8 +43,9 @@ pub const SPOOL_AFTER: usize = 128 * 1024;
 pub const HELD_EACH: usize = 1024 * 1024;
 
 /// What all uploads being read or waiting for a decoder may hold in memory past their
-/// first [`SPOOL_AFTER`] bytes, together; an upload that finds it taken is spooled.
-pub const HELD_TOTAL: usize = 32 * 1024 * 1024;
+/// first [`SPOOL_AFTER`] bytes, together (their buffers' capacity, not only their bytes);
+/// an upload that finds it taken is spooled.
+pub const HELD_TOTAL: usize = 16 * 1024 * 1024;
 
 /// Bytes of [`HELD_TOTAL`] taken now.
 static HELD_NOW: AtomicUsize = AtomicUsize::new(0);
@@ -253,7 +254,7 @@ async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limit
         hash.update(&chunk);
         match (&mut spooled, spool_dir) {
             (Some((file, _)), _) => file.write_all(&chunk).await.map_err(spool_error)?,
-            (None, Some(dir)) if bytes.len() + chunk.len() > SPOOL_AFTER && !held.try_hold(bytes.len() + chunk.len()) => {
+            (None, Some(dir)) if bytes.len() + chunk.len() > SPOOL_AFTER && !make_room(&mut bytes, &mut held, chunk.len()) => {
                 let (file, path) = spool_file(dir).await?;
                 let mut file = file;
                 file.write_all(&bytes).await.map_err(spool_error)?;
@@ -273,6 +274,22 @@ async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limit
         None if held.bytes > 0 => Ok(Upload::Held { bytes, held }),
         None => Ok(Upload::Memory(bytes)),
     }
+}
+
+/// Makes room in `bytes` for `more` bytes within the upload's share of [`HELD_TOTAL`]: the
+/// buffer doubles up to [`HELD_EACH`], and its whole capacity is what is held. False when
+/// the upload must be spooled instead.
+fn make_room(bytes: &mut Vec<u8>, held: &mut Held, more: usize) -> bool {
+    let needed = bytes.len() + more;
+    if needed <= bytes.capacity() {
+        return true;
+    }
+    let capacity = (bytes.capacity() * 2).clamp(needed, HELD_EACH.max(needed));
+    if needed > HELD_EACH || !held.try_hold(capacity) {
+        return false;
+    }
+    bytes.reserve_exact(capacity - bytes.len());
+    true
 }
 
 /// A new temporary file in `dir` (created if missing), deleted when its path is dropped.
@@ -330,10 +347,31 @@ fn multipart_error(limits: &IntakeLimits) -> impl Fn(MultipartError) -> IntakeEr
 
 #[cfg(test)]
 mod tests {
-    use super::{HELD_EACH, HELD_TOTAL, Held, SPOOL_AFTER};
+    use super::{HELD_EACH, HELD_TOTAL, Held, SPOOL_AFTER, make_room};
+
+    /// The share of memory is the process's: these tests take turns with it.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn a_held_upload_counts_its_buffer_and_stops_at_the_largest_held() {
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mut bytes, mut held) = (Vec::new(), Held::default());
+        let chunk = [7u8; 16 * 1024];
+        while bytes.len() + chunk.len() <= HELD_EACH {
+            if bytes.len() + chunk.len() > SPOOL_AFTER {
+                assert!(make_room(&mut bytes, &mut held, chunk.len()), "room at {} bytes", bytes.len());
+                assert_eq!(held.bytes, bytes.capacity() - SPOOL_AFTER, "the whole buffer past the first 128 KB is held");
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        assert!(bytes.capacity() <= HELD_EACH);
+        let one_more = HELD_EACH + 1 - bytes.len();
+        assert!(!make_room(&mut bytes, &mut held, one_more), "one byte more is spooled");
+    }
 
     #[test]
     fn uploads_hold_memory_within_the_total_and_give_it_back_when_dropped() {
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut small = Held::default();
         assert!(small.try_hold(SPOOL_AFTER), "what every upload keeps anyway takes nothing");
         assert_eq!(small.bytes, 0);
