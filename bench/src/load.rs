@@ -2,8 +2,10 @@
 //! one photo as the widget sends it (1600 × 1200 JPEG), at fixed concurrency (closed loop:
 //! throughput, p50/p99) and then at half the measured rate (open loop: the p99 a city sees
 //! when not at the limit), with the server's peak memory; beside the HTTP ceiling (bare
-//! route), the storage ceiling (raw inserts with the same durability) and, for photos, the
-//! decode ceiling (the one full decode the server cannot skip, on the same cores).
+//! route, before and after the JSON run), the storage ceiling (raw inserts with the same
+//! durability) and, for photos, the decode ceiling (the one full decode the server cannot
+//! skip, on the same cores, in rounds alternating with the served photo reports). Every
+//! photo report sends a photo of its own, as residents do.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
