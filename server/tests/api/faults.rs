@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{count_reports, jpeg, manhole_report, spawn_app_in, start_binary, wait_until_up};
+use crate::helpers::{count_reports, jpeg, manhole_report, noise, spawn_app_in, start_binary, wait_until_up};
 use crate::receiver::Receiver;
 
 const SECRET: &str = "fault-test-secret";
@@ -199,9 +199,7 @@ async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowled
         // Noisy photos compress badly: each takes a few hundred kilobytes.
         let mut seed = index as u32 + 1;
         let noisy = image::RgbImage::from_fn(700, 500, |_, _| {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
+            let seed = noise(&mut seed);
             image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
         });
         let mut photo = Vec::new();

@@ -253,6 +253,15 @@ pub fn manhole_report() -> Value {
     })
 }
 
+/// The next number of a xorshift sequence: noise that makes a photo weigh what a camera's
+/// does.
+pub fn noise(seed: &mut u32) -> u32 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 17;
+    *seed ^= *seed << 5;
+    *seed
+}
+
 /// A real JPEG of `width` × `height` pixels.
 pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, jpeg, manhole_report, spawn_app};
+use crate::helpers::{TestApp, jpeg, manhole_report, noise, spawn_app};
 
 /// A JPEG, 200×100, left half red and right half blue, with an EXIF block saying
 /// "orientation 6" (rotate 90° clockwise to display) and carrying a GPS tag.
@@ -239,10 +239,7 @@ async fn a_photo_of_the_size_the_widget_sends_is_held_in_memory_and_never_touche
 fn noisy_jpeg(width: u32, height: u32) -> Vec<u8> {
     let mut seed = 0x2545_f491_u32;
     let image = image::RgbImage::from_fn(width, height, |x, y| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        let noise = (seed % 64) as u8;
+        let noise = (noise(&mut seed) % 64) as u8;
         image::Rgb([(x % 192) as u8 + noise, (y % 192) as u8 + noise / 2, 96 + noise])
     });
     let mut bytes = Vec::new();
