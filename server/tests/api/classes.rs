@@ -78,6 +78,9 @@ async fn one_subject_typed_many_ways_is_one_class_and_becomes_a_hotspot() {
     assert_eq!((class[0]["class"]["kind"].as_str(), class[0]["class"]["label"].as_str()), (Some("subject"), Some("老厨家LAOCHUJIA")));
     let hotspot = wait_until(&app, "hotspot", 1).await;
     assert_eq!(hotspot[0]["class"]["count"], 5);
+    // The messages a report made are due one after another, so they may go in separate rounds.
+    wait_until(&app, "class_grew", 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(messages(&app, "class_grew").len(), 2);
     let classes = app.state.store.classes(10).await.unwrap();
     assert_eq!(classes.iter().filter(|class| class.kind == "subject").map(|class| class.members).collect::<Vec<_>>(), [5]);
