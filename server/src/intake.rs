@@ -73,7 +73,8 @@ impl Held {
     }
 
     /// Bytes of [`HELD_TOTAL`] all uploads hold now.
-    pub fn now() -> usize {
+    #[cfg(test)]
+    fn now() -> usize {
         HELD_NOW.load(Ordering::Acquire)
     }
 }
