@@ -212,7 +212,7 @@ impl SqliteStore {
                     }
                     None => None,
                 };
-                let outcome = decide(current, input, &policy);
+                let outcome = decide(current, input.clone(), &policy);
                 if let Ok(Outcome::Changed(change)) = &outcome {
                     write_change(connection, &id, change)?;
                 }
@@ -482,7 +482,7 @@ impl SqliteStore {
         self.writer
             .write(move |connection| {
                 let now = ids::now_ms();
-                let changed = match which {
+                let changed = match &which {
                     Some(which) => connection.execute(
                         "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2, lease_owner = NULL, lease_until_ms = NULL
                          WHERE state = 'dead_letter' AND report_id IN (SELECT id FROM reports WHERE id = ?1 OR tracking_no = ?1)",
