@@ -2,6 +2,7 @@
 //! Errors come back as values: a problem-details body from the server, or a network
 //! failure the resident can retry.
 
+use lianxin_contract::catalog::SearchWords;
 use lianxin_contract::number::format_number;
 use lianxin_contract::{Catalog, Lang, Problem, Receipt};
 use wasm_bindgen::JsCast;
@@ -31,11 +32,17 @@ async fn body_text(response: &Response) -> Result<String, String> {
     text.as_string().ok_or_else(|| "the answer is not text".into())
 }
 
-/// Loads the catalog with its texts in `lang` (and search words in all three): a third
-/// of the bytes of all languages; switching language loads that language's texts.
-/// The page preloads the same URL while the wasm downloads.
+/// Loads the catalog with its texts in `lang`, without search words (about half its
+/// bytes; [`fetch_search_words`] brings them when a resident first searches); switching
+/// language loads that language's texts. The page preloads the same URL while the wasm
+/// downloads.
 pub async fn fetch_catalog(lang: Lang) -> Result<Catalog, String> {
-    get_json(&format!("/api/v1/catalog?lang={}", lang.tag())).await
+    get_json(&format!("/api/v1/catalog?lang={}&keywords=apart", lang.tag())).await
+}
+
+/// Loads every category's search words in all three languages.
+pub async fn fetch_search_words() -> Result<SearchWords, String> {
+    get_json("/api/v1/catalog/keywords").await
 }
 
 /// A random idempotency key for one report.

@@ -1,11 +1,51 @@
 //! The category picker: a search box that narrows a grouped list. A resident types what
 //! they see ("taxi", "出租", "такси", "井盖") in any of the three languages and finds the
-//! category by its name, keywords or description.
+//! category by its name, keywords or description. The search words (with the names in the
+//! other languages) come apart from the catalog, the first time the search box is used:
+//! most residents choose from the list and never download them.
+
+use std::cell::{Cell, RefCell};
 
 use leptos::prelude::*;
+use lianxin_contract::catalog::SearchWords;
 use lianxin_contract::{Catalog, Category, Lang};
 
+use crate::api;
 use crate::text::{Counted, Text, counted, tr};
+
+thread_local! {
+    /// The search words once they arrived, for a catalog loaded later (a language switch).
+    static SEARCH_WORDS: RefCell<Option<SearchWords>> = const { RefCell::new(None) };
+    /// Whether they were asked for (and not refused) already.
+    static ASKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Fetches the search words the first time the search box is used and puts them into the
+/// catalog; the list follows as they arrive. Offline, names and descriptions still match,
+/// and the next time the box is used asks again.
+fn load_search_words(catalog: RwSignal<Catalog>) {
+    if ASKED.replace(true) {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match api::fetch_search_words().await {
+            Ok(words) => {
+                catalog.update(|catalog| catalog.add_search_words(&words));
+                SEARCH_WORDS.set(Some(words));
+            }
+            Err(_) => ASKED.set(false),
+        }
+    });
+}
+
+/// Puts search words that already arrived into a catalog just loaded.
+pub fn keep_search_words(catalog: &mut Catalog) {
+    SEARCH_WORDS.with_borrow(|words| {
+        if let Some(words) = words {
+            catalog.add_search_words(words);
+        }
+    });
+}
 
 /// Whether `category` matches the search `query` (already lower-cased): every word of the
 /// query is found in its names, keywords or description.
@@ -76,6 +116,7 @@ pub fn CategoryPicker(catalog: RwSignal<Catalog>, lang: RwSignal<Lang>, selected
             aria-controls="category"
             aria-describedby="category-count"
             placeholder=tr(lang, Text::SearchHint)
+            on:focus=move |_| load_search_words(catalog)
             prop:value=move || query.get()
             on:input=move |event| query.set(event_target_value(&event))
         />

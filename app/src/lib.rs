@@ -69,7 +69,9 @@ pub fn App() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::fetch_catalog(chosen).await {
                 Ok(texts) => {
-                    catalog.set(page.narrow(texts));
+                    let mut texts = page.narrow(texts);
+                    category_picker::keep_search_words(&mut texts);
+                    catalog.set(texts);
                     if loaded.with_untracked(|loaded| !matches!(loaded, Some(Ok(())))) {
                         loaded.set(Some(Ok(())));
                     }

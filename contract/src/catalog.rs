@@ -2,6 +2,8 @@
 //! category asks for, its photo/location/contact policies, the responsible department
 //! and the districts. The server reads it from a TOML file the city edits.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Localized};
@@ -96,6 +98,38 @@ impl Catalog {
         self.categories.iter().any(|category| category.department == department)
     }
 
+    /// The same catalog without search words: what the widget downloads first, while a
+    /// resident who searches gets [`Catalog::search_words`] when the search box is first used.
+    pub fn without_keywords(&self) -> Catalog {
+        let mut slim = self.clone();
+        for category in &mut slim.categories {
+            category.keywords = Keywords::default();
+        }
+        slim
+    }
+
+    /// Every category's search words in all three languages, with its names in all three
+    /// (so a catalog in one language is found by the names of the others), by code.
+    pub fn search_words(&self) -> SearchWords {
+        self.categories
+            .iter()
+            .map(|category| {
+                let mut words = category.keywords.clone();
+                words.add_names(&category.name, None);
+                (category.code.clone(), words)
+            })
+            .collect()
+    }
+
+    /// Puts search words fetched apart back into the categories they belong to.
+    pub fn add_search_words(&mut self, words: &SearchWords) {
+        for category in &mut self.categories {
+            if let Some(found) = words.get(&category.code) {
+                category.keywords = found.clone();
+            }
+        }
+    }
+
     /// The same catalog with every text kept only in `lang`, which the widget downloads
     /// instead of all three languages. Search still works in all three: the keywords stay
     /// in every language, and the other languages' names join them.
@@ -145,8 +179,9 @@ pub struct Category {
     /// Icon: a short emoji or symbol.
     #[serde(default)]
     pub icon: String,
-    /// Extra words a resident may type to find it, in each language.
-    #[serde(default)]
+    /// Extra words a resident may type to find it, in each language (absent from a catalog
+    /// served with its search words apart, see [`SearchWords`]).
+    #[serde(default, skip_serializing_if = "Keywords::is_empty")]
     pub keywords: Keywords,
     /// The request kinds this category accepts.
     pub kinds: Vec<RequestKind>,
@@ -173,7 +208,7 @@ pub struct Category {
 
 impl Category {
     fn localize_only(&mut self, lang: Lang) {
-        self.keywords.add_names(&self.name, lang);
+        self.keywords.add_names(&self.name, Some(lang));
         self.name = self.name.only(lang);
         self.description = self.description.only(lang);
         for field in &mut self.fields {
@@ -193,6 +228,9 @@ impl Category {
     }
 }
 
+/// Every category's search words by its code (`GET /api/v1/catalog/keywords`).
+pub type SearchWords = BTreeMap<String, Keywords>;
+
 /// Search words in each language.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keywords {
@@ -209,19 +247,24 @@ pub struct Keywords {
 
 impl Keywords {
     /// Adds the category's `name` in every language but `shown` (which the name itself
-    /// carries) to that language's words, so a catalog in one language is still found by
-    /// the names of the other two.
-    pub fn add_names(&mut self, name: &Localized, shown: Lang) {
+    /// carries; all three without one) to that language's words, so a catalog in one
+    /// language is still found by the names of the other two.
+    pub fn add_names(&mut self, name: &Localized, shown: Option<Lang>) {
         for (lang, words) in [(Lang::ZhCn, &mut self.zh), (Lang::En, &mut self.en), (Lang::Ru, &mut self.ru)] {
             let text = match lang {
                 Lang::ZhCn => &name.zh,
                 Lang::En => &name.en,
                 Lang::Ru => &name.ru,
             };
-            if lang != shown && !text.is_empty() {
+            if Some(lang) != shown && !text.is_empty() {
                 words.push(text.clone());
             }
         }
+    }
+
+    /// Whether there are no words in any language.
+    pub fn is_empty(&self) -> bool {
+        self.zh.is_empty() && self.en.is_empty() && self.ru.is_empty()
     }
 
     /// All words in all languages.

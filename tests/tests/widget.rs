@@ -69,12 +69,22 @@ async fn typing_taxi_in_any_language_finds_the_taxi_categories() -> anyhow::Resu
     let server = Server::start().await?;
     let browser = Browser::start("ru").await?;
     browser.open_widget(&format!("{}/?lang=ru", server.url)).await?;
+    // The search words (and the other languages' names) come apart from the catalog, when
+    // the search box is first used: until then the phone has not downloaded them.
+    let catalogs = "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/v1/catalog')).map(n => n.slice(n.indexOf('/api/')))";
+    browser.wait_for("#category-search").await?;
+    assert_eq!(browser.client.execute(catalogs, vec![]).await?, json!(["/api/v1/catalog?lang=ru&keywords=apart"]));
     for query in ["такси", "出租", "taxi"] {
         let search = browser.wait_for("#category-search").await?;
         search.clear().await?;
         search.send_keys(query).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let values = browser.option_values("#category").await?;
+        // The list follows the words as they arrive.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut values = browser.option_values("#category").await?;
+        while !values.contains(&"taxi_refusal".to_owned()) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            values = browser.option_values("#category").await?;
+        }
         assert!(values.contains(&"taxi_overcharge".to_owned()) && values.contains(&"taxi_refusal".to_owned()), "{query}: {values:?}");
         assert!(!values.contains(&"manhole_cover".to_owned()), "{query}: {values:?}");
         // A whole sentence with the plural Russian needs for the count, not "2 категорий".
@@ -96,6 +106,21 @@ async fn typing_taxi_in_any_language_finds_the_taxi_categories() -> anyhow::Resu
         let values = browser.option_values("#category").await?;
         assert!(values.contains(&category.to_owned()), "{query} finds {category}: {values:?}");
     }
+    // After a switch to Chinese, the Russian word still finds the category: the words that
+    // came stay with the catalog in its new language, and are not fetched again.
+    browser.click("button[lang=zh-CN]").await?;
+    browser.wait_for_text("label[for=category-search]", "搜索").await?;
+    let search = browser.wait_for("#category-search").await?;
+    search.clear().await?;
+    search.send_keys("такси").await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let values = browser.option_values("#category").await?;
+    assert!(values.contains(&"taxi_overcharge".to_owned()), "такси in Chinese: {values:?}");
+    assert_eq!(
+        browser.client.execute(catalogs, vec![]).await?,
+        json!(["/api/v1/catalog?lang=ru&keywords=apart", "/api/v1/catalog/keywords", "/api/v1/catalog?lang=zh-CN&keywords=apart"]),
+        "the search words came once, however many searches"
+    );
     browser.close().await?;
     Ok(())
 }
@@ -111,7 +136,8 @@ async fn switching_language_mid_form_keeps_what_was_typed() -> anyhow::Result<()
     // The phone downloaded the catalog once, in Chinese only: the page's preload was the
     // very request the widget made.
     let catalogs = "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/v1/catalog')).map(n => n.slice(n.indexOf('/api/')))";
-    assert_eq!(browser.client.execute(catalogs, vec![]).await?, json!(["/api/v1/catalog?lang=zh-CN"]));
+    // No search words either: this resident chose from the list.
+    assert_eq!(browser.client.execute(catalogs, vec![]).await?, json!(["/api/v1/catalog?lang=zh-CN&keywords=apart"]));
 
     browser.click("button[lang=en]").await?;
     browser.wait_for_text("label[for=description]", "Describe the problem").await?;

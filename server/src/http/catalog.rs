@@ -1,6 +1,8 @@
-//! `GET /api/v1/catalog`: the catalog the widget renders, pre-serialised and brotli'd at
-//! start-up (all languages, and each language alone for `?lang=`), with a strong ETag so a returning
-//! widget revalidates with `If-None-Match` and gets a 304 instead of the body.
+//! `GET /api/v1/catalog`: the catalog the widget renders, pre-serialised at start-up (all
+//! languages, each language alone for `?lang=`, and that without search words for
+//! `&keywords=apart`) and brotli'd once, with a strong ETag so a returning widget revalidates
+//! with `If-None-Match` and gets a 304 instead of the body. `GET /api/v1/catalog/keywords`:
+//! the search words apart, which the widget fetches when a resident first uses its search box.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -26,8 +28,8 @@ pub struct Body {
 }
 
 impl Body {
-    fn new(catalog: &Catalog) -> Body {
-        let json = serde_json::to_vec(catalog).expect("a catalog serialises");
+    fn new(value: &impl serde::Serialize) -> Body {
+        let json = serde_json::to_vec(value).expect("a catalog serialises");
         let etag = HeaderValue::from_str(&format!("\"{}\"", &hex(&Sha256::digest(&json))[..32])).expect("hex is a valid header");
         Body { json, brotli: precompressed::Once::default(), etag }
     }
@@ -37,24 +39,42 @@ impl Body {
 #[derive(Debug)]
 pub struct CatalogBodies {
     all: Body,
-    by_lang: Vec<(Lang, Body)>,
+    /// Per language: with its search words, and without them.
+    by_lang: Vec<(Lang, Body, Body)>,
+    search_words: Body,
 }
 
 impl CatalogBodies {
-    /// Renders `catalog` once for all languages and once per language.
+    /// Renders `catalog` once for all languages, twice per language (with and without
+    /// search words) and its search words alone.
     pub fn new(catalog: &Catalog) -> CatalogBodies {
-        CatalogBodies { all: Body::new(catalog), by_lang: Lang::ALL.iter().map(|lang| (*lang, Body::new(&catalog.only(*lang)))).collect() }
+        let by_lang = Lang::ALL
+            .iter()
+            .map(|lang| {
+                let one = catalog.only(*lang);
+                (*lang, Body::new(&one), Body::new(&one.without_keywords()))
+            })
+            .collect();
+        CatalogBodies { all: Body::new(catalog), by_lang, search_words: Body::new(&catalog.search_words()) }
     }
 }
 
-/// The catalog route.
+/// The catalog routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(catalog))
+    OpenApiRouter::new().routes(routes!(catalog)).routes(routes!(search_words))
 }
 
 #[derive(Debug, Deserialize)]
 struct CatalogQuery {
     lang: Option<String>,
+    keywords: Option<KeywordsPlace>,
+}
+
+/// Where the search words go: `apart` leaves them out of a one-language catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum KeywordsPlace {
+    Apart,
 }
 
 /// The city's catalog of categories, fields, departments and districts.
@@ -62,7 +82,10 @@ struct CatalogQuery {
     get,
     path = "/api/v1/catalog",
     tag = "catalog",
-    params(("lang" = Option<String>, Query, description = "zh-CN, en or ru: only that language's texts")),
+    params(
+        ("lang" = Option<String>, Query, description = "zh-CN, en or ru: only that language's texts"),
+        ("keywords" = Option<String>, Query, description = "`apart`: without search words (with `lang`; see /api/v1/catalog/keywords)"),
+    ),
     responses(
         (status = 200, description = "The catalog, with an ETag", content_type = "application/json"),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
@@ -71,9 +94,28 @@ struct CatalogQuery {
 async fn catalog(State(state): State<AppState>, ApiQuery(query): ApiQuery<CatalogQuery>, headers: HeaderMap) -> Response {
     let bodies = &state.catalog_bodies;
     let body = match query.lang.as_deref().and_then(Lang::from_tag) {
-        Some(lang) => bodies.by_lang.iter().find(|(each, _)| *each == lang).map_or(&bodies.all, |(_, body)| body),
+        Some(lang) => bodies.by_lang.iter().find(|(each, _, _)| *each == lang).map_or(&bodies.all, |(_, whole, apart)| if query.keywords == Some(KeywordsPlace::Apart) { apart } else { whole }),
         None => &bodies.all,
     };
+    respond(body, &headers)
+}
+
+/// Every category's search words in all three languages, names in all three included, by
+/// category code: the widget fetches them when a resident first uses the search box.
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalog/keywords",
+    tag = "catalog",
+    responses(
+        (status = 200, description = "Search words by category code, with an ETag", content_type = "application/json"),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+    )
+)]
+async fn search_words(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    respond(&state.catalog_bodies.search_words, &headers)
+}
+
+fn respond(body: &Body, headers: &HeaderMap) -> Response {
     let cache = [(header::ETAG, body.etag.clone()), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"))];
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -83,7 +125,7 @@ async fn catalog(State(state): State<AppState>, ApiQuery(query): ApiQuery<Catalo
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-    if precompressed::accepts_brotli(&headers) {
+    if precompressed::accepts_brotli(headers) {
         return (cache, content_type, precompressed::brotli_headers(), body.brotli.get_or_compress(&body.json)).into_response();
     }
     (cache, content_type, body.json.clone()).into_response()

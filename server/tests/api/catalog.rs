@@ -47,3 +47,46 @@ async fn catalog_travels_compressed_when_the_client_accepts_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_catalog_without_search_words_and_the_words_apart_together_find_what_the_whole_one_finds() {
+    let app = spawn_app().await;
+    let get = |path: &'static str| {
+        let client = app.client.clone();
+        let url = app.url(path);
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+            let bytes = response.bytes().await.unwrap();
+            (serde_json::from_slice::<lianxin_contract::Catalog>(&bytes).ok(), serde_json::from_slice::<Value>(&bytes).unwrap(), bytes.len(), etag)
+        }
+    };
+    let (whole, _, whole_bytes, _) = get("/api/v1/catalog?lang=en").await;
+    let (slim, slim_json, slim_bytes, slim_etag) = get("/api/v1/catalog?lang=en&keywords=apart").await;
+    let (_, words_json, _, words_etag) = get("/api/v1/catalog/keywords").await;
+    let (whole, mut slim) = (whole.unwrap(), slim.unwrap());
+
+    assert!(slim_json["categories"].as_array().unwrap().iter().all(|category| category.get("keywords").is_none()), "no search words travel with it");
+    assert!(slim_bytes * 4 < whole_bytes * 3, "{slim_bytes} of {whole_bytes} bytes");
+    assert_eq!(slim.categories.len(), whole.categories.len());
+    // The words apart: every category's, in all three languages, its names in all three too.
+    let words: lianxin_contract::catalog::SearchWords = serde_json::from_value(words_json).unwrap();
+    let taxi = &words["taxi_overcharge"];
+    assert!(taxi.zh.iter().any(|word| word.contains("出租")) && taxi.ru.iter().any(|word| word.contains("такси")), "{taxi:?}");
+    slim.add_search_words(&words);
+    for (joined, full) in slim.categories.iter().zip(&whole.categories) {
+        assert!(full.keywords.all().all(|word| joined.keywords.all().any(|kept| kept == word)), "{}: every search word of the whole catalog", full.code);
+    }
+
+    // Both revalidate with their own ETags.
+    for (path, etag) in [("/api/v1/catalog?lang=en&keywords=apart", slim_etag), ("/api/v1/catalog/keywords", words_etag)] {
+        let again = app.client.get(app.url(path)).header("If-None-Match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    // A place the server does not know is refused in words, not ignored.
+    let refused = app.client.get(app.url("/api/v1/catalog?lang=en&keywords=elsewhere")).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(problem["errors"][0]["detail"].as_str().is_some_and(|detail| detail.contains("expected `apart`")), "{problem}");
+}

@@ -8,6 +8,7 @@ use crate::helpers::spawn_app;
 /// or removed must show up here and in the document at once.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/catalog"),
+    ("get", "/api/v1/catalog/keywords"),
     ("get", "/api/v1/districts/locate"),
     ("get", "/api/v1/map"),
     ("get", "/api/v1/openapi.json"),
