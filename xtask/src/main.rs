@@ -119,7 +119,33 @@ fn build_widget(tools: &tools::BuildTools, crates: Crates) -> Result {
     .run(&root, "trunk-build", &mut trunk)?;
     add_map_library(&root, &root.join("dist"))?;
     strip_page_comments(&root.join("dist").join("index.html"))?;
+    minify_glue(&root, tools, &root.join("dist"))?;
     precompress(&root, &root.join("dist"))
+}
+
+/// Minifies the JavaScript wasm-bindgen wrote beside the wasm (`lianxin-app-<hash>.js`):
+/// every phone downloads it on the first load. Its exports keep their names; the hashed
+/// file name stays (the page names it, and a new build is a new hash anyway).
+fn minify_glue(root: &Path, tools: &tools::BuildTools, dist: &Path) -> Result {
+    let entries = std::fs::read_dir(dist).map_err(|error| format!("reading {}: {error}", dist.display()))?;
+    let glue: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with("lianxin-app-") && name.ends_with(".js")))
+        .collect();
+    if glue.is_empty() {
+        return Err(format!("no lianxin-app-*.js in {}: did Trunk's output change?", dist.display()));
+    }
+    for file in glue {
+        let mut esbuild = Command::new(&tools.esbuild);
+        esbuild.arg(&file).args(["--minify", "--format=esm", "--allow-overwrite", "--log-level=warning"]).arg(format!("--outfile={}", file.display()));
+        Step {
+            what: "minifying the widget's JavaScript with esbuild",
+            advice: "esbuild's message is in the log; the widget's JavaScript is wasm-bindgen's, so a failure here is a bug in xtask or esbuild, not on your machine.",
+        }
+        .run(root, "esbuild", &mut esbuild)?;
+    }
+    Ok(())
 }
 
 /// The marker where the server renders the first screen (server/src/http/first_screen.rs).
