@@ -102,12 +102,18 @@ pub async fn submit_report_with_progress(
 
 /// GETs `path` and parses the JSON answer.
 async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
+    crate::json::from_str(&get_text(path).await?)
+}
+
+/// GETs `path` and reads the answer as text: written once, not once per type
+/// [`get_json`] reads (each copy weighed on the widget's download).
+async fn get_text(path: &str) -> Result<String, String> {
     let request = Request::new_with_str(path).map_err(js_error)?;
     let response = send(request).await?;
     if !response.ok() {
         return Err(format!("HTTP {}", response.status()));
     }
-    crate::json::from_str(&body_text(&response).await?)
+    body_text(&response).await
 }
 
 /// The district containing a point, when the city has boundaries.

@@ -2,8 +2,6 @@
 //! category asks for, its photo/location/contact policies, the responsible department
 //! and the districts. The server reads it from a TOML file the city edits.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Localized};
@@ -109,23 +107,23 @@ impl Catalog {
     }
 
     /// Every category's search words in all three languages, with its names in all three
-    /// (so a catalog in one language is found by the names of the others), by code.
+    /// (so a catalog in one language is found by the names of the others).
     pub fn search_words(&self) -> SearchWords {
         self.categories
             .iter()
             .map(|category| {
-                let mut words = category.keywords.clone();
-                words.add_names(&category.name, None);
-                (category.code.clone(), words)
+                let mut keywords = category.keywords.clone();
+                keywords.add_names(&category.name, None);
+                CategoryWords { code: category.code.clone(), keywords }
             })
             .collect()
     }
 
     /// Puts search words fetched apart back into the categories they belong to.
-    pub fn add_search_words(&mut self, words: &SearchWords) {
+    pub fn add_search_words(&mut self, words: &[CategoryWords]) {
         for category in &mut self.categories {
-            if let Some(found) = words.get(&category.code) {
-                category.keywords = found.clone();
+            if let Some(found) = words.iter().find(|words| words.code == category.code) {
+                category.keywords = found.keywords.clone();
             }
         }
     }
@@ -228,8 +226,17 @@ impl Category {
     }
 }
 
-/// Every category's search words by its code (`GET /api/v1/catalog/keywords`).
-pub type SearchWords = BTreeMap<String, Keywords>;
+/// Every category's search words (`GET /api/v1/catalog/keywords`).
+pub type SearchWords = Vec<CategoryWords>;
+
+/// One category's search words.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryWords {
+    /// The category's code.
+    pub code: String,
+    /// Its words in each language, its names in all three among them.
+    pub keywords: Keywords,
+}
 
 /// Search words in each language.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,14 +100,14 @@ async fn catalog(State(state): State<AppState>, ApiQuery(query): ApiQuery<Catalo
     respond(body, &headers)
 }
 
-/// Every category's search words in all three languages, names in all three included, by
-/// category code: the widget fetches them when a resident first uses the search box.
+/// Every category's search words in all three languages, names in all three included
+/// (`[{"code", "keywords"}]`): the widget fetches them when a resident first uses the search box.
 #[utoipa::path(
     get,
     path = "/api/v1/catalog/keywords",
     tag = "catalog",
     responses(
-        (status = 200, description = "Search words by category code, with an ETag", content_type = "application/json"),
+        (status = 200, description = "Every category's code and search words, with an ETag", content_type = "application/json"),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
     )
 )]
