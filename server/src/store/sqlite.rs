@@ -64,10 +64,11 @@ impl SqliteStore {
     pub fn open(data_dir: &Path, cipher: ContactCipher) -> Result<SqliteStore, StoreError> {
         let path = data_dir.join(FILE_NAME);
         let connection = open_connection(&path)?;
-        // Each write job runs in its own savepoint, which keeps the original of every page
-        // it changes in a statement journal; in memory that is a copy, in a temporary file
-        // (the default past 64 KB) it was most of what the writer wrote: 24 write calls and
-        // 52 KB per JSON report, 7 and 14 KB without it (the bench's writer rows).
+        // Statement journals (a savepoint's, when a failed group runs again with one per
+        // job, and a statement's own) keep the original of every page they change; in
+        // memory that is a copy, in a temporary file (the default past 64 KB) it was most of
+        // what the writer wrote while every job had its savepoint: 24 write calls and 52 KB
+        // per JSON report, 7 and 14 KB without it (the bench's writer rows).
         connection.pragma_update(None, "temp_store", "MEMORY")?;
         migrate(&connection)?;
         let reader = open_connection(&path)?;
