@@ -121,12 +121,12 @@ impl Forwarder {
             let outcome = self.deliver_one(id, &mut delivered).await;
             attempted += 1;
             if let Err(error) = outcome {
-                self.store.mark_delivered(delivered).await?;
+                self.record(delivered).await?;
                 self.store.release_leases(&self.owner).await?;
                 return Err(error);
             }
         }
-        self.store.mark_delivered(delivered).await?;
+        self.record(delivered).await?;
         if attempted < due.len() {
             self.store.release_leases(&self.owner).await?;
             return Ok(due.len());
@@ -151,6 +151,17 @@ impl Forwarder {
             self.store.release_leases(&self.owner).await?;
         }
         Ok(due.len() + messages.len())
+    }
+
+    /// Records a round's deliveries. When that fails, the round's leases are released at
+    /// once rather than held until they expire: the next round delivers those reports again
+    /// under the same idempotency keys (as after a crash between delivery and record).
+    async fn record(&self, delivered: Vec<(String, Option<String>)>) -> anyhow::Result<()> {
+        if let Err(error) = self.store.mark_delivered(delivered).await {
+            let _ = self.store.release_leases(&self.owner).await;
+            return Err(error.into());
+        }
+        Ok(())
     }
 
     /// A delivery cut off at the delivery timeout (then retried like any temporary failure).

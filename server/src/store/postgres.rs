@@ -408,9 +408,13 @@ impl PostgresStore {
         // appends its timeline step before or after the `forwarded` step, never with the
         // same number. Without the lock a report no longer `received` was not locked by
         // `REPORT_FORWARDED`, and the loser of the race got a duplicate-key error.
+        // `NO KEY UPDATE`, as the update itself takes: it waits for `advance` but not for the
+        // key-share lock a new report's foreign keys take on the reports it relates to, in
+        // their own order (newest first); `FOR UPDATE` waited for those too, and a round
+        // marking several related reports could deadlock with such an insert.
         let mut reports: Vec<&str> = delivered.iter().map(|(id, _)| id.as_str()).collect();
         reports.sort_unstable();
-        transaction.execute("SELECT 1 FROM reports WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&reports]).await?;
+        transaction.execute("SELECT 1 FROM reports WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE", &[&reports]).await?;
         let now = ids::now_ms();
         for (id, ticket_id) in &delivered {
             transaction.execute(MARK_DELIVERED, &[id, ticket_id, &now]).await?;

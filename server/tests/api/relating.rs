@@ -176,3 +176,27 @@ async fn status_and_nearby_reads_are_rate_limited_so_tracking_numbers_cannot_be_
     assert_eq!(nearby.status(), 429, "the nearby count shares the read limit");
     assert_eq!(app.client.get(app.url("/api/v1/catalog")).send().await.unwrap().status(), 200, "the catalog is not limited");
 }
+
+/// A new report relating to earlier ones takes a key-share lock on each of them (its
+/// foreign keys), newest first. The forwarder recording deliveries of those same reports
+/// must not wait for that lock: it used to take `FOR UPDATE`, in the opposite order, and a
+/// round could deadlock with the insert (the pipeline then waited for the leases to expire).
+/// PostgreSQL only (SQLite has one writer and no row locks).
+#[tokio::test]
+async fn recording_a_delivery_does_not_wait_for_a_new_report_relating_to_it() {
+    let Some(_) = crate::helpers::postgres_under_test() else { return };
+    let app = spawn_app().await;
+    let first = file(&app, "1", &manhole_at(45.7610, 126.6200, None)).await;
+    app.wait_for_pipeline(1).await;
+
+    let url = crate::helpers::database_url_for(app.data_dir.path()).await.unwrap();
+    let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let relating = client.transaction().await.unwrap();
+    // What `INSERT INTO relations (report_id, related_id)` takes on the related report.
+    relating.execute("SELECT 1 FROM reports WHERE id = $1 FOR KEY SHARE", &[&first]).await.unwrap();
+
+    let recorded = tokio::time::timeout(std::time::Duration::from_secs(3), app.state.store.mark_delivered(vec![(first.clone(), None)])).await;
+    relating.rollback().await.unwrap();
+    assert!(matches!(recorded, Ok(Ok(()))), "the record waited for the relating insert: {recorded:?}");
+}
