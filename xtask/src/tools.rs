@@ -15,7 +15,7 @@ use crate::step::Step;
 const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's binaryen (108) silently breaks the module; npm's 132 works.
 const BINARYEN_VERSION: &str = "132.0.0";
-/// esbuild from npm minifies the JavaScript wasm-bindgen writes (7.6 → 6.1 KB brotli).
+/// esbuild from npm minifies the JavaScript wasm-bindgen writes (7.4 → 6.0 KB brotli).
 const ESBUILD_VERSION: &str = "0.24.2";
 /// The accessibility checker the browser tests run on every screen.
 const AXE_VERSION: &str = "4.14.1";
