@@ -187,7 +187,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
 
     for (name, photo, target_rate, bare) in [("JSON reports", None, 2000.0, &bare_json), ("one-photo reports", Some(photo.clone()), 100.0, &bare_photo)] {
         let server = ServerProcess::start("").await?;
-        let writes_before = writer_writes(&server).await;
+        let spent_before = Spent::now(&server).await;
         let (full, decode) = match &photo {
             None => (closed_loop(&server.url, None, seconds).await, None),
             Some(photo) => {
@@ -195,7 +195,10 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
                 (full, Some(decode))
             }
         };
-        let writes = writer_writes(&server).await.zip(writes_before).map(|(after, before)| (after.0 - before.0, after.1 - before.1, after.2.saturating_sub(before.2).max(1)));
+        // The forwarder drains what the run left in the outbox before the cost is read, so
+        // a report's cost includes its forwarding (and the half-rate run starts empty).
+        wait_drained(&server).await;
+        let spent = Spent::now(&server).await.zip(spent_before).map(|(after, before)| after.per_report_since(&before));
         let half = open_loop(&server.url, photo.clone(), (full.throughput / 2.0).max(1.0), seconds).await;
         let peak = peak_rss(server.pid());
         drop(server);
@@ -223,9 +226,13 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
             let ratio = decode.ratio();
             report.add("ingest", format!("{name}: share of the decode ceiling (median of {rounds} alternating rounds)"), ratio, "").target("≥ 0.8", ratio >= 0.8);
         }
-        if let Some((bytes, calls, reports)) = writes {
-            report.add("ingest", format!("{name}: SQLite writer's bytes written per report at full load"), bytes as f64 / reports as f64, "B");
-            report.add("ingest", format!("{name}: SQLite writer's write calls per report at full load"), calls as f64 / reports as f64, "");
+        // What a report costs, whatever the host's speed: the server's CPU time (every
+        // thread: intake, the photo threads, the writer, the forwarder draining the
+        // reports behind them) and the writer's share of it.
+        if let Some([bytes, calls, writer_cpu, cpu]) = spent {
+            report.add("ingest", format!("{name}: server CPU per report at full load"), cpu * 1e6, "µs").baseline("of which the SQLite writer", writer_cpu * 1e6);
+            report.add("ingest", format!("{name}: SQLite writer's bytes written per report at full load"), bytes, "B");
+            report.add("ingest", format!("{name}: SQLite writer's write calls per report at full load"), calls, "");
         }
         report.add("ingest", format!("{name}: p50 / p99 at full load"), full.p50, "ms").baseline("p99", full.p99);
         report.add("ingest", format!("{name}: p99 at half that rate ({:.0}/s)", full.throughput / 2.0), half.p99, "ms").baseline("p50", half.p50).target("< 100 ms", half.p99 < 100.0);
@@ -274,14 +281,53 @@ async fn alternating(url: &str, photo: Arc<Vec<u8>>, rounds: usize, seconds: u64
     Ok((full, DecodeCeiling { ceiling: crate::report::median(&mut ceilings), ratios }))
 }
 
-/// What the server's SQLite writer thread has written (bytes, write calls: the WAL, its
-/// checkpoints and anything it spills) and how many reports the server has accepted, from
-/// `/proc` and `/metrics`.
-async fn writer_writes(server: &ServerProcess) -> Option<(u64, u64, u64)> {
-    let (bytes, calls) = crate::server::thread_writes(server.pid(), "lianxin-sqlite-")?;
-    let metrics = reqwest::get(format!("{}/metrics", server.url)).await.ok()?.text().await.ok()?;
-    let accepted = metrics.lines().find_map(|line| line.strip_prefix("lianxin_reports_accepted_total "))?.trim().parse().ok()?;
-    Some((bytes, calls, accepted))
+/// Waits (up to two minutes) until the server's outbox has no pending report left. It asks
+/// twice a second: `/metrics` counts the outbox, which costs the server a little.
+async fn wait_drained(server: &ServerProcess) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let pending =
+            async { reqwest::get(format!("{}/metrics", server.url)).await.ok()?.text().await.ok()?.lines().find_map(|line| line.strip_prefix("lianxin_outbox_pending ")?.trim().parse::<f64>().ok()) };
+        if pending.await.is_none_or(|pending| pending == 0.0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// What the server has spent so far: its SQLite writer thread's writes (bytes, write
+/// calls: the WAL, its checkpoints and anything it spills) and CPU seconds, the whole
+/// process's CPU seconds, and how many reports it has accepted; from `/proc` and `/metrics`.
+#[derive(Debug, Clone, Copy)]
+struct Spent {
+    writer_bytes: u64,
+    writer_calls: u64,
+    writer_cpu: f64,
+    cpu: f64,
+    accepted: u64,
+}
+
+impl Spent {
+    async fn now(server: &ServerProcess) -> Option<Spent> {
+        let pid = server.pid();
+        let (writer_bytes, writer_calls) = crate::server::thread_writes(pid, "lianxin-sqlite-")?;
+        let (writer_cpu, cpu) = (crate::server::thread_cpu(pid, "lianxin-sqlite-")?, crate::server::process_cpu(pid)?);
+        let metrics = reqwest::get(format!("{}/metrics", server.url)).await.ok()?.text().await.ok()?;
+        let accepted = metrics.lines().find_map(|line| line.strip_prefix("lianxin_reports_accepted_total "))?.trim().parse().ok()?;
+        Some(Spent { writer_bytes, writer_calls, writer_cpu, cpu, accepted })
+    }
+
+    /// What was spent since `before`, per report accepted since: writer bytes, writer
+    /// write calls, writer CPU seconds, process CPU seconds.
+    fn per_report_since(&self, before: &Spent) -> [f64; 4] {
+        let reports = self.accepted.saturating_sub(before.accepted).max(1) as f64;
+        [
+            self.writer_bytes.saturating_sub(before.writer_bytes) as f64 / reports,
+            self.writer_calls.saturating_sub(before.writer_calls) as f64 / reports,
+            (self.writer_cpu - before.writer_cpu) / reports,
+            (self.cpu - before.cpu) / reports,
+        ]
+    }
 }
 
 /// The decode ceiling: full decodes per second of `photo` (through the same `image` decoder

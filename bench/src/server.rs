@@ -91,6 +91,32 @@ pub fn thread_writes(pid: u32, name: &str) -> Option<(u64, u64)> {
     found
 }
 
+/// CPU time (user and system) process `pid` has used so far, every thread it ever had
+/// included, in seconds (`utime` + `stime` of `/proc/<pid>/stat`, in the kernel's 100 Hz
+/// ticks); `None` where that cannot be read.
+pub fn process_cpu(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name in parentheses may hold spaces: the fields are counted after its end.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let (user, system) = (fields.next()?.parse::<u64>().ok()?, fields.next()?.parse::<u64>().ok()?);
+    Some((user + system) as f64 / 100.0)
+}
+
+/// CPU time the threads of process `pid` named `name` have used so far, in seconds (the
+/// first field of each thread's `/proc/<pid>/task/<tid>/schedstat`, in nanoseconds).
+pub fn thread_cpu(pid: u32, name: &str) -> Option<f64> {
+    let mut found = None;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else { continue };
+        if comm.trim_end() != name {
+            continue;
+        }
+        let nanos = std::fs::read_to_string(task.path().join("schedstat")).ok()?.split_whitespace().next()?.parse::<u64>().ok()?;
+        found = Some(found.unwrap_or(0.0) + nanos as f64 / 1e9);
+    }
+    found
+}
+
 /// Peak resident memory of process `pid` so far (`VmHWM`), in bytes.
 pub fn peak_rss(pid: u32) -> u64 {
     proc_status_kb(pid, "VmHWM:") * 1024

@@ -218,6 +218,10 @@ pub struct ForwarderSettings {
     /// a photo report's pace every round was one report, and its claim and its record were
     /// two commits of their own (default 25; 0: never waits).
     pub gather_ms: u64,
+    /// Reports of one round delivered at once (default 8): a webhook, Open311 or NATS
+    /// pipeline answers several requests at a time, and the file sink writes and fsyncs the
+    /// lines waiting together once.
+    pub concurrent_deliveries: usize,
 }
 
 impl Default for ForwarderSettings {
@@ -233,6 +237,7 @@ impl Default for ForwarderSettings {
             lease_ms: 60_000,
             legacy_signature: true,
             gather_ms: 25,
+            concurrent_deliveries: 8,
         }
     }
 }
@@ -605,6 +610,9 @@ impl Config {
                 self.forwarder.delivery_timeout_ms
             );
         }
+        if !(1..=crate::forwarder::BATCH).contains(&self.forwarder.concurrent_deliveries) {
+            bail!("forwarder.concurrent_deliveries ({}) must be between 1 and {} (a round's most)", self.forwarder.concurrent_deliveries, crate::forwarder::BATCH);
+        }
         let url = self.storage.database_url.expose();
         if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             bail!("storage.database_url must be empty (SQLite in the data dir) or a postgres:// URL");
@@ -676,6 +684,19 @@ mod tests {
         assert!(no_y.problem().unwrap().contains("{y} is missing"));
         assert_eq!(MapSettings::default().problem(), None);
         assert!(MapSettings::default().tile_origins().is_empty());
+    }
+
+    #[test]
+    fn deliveries_at_once_are_refused_outside_one_to_a_round_naming_the_setting() {
+        for (value, accepted) in [(0, false), (1, true), (8, true), (32, true), (33, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("lianxin.toml");
+            std::fs::write(&file, format!("[forwarder]\nconcurrent_deliveries = {value}\n")).unwrap();
+            match Config::load(&settings(&["--config", file.to_str().unwrap()])).and_then(|config| config.check().map(|()| config)) {
+                Ok(config) => assert!(accepted && config.forwarder.concurrent_deliveries == value, "{value} was accepted"),
+                Err(error) => assert!(!accepted && format!("{error:#}").contains("forwarder.concurrent_deliveries"), "{value}: {error:#}"),
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::{Notify, watch};
 
 use crate::config::ForwarderSettings;
@@ -108,25 +109,43 @@ impl Forwarder {
         let now = ids::now_ms();
         let lease_until = now + self.settings.lease_ms as i64;
         let due = self.store.claim_due(&self.owner, now, lease_until, BATCH).await?;
-        let mut attempted = 0;
-        // The round's deliveries are recorded together, in one transaction after the round
-        // (a crash before it redelivers them under the same idempotency keys, as a crash
-        // between one delivery and its record always could).
-        let mut delivered = Vec::new();
-        for id in &due {
-            let room = lease_until - ids::now_ms();
-            if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
-                break;
-            }
-            let outcome = self.deliver_one(id, &mut delivered).await;
-            attempted += 1;
-            if let Err(error) = outcome {
-                self.record(delivered).await?;
+        // Up to `concurrent_deliveries` reports are delivered at once. The round's deliveries
+        // are recorded together, in one transaction after the round (a crash before it
+        // redelivers them under the same idempotency keys, as a crash between one delivery
+        // and its record always could). A delivery starts only while its lease has room.
+        let reports = match self.store.outbox_reports(due.clone()).await {
+            Ok(reports) => reports,
+            Err(error) => {
                 self.store.release_leases(&self.owner).await?;
-                return Err(error);
+                return Err(error.into());
+            }
+        };
+        let outcomes: Vec<Option<anyhow::Result<Option<Forwarded>>>> = futures_util::stream::iter(reports)
+            .map(|report| async move {
+                let room = lease_until - ids::now_ms();
+                if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
+                    return None;
+                }
+                Some(self.deliver_one(report).await)
+            })
+            .buffer_unordered(self.settings.concurrent_deliveries.max(1))
+            .collect()
+            .await;
+        let attempted = outcomes.iter().flatten().count();
+        let (mut delivered, mut failure) = (Vec::new(), None);
+        for outcome in outcomes.into_iter().flatten() {
+            match outcome {
+                Ok(done) => delivered.extend(done),
+                Err(error) => {
+                    failure.get_or_insert(error);
+                }
             }
         }
         self.record(delivered).await?;
+        if let Some(error) = failure {
+            self.store.release_leases(&self.owner).await?;
+            return Err(error);
+        }
         if attempted < due.len() {
             self.store.release_leases(&self.owner).await?;
             return Ok(due.len());
@@ -205,17 +224,20 @@ impl Forwarder {
         Ok(())
     }
 
-    /// Delivers report `id`; a success joins `delivered`, to be recorded with the round's.
-    async fn deliver_one(&self, id: &str, delivered: &mut Vec<(String, Option<String>)>) -> anyhow::Result<()> {
-        let crate::store::Outgoing { message: mut report, created_ms } = self.store.outbox_report(id).await?;
+    /// Delivers a report read for this round: a success is returned (id and ticket), to be
+    /// recorded with the round's; a failure is recorded at once.
+    async fn deliver_one(&self, outgoing: crate::store::Outgoing) -> anyhow::Result<Option<Forwarded>> {
+        let crate::store::Outgoing { message: mut report, created_ms } = outgoing;
+        let id = report.id.clone();
+        let id = id.as_str();
         let now_secs = (ids::now_ms() / 1000) as u64;
         for photo in &mut report.photos {
             photo.url = Some(self.photo_links.url(&photo.sha256, now_secs));
         }
         match self.within_timeout(self.sink.deliver(&report)).await {
             Ok(done) => {
-                delivered.push((id.to_owned(), done.ticket_id));
                 tracing::info!(report = id, "report forwarded");
+                return Ok(Some((id.to_owned(), done.ticket_id)));
             }
             Err(DeliveryError::Permanent(reason)) => {
                 self.store.mark_failed(id, reason.clone(), ids::now_ms(), true).await?;
@@ -228,9 +250,12 @@ impl Forwarder {
                 tracing::warn!(report = id, attempts, %reason, ?delay, dead_letter = dead, "delivery failed");
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
+
+/// A report the pipeline has: its id and the pipeline's ticket, if it named one.
+type Forwarded = (String, Option<String>);
 
 /// The wait before attempt `attempts + 1`: doubling from the base, capped, with "equal
 /// jitter" (half fixed, half random) so retries of many reports spread out.

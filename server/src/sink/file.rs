@@ -1,8 +1,11 @@
 //! The embedded default pipeline: one JSON line per report appended to a local file and
-//! fsynced before the delivery counts. A crash between the fsync and the outbox update
-//! would deliver the last report again on restart, so the sink remembers the ids in the
+//! fsynced before the delivery counts. Lines that wait while another group is being
+//! written go together in the next: one write and one fsync for all of them (the
+//! forwarder delivers several reports at once). A crash between the fsync and the outbox
+//! update would deliver that round again on restart, so the sink remembers the ids in the
 //! file's tail and skips a report already there: the file holds each report once. A line
-//! torn by a crash is closed with a newline on open, so the next line starts cleanly.
+//! torn by a crash is closed with a newline on open, so the next line starts cleanly; a
+//! failed write is cut off again at once.
 //!
 //! The file holds what a pipeline receives, contact details included where the resident
 //! consented, so it is readable by its owner only (0600, also when it existed before). It is
@@ -16,15 +19,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
+use tokio::sync::oneshot;
 
 use super::{Delivered, DeliveryError};
 use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
-/// How much of the file's end is read at start-up to find recent ids. The forwarder
-/// delivers one report at a time, so only the last line can be a repeat; 1 MiB covers it
-/// with a wide margin.
+/// How much of the file's end is read at start-up to find recent ids. Only the last round
+/// of the forwarder (at most 32 reports) can be a repeat; 1 MiB covers it with a wide
+/// margin.
 const TAIL_BYTES: u64 = 1 << 20;
-/// Ids remembered for repeat suppression, newest kept: only the last delivery can be
+/// Ids remembered for repeat suppression, newest kept: only the last round can be
 /// repeated, so the memory stays bounded for the life of the process.
 const RECENT_IDS: usize = 1024;
 
@@ -33,12 +37,56 @@ const RECENT_IDS: usize = 1024;
 pub struct FileSink {
     path: PathBuf,
     state: Arc<Mutex<State>>,
+    /// Lines waiting to be written; whoever holds `state` next writes them all.
+    waiting: Arc<Mutex<Vec<Waiting>>>,
 }
 
 #[derive(Debug)]
 struct State {
     file: File,
+    /// The file's length after the last whole write.
+    length: u64,
     recent: Recent,
+}
+
+/// A line waiting for the next group, and who to tell once it is on disk.
+#[derive(Debug)]
+struct Waiting {
+    id: String,
+    line: Vec<u8>,
+    written: oneshot::Sender<Result<(), String>>,
+}
+
+impl State {
+    /// Appends the group's lines (a report already in the file is skipped) with one write
+    /// and one fsync, and tells each line's sender how it went. A failed write is cut off,
+    /// so the next group starts on a clean line.
+    fn write_group(&mut self, group: Vec<Waiting>) {
+        let mut bytes = Vec::new();
+        let mut ids: Vec<&str> = Vec::new();
+        for waiting in &group {
+            if !self.recent.contains(&waiting.id) && !ids.contains(&waiting.id.as_str()) {
+                bytes.extend_from_slice(&waiting.line);
+                ids.push(&waiting.id);
+            }
+        }
+        let outcome = if bytes.is_empty() { Ok(()) } else { self.file.write_all(&bytes).and_then(|()| self.file.sync_data()) };
+        match &outcome {
+            Ok(()) => {
+                self.length += bytes.len() as u64;
+                for id in ids {
+                    self.recent.insert(id.to_owned());
+                }
+            }
+            Err(_) => {
+                let _ = self.file.set_len(self.length);
+            }
+        }
+        let outcome = outcome.map_err(|error| error.to_string());
+        for waiting in group {
+            let _ = waiting.written.send(outcome.clone());
+        }
+    }
 }
 
 /// The ids of the newest lines, at most [`RECENT_IDS`].
@@ -91,11 +139,13 @@ impl FileSink {
                 recent.insert(id.to_owned());
             }
         }
+        let mut length = length;
         if tail.last().is_some_and(|byte| *byte != b'\n') {
             file.write_all(b"\n")?;
             file.sync_data()?;
+            length += 1;
         }
-        Ok(FileSink { path: path.to_owned(), state: Arc::new(Mutex::new(State { file, recent })) })
+        Ok(FileSink { path: path.to_owned(), state: Arc::new(Mutex::new(State { file, length, recent })), waiting: Arc::default() })
     }
 
     /// The file's path.
@@ -117,19 +167,24 @@ impl FileSink {
 
     async fn append(&self, id: String, mut line: Vec<u8>) -> Result<Delivered, DeliveryError> {
         line.push(b'\n');
-        let state = self.state.clone();
+        let (sent, written) = oneshot::channel();
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Waiting { id: id.clone(), line, written: sent });
+        let (state, waiting) = (self.state.clone(), self.waiting.clone());
         tokio::task::spawn_blocking(move || {
             let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if !state.recent.contains(&id) {
-                state.file.write_all(&line)?;
-                state.file.sync_data()?;
-                state.recent.insert(id.clone());
+            // Every line that waited meanwhile, this one too unless a group before took it.
+            let group = std::mem::take(&mut *waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            if !group.is_empty() {
+                state.write_group(group);
             }
-            Ok::<_, std::io::Error>(Delivered { ticket_id: Some(id) })
         })
         .await
-        .map_err(|error| DeliveryError::Retry { reason: error.to_string(), after: None })?
-        .map_err(|error| DeliveryError::Retry { reason: format!("writing the pipeline file: {error}"), after: None })
+        .map_err(|error| DeliveryError::Retry { reason: error.to_string(), after: None })?;
+        match written.await {
+            Ok(Ok(())) => Ok(Delivered { ticket_id: Some(id) }),
+            Ok(Err(error)) => Err(DeliveryError::Retry { reason: format!("writing the pipeline file: {error}"), after: None }),
+            Err(_) => Err(DeliveryError::Retry { reason: "the pipeline file's writer stopped".into(), after: None }),
+        }
     }
 }
 
@@ -146,6 +201,39 @@ mod tests {
         assert_eq!(recent.ids.len(), RECENT_IDS);
         assert!(recent.contains(&format!("id-{}", RECENT_IDS + 499)));
         assert!(!recent.contains("id-0"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lines_delivered_at_once_are_each_written_once_and_a_repeat_is_skipped_also_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pipeline.jsonl");
+        let line = |index: usize| format!("{{\"id\":\"id-{index}\"}}").into_bytes();
+        let sink = Arc::new(FileSink::open(&path).unwrap());
+        let appends: Vec<_> = (0..40)
+            .map(|index| {
+                let sink = sink.clone();
+                tokio::spawn(async move { sink.append(format!("id-{index}"), line(index)).await })
+            })
+            .collect();
+        for append in appends {
+            assert_eq!(append.await.unwrap().unwrap().ticket_id.map(|id| id.starts_with("id-")), Some(true));
+        }
+        sink.append("id-3".into(), line(3)).await.unwrap();
+        let lines = |path: &Path| {
+            let mut lines: Vec<String> = std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect();
+            lines.sort();
+            lines
+        };
+        let mut expected: Vec<String> = (0..40).map(|index| String::from_utf8(line(index)).unwrap()).collect();
+        expected.sort();
+        assert_eq!(lines(&path), expected, "every line once, whole, the repeat skipped");
+        drop(sink);
+        let reopened = FileSink::open(&path).unwrap();
+        reopened.append("id-39".into(), line(39)).await.unwrap();
+        reopened.append("id-40".into(), line(40)).await.unwrap();
+        expected.push(String::from_utf8(line(40)).unwrap());
+        expected.sort();
+        assert_eq!(lines(&path), expected, "after a restart the tail's ids are still known");
     }
 
     #[cfg(unix)]

@@ -312,6 +312,12 @@ impl Store {
         on_engine!(self, engine => engine.outbox_report(id).await)
     }
 
+    /// The reports `ids` as the pipeline receives them, in that order, read together (on
+    /// SQLite in one read transaction).
+    pub async fn outbox_reports(&self, ids: Vec<String>) -> Result<Vec<Outgoing>, StoreError> {
+        on_engine!(self, engine => engine.outbox_reports(ids).await)
+    }
+
     /// Records successful deliveries (report id, the pipeline's ticket id) in one
     /// transaction: each lease released, each report moved to `forwarded`.
     pub async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {

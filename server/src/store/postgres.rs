@@ -370,6 +370,14 @@ impl PostgresStore {
         Ok(())
     }
 
+    pub(super) async fn outbox_reports(&self, ids: Vec<String>) -> Result<Vec<Outgoing>, StoreError> {
+        let mut reports = Vec::with_capacity(ids.len());
+        for id in &ids {
+            reports.push(self.outbox_report(id).await?);
+        }
+        Ok(reports)
+    }
+
     pub(super) async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
         let client = self.client().await?;
         let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = $1", &[&id]).await?;

@@ -381,41 +381,23 @@ impl SqliteStore {
         let id = id.to_owned();
         let cipher = self.cipher.clone();
         self.read(move |connection| {
-            let (tracking_no, department, district, body, created_ms, escalate, related_count, due_ms) =
-                connection.prepare_cached("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = ?1")?.query_row([&id], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, i64>(4)?,
-                        row.get::<_, bool>(5)?,
-                        row.get::<_, u32>(6)?,
-                        row.get::<_, Option<i64>>(7)?,
-                    ))
-                })?;
-            let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
-            let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            let contact = connection.prepare_cached("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1")?.query_row([&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
-            let report = outbox_body(&body, contact, &cipher)?;
-            let mut statement = connection.prepare_cached("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
-            let photos = statement.query_map([&id], |row| Ok(PipelinePhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
-            Ok(Outgoing {
-                message: PipelineReport {
-                    id,
-                    tracking_no,
-                    created_at: ids::rfc3339(created_ms),
-                    department,
-                    district,
-                    report,
-                    photos,
-                    related,
-                    related_count,
-                    escalate,
-                    due_at: due_ms.map(ids::rfc3339),
-                },
-                created_ms,
-            })
+            let snapshot = connection.unchecked_transaction()?;
+            let report = outgoing(&snapshot, id, &cipher)?;
+            snapshot.commit()?;
+            Ok(report)
+        })
+        .await
+    }
+
+    /// The reports `ids` in one read transaction: one snapshot and one warm page cache for
+    /// a forwarder round, not one of each per report.
+    pub(super) async fn outbox_reports(&self, ids: Vec<String>) -> Result<Vec<Outgoing>, StoreError> {
+        let cipher = self.cipher.clone();
+        self.read(move |connection| {
+            let snapshot = connection.unchecked_transaction()?;
+            let reports = ids.into_iter().map(|id| outgoing(&snapshot, id, &cipher)).collect::<Result<Vec<_>, _>>()?;
+            snapshot.commit()?;
+            Ok(reports)
         })
         .await
     }
@@ -586,6 +568,33 @@ impl SqliteStore {
 /// A statement shared with the PostgreSQL engine, for SQLite: `$N` placeholders become
 /// `?N`. (SQLite reads `$N` as a named parameter numbered by first appearance, so `$2`
 /// before `$1` in the text would swap the values.) The shared statements hold no `$` else.
+/// Report `id` as the pipeline receives it, read on `connection`.
+fn outgoing(connection: &Connection, id: String, cipher: &ContactCipher) -> Result<Outgoing, StoreError> {
+    let (tracking_no, department, district, body, created_ms, escalate, related_count, due_ms) =
+        connection.prepare_cached("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = ?1")?.query_row([&id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, bool>(5)?,
+                row.get::<_, u32>(6)?,
+                row.get::<_, Option<i64>>(7)?,
+            ))
+        })?;
+    let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
+    let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let contact = connection.prepare_cached("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1")?.query_row([&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
+    let report = outbox_body(&body, contact, cipher)?;
+    let mut statement = connection.prepare_cached("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
+    let photos = statement.query_map([&id], |row| Ok(PipelinePhoto { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, url: None }))?.collect::<Result<_, _>>()?;
+    Ok(Outgoing {
+        message: PipelineReport { id, tracking_no, created_at: ids::rfc3339(created_ms), department, district, report, photos, related, related_count, escalate, due_at: due_ms.map(ids::rfc3339) },
+        created_ms,
+    })
+}
+
 fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
