@@ -113,7 +113,8 @@ impl Forwarder {
         // are recorded together, in one transaction after the round (a crash before it
         // redelivers them under the same idempotency keys, as a crash between one delivery
         // and its record always could). A delivery starts only while its lease has room.
-        let reports = match self.store.outbox_reports(due.clone()).await {
+        let claimed = due.len();
+        let reports = match self.store.outbox_reports(due).await {
             Ok(reports) => reports,
             Err(error) => {
                 self.store.release_leases(&self.owner).await?;
@@ -146,9 +147,9 @@ impl Forwarder {
             self.store.release_leases(&self.owner).await?;
             return Err(error);
         }
-        if attempted < due.len() {
+        if attempted < claimed {
             self.store.release_leases(&self.owner).await?;
-            return Ok(due.len());
+            return Ok(claimed);
         }
         // Then the follow-up messages of reports the pipeline has (reopened, rated,
         // escalated), leased and retried the same way.
@@ -169,7 +170,7 @@ impl Forwarder {
         if sent < messages.len() {
             self.store.release_leases(&self.owner).await?;
         }
-        Ok(due.len() + messages.len())
+        Ok(claimed + messages.len())
     }
 
     /// Records a round's deliveries. When that fails, the round's leases are released at

@@ -232,6 +232,61 @@ async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowled
     assert_eq!(after.status(), 201, "accepted again once there is space");
 }
 
+/// The file pipeline on a disk that fills up while reports are forwarded: the deliveries
+/// fail and are retried, a group of lines written halfway is cut off again, and once there
+/// is room the file holds every acknowledged report once, each line whole.
+#[tokio::test]
+async fn a_full_pipeline_disk_leaves_only_whole_lines_and_every_report_once_when_space_returns() {
+    let disk = match SmallDisk::mount(2) {
+        Ok(disk) => disk,
+        Err(reason) => {
+            eprintln!("skipped: cannot mount a small tmpfs for the full pipeline disk test ({reason})");
+            return;
+        }
+    };
+    let path = disk.dir.path().join("pipeline.jsonl");
+    let app = spawn_app_in(tempfile::tempdir().unwrap(), |config| {
+        config.pipeline = format!("file://{}", path.display());
+        config.forwarder.poll_ms = 50;
+        config.forwarder.retry_base_ms = 100;
+        config.forwarder.retry_max_ms = 400;
+        config.security.reports_per_minute = 100_000;
+    })
+    .await;
+    // About 24 KB left: four of these reports' lines (about 6 KB each) fit, a group of
+    // several does not.
+    let filler = disk.dir.path().join("filler");
+    let output = Command::new("df").args(["--output=avail", "-B1"]).arg(disk.dir.path()).output().unwrap();
+    let free = String::from_utf8_lossy(&output.stdout).lines().nth(1).unwrap().trim().parse::<u64>().unwrap();
+    std::fs::write(&filler, vec![0u8; free.saturating_sub(24_000) as usize]).unwrap();
+
+    let mut acknowledged = HashSet::new();
+    for index in 0..40 {
+        let mut report = manhole_report();
+        report["description"] = Value::from(format!("第{index}个井盖缺失，{}", "夜里很危险".repeat(370)));
+        let response = app.post_report(Some(&format!("pipeline-full-{index}")), &report, vec![]).await;
+        assert_eq!(response.status(), 201, "reports are taken while the pipeline's disk is full");
+        acknowledged.insert(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stalled = app.state.store.outbox_stats().await.unwrap().pending;
+    assert!(stalled > 0, "the full disk held some reports back");
+
+    std::fs::remove_file(&filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.state.store.outbox_stats().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline, "the backlog was not delivered once there was room");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let ids: Vec<String> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|error| panic!("a torn line in the pipeline file ({error}): {:.80}", line))["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), acknowledged.len(), "each report once");
+    assert_eq!(ids.into_iter().collect::<HashSet<_>>(), acknowledged);
+}
+
 /// A TCP proxy in front of the PostgreSQL under test, to take the database away and bring
 /// it back while the server runs.
 struct DatabaseLink {
