@@ -158,6 +158,21 @@ impl SmallDisk {
             Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs", dir.path().to_str().unwrap()]).output().map_err(|error| format!("cannot run mount: {error}"))?;
         if output.status.success() { Ok(SmallDisk { dir }) } else { Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()) }
     }
+
+    /// The disk for `test`, or `None` (the test says it is skipped) where no tmpfs can be
+    /// mounted.
+    fn for_test(megabytes: u32, test: &str) -> Option<SmallDisk> {
+        SmallDisk::mount(megabytes).inspect_err(|reason| eprintln!("skipped: cannot mount a small tmpfs for the {test} test ({reason})")).ok()
+    }
+
+    /// Fills the disk with a file (returned) until about `left` bytes are free.
+    fn fill_leaving(&self, left: u64) -> std::path::PathBuf {
+        let output = Command::new("df").args(["--output=avail", "-B1"]).arg(self.dir.path()).output().unwrap();
+        let free = String::from_utf8_lossy(&output.stdout).lines().nth(1).unwrap().trim().parse::<u64>().unwrap();
+        let filler = self.dir.path().join("filler");
+        std::fs::write(&filler, vec![0u8; free.saturating_sub(left) as usize]).unwrap();
+        filler
+    }
 }
 
 impl Drop for SmallDisk {
@@ -168,13 +183,7 @@ impl Drop for SmallDisk {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowledged_one() {
-    let disk = match SmallDisk::mount(8) {
-        Ok(disk) => disk,
-        Err(reason) => {
-            eprintln!("skipped: cannot mount a small tmpfs for the disk-full test ({reason})");
-            return;
-        }
-    };
+    let Some(disk) = SmallDisk::for_test(8, "disk-full") else { return };
     let receiver = Receiver::start(SECRET, vec![]).await;
     let data_dir = tempfile::tempdir_in(disk.dir.path()).unwrap();
     let app = spawn_app_in(data_dir, |config| {
@@ -186,12 +195,7 @@ async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowled
     })
     .await;
     // Leave about 1.5 MB free, then send photos until the disk is full.
-    let filler = disk.dir.path().join("filler");
-    let free = || {
-        let output = Command::new("df").args(["--output=avail", "-B1"]).arg(disk.dir.path()).output().unwrap();
-        String::from_utf8_lossy(&output.stdout).lines().nth(1).unwrap().trim().parse::<u64>().unwrap()
-    };
-    std::fs::write(&filler, vec![0u8; free().saturating_sub(1_500_000) as usize]).unwrap();
+    let filler = disk.fill_leaving(1_500_000);
 
     let mut acknowledged = Vec::new();
     let mut refusal = None;
@@ -237,13 +241,7 @@ async fn a_full_data_disk_refuses_new_reports_with_503_and_keeps_every_acknowled
 /// is room the file holds every acknowledged report once, each line whole.
 #[tokio::test]
 async fn a_full_pipeline_disk_leaves_only_whole_lines_and_every_report_once_when_space_returns() {
-    let disk = match SmallDisk::mount(2) {
-        Ok(disk) => disk,
-        Err(reason) => {
-            eprintln!("skipped: cannot mount a small tmpfs for the full pipeline disk test ({reason})");
-            return;
-        }
-    };
+    let Some(disk) = SmallDisk::for_test(2, "full pipeline disk") else { return };
     let path = disk.dir.path().join("pipeline.jsonl");
     let app = spawn_app_in(tempfile::tempdir().unwrap(), |config| {
         config.pipeline = format!("file://{}", path.display());
@@ -255,10 +253,7 @@ async fn a_full_pipeline_disk_leaves_only_whole_lines_and_every_report_once_when
     .await;
     // About 24 KB left: four of these reports' lines (about 6 KB each) fit, a group of
     // several does not.
-    let filler = disk.dir.path().join("filler");
-    let output = Command::new("df").args(["--output=avail", "-B1"]).arg(disk.dir.path()).output().unwrap();
-    let free = String::from_utf8_lossy(&output.stdout).lines().nth(1).unwrap().trim().parse::<u64>().unwrap();
-    std::fs::write(&filler, vec![0u8; free.saturating_sub(24_000) as usize]).unwrap();
+    let filler = disk.fill_leaving(24_000);
 
     let mut acknowledged = HashSet::new();
     for index in 0..40 {
