@@ -110,6 +110,12 @@ impl PhotoStore {
     /// Stores a photo durably. Storing a photo that is already there does nothing. Its
     /// thumbnail is made the first time it is asked for ([`PhotoStore::put_thumbnail`]).
     pub async fn put(&self, sha256: &str, photo: Vec<u8>) -> Result<(), PhotoStoreError> {
+        if let PhotoStore::Local(dir) = self {
+            // The look and the write in one trip to a blocking thread.
+            let path = Self::file(dir, sha256, Variant::Full);
+            let written = tokio::task::spawn_blocking(move || if path.try_exists()? { Ok(()) } else { write_durably(&path, &photo) });
+            return Ok(written.await.map_err(std::io::Error::other)??);
+        }
         if self.exists(sha256).await? {
             return Ok(());
         }

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use sha2::{Digest, Sha256};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
 
 use crate::config::{IntakeLimits, PhotoSettings};
 use crate::ids::hex;
@@ -289,16 +292,37 @@ fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Re
         return Ok(None);
     }
     check_plain(upload, ImageFormat::Jpeg)?;
-    let Ok(mut decoder) = ImageReader::with_format(Cursor::new(upload), ImageFormat::Jpeg).into_decoder() else { return Ok(None) };
-    let (width, height) = decoder.dimensions();
-    let upright = decoder.orientation().is_ok_and(|orientation| orientation == Orientation::NoTransforms);
-    if !upright || width > settings.max_edge || height > settings.max_edge {
+    // The upload's header, read once: its size, colour space and EXIF orientation (which
+    // the stripped copy no longer carries). A header the decoder refuses: re-encode, which
+    // refuses it in turn with the usual error.
+    let mut header = jpeg_decoder(upload, usize::MAX, None);
+    if header.decode_headers().is_err() {
+        return Ok(None);
+    }
+    let (Some((width, height)), Some(colour)) = (header.dimensions(), header.input_colorspace()) else { return Ok(None) };
+    let orientation = header.exif().and_then(|exif| Orientation::from_exif_chunk(exif)).unwrap_or(Orientation::NoTransforms);
+    let max_edge = settings.max_edge as usize;
+    if orientation != Orientation::NoTransforms || width > max_edge || height > max_edge {
         return Ok(None);
     }
     let Some(jpeg) = strip_jpeg_metadata(upload) else { return Ok(None) };
-    let (width, height) = decode_in_scratch(&jpeg, max_pixels, settings.decode_bytes)?;
+    let Some((width, height)) = decode_jpeg_in_scratch(&jpeg, colour, max_pixels, settings.decode_bytes)? else { return Ok(None) };
     let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width, height, bytes: jpeg.len() as u64 };
     Ok(Some(SafePhoto { jpeg, stored }))
+}
+
+/// The JPEG decoder `image` uses (zune-jpeg), set up as `image` sets it up: lenient about
+/// what real cameras write, sides up to `max_side`, and — when `colour` (the file's own
+/// colour space) is given — 8-bit output in the colour type `image` would decode it to.
+/// It reads `jpeg` where it lies; `image`'s wrapper copies the whole file first, for every
+/// question asked of it.
+fn jpeg_decoder(jpeg: &[u8], max_side: usize, colour: Option<ColorSpace>) -> zune_jpeg::JpegDecoder<ZCursor<&[u8]>> {
+    let mut options = DecoderOptions::default().set_strict_mode(false).set_max_width(max_side).set_max_height(max_side);
+    if let Some(colour) = colour {
+        let out = if matches!(colour, ColorSpace::RGB | ColorSpace::RGBA | ColorSpace::Luma | ColorSpace::LumaA) { colour } else { ColorSpace::RGB };
+        options = options.jpeg_set_out_colorspace(out);
+    }
+    zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(jpeg), options)
 }
 
 /// The thumbnail, within `edge` × `edge`: whole blocks of pixels averaged in one pass over
@@ -425,27 +449,51 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Decodes every pixel of `upload` under the same checks as [`decode`], into this thread's
-/// reused buffer: it proves the bytes are a whole image without allocating and zeroing
-/// megabytes per photo. Returns its width and height as stored (no orientation applied:
-/// the fast path keeps only upright photos).
-fn decode_in_scratch(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<(u32, u32), PhotoError> {
-    let (decoder, _) = checked_decoder(upload, max_pixels, max_bytes)?;
-    let (width, height) = decoder.dimensions();
-    let length = usize::try_from(decoder.total_bytes()).map_err(|_| PhotoError::TooLarge { limit: "photo_decode_bytes", max: max_bytes })?;
+/// Decodes every pixel of `jpeg` (a stripped JPEG whose original's colour space was
+/// `colour`) under the same checks as [`decode`] — the side and pixel limits and the
+/// memory budget, from the header before any pixel — into this thread's reused buffer: it
+/// proves the bytes are a whole image without allocating and zeroing megabytes per photo.
+/// Returns its width and height as stored (no orientation applied: the fast path keeps
+/// only upright photos); `None` if the stripped header no longer reads as the original's.
+fn decode_jpeg_in_scratch(jpeg: &[u8], colour: ColorSpace, max_pixels: u64, max_bytes: u64) -> Result<Option<(u32, u32)>, PhotoError> {
+    let failed = |error: zune_jpeg::errors::DecodeErrors| match error {
+        zune_jpeg::errors::DecodeErrors::LargeDimensions(_) => PhotoError::TooLarge { limit: "photo_pixels", max: max_pixels },
+        _ => PhotoError::Unsupported(PhotoProblem::Corrupt),
+    };
+    check_plain(jpeg, ImageFormat::Jpeg)?;
+    let mut decoder = jpeg_decoder(jpeg, max_side(max_pixels) as usize, Some(colour));
+    decoder.decode_headers().map_err(failed)?;
+    if decoder.input_colorspace() != Some(colour) {
+        return Ok(None);
+    }
+    let (Some((width, height)), Some(length)) = (decoder.dimensions(), decoder.output_buffer_size()) else { return Ok(None) };
+    if width as u64 * height as u64 > max_pixels {
+        return Err(PhotoError::TooLarge { limit: "photo_pixels", max: max_pixels });
+    }
+    if length as u64 > max_bytes {
+        return Err(PhotoError::TooLarge { limit: "photo_decode_bytes", max: max_bytes });
+    }
     SCRATCH
         .with_borrow_mut(|scratch| {
             if scratch.len() < length {
                 scratch.resize(length, 0);
             }
-            let decoded = decoder.read_image(&mut scratch[..length]);
+            let decoded = decoder.decode_into(&mut scratch[..length]);
             if scratch.len() > SCRATCH_KEPT {
                 *scratch = Vec::new();
             }
             decoded
         })
-        .map_err(|error| decode_error(error, max_pixels))?;
-    Ok((width, height))
+        .map_err(failed)?;
+    // A JPEG's sides fit 16 bits.
+    Ok(Some((width as u32, height as u32)))
+}
+
+/// The longest side a decoder accepts: a square image of that side is within the pixel
+/// limit four times over; the exact pixel count is checked from the header before any
+/// pixel is decoded.
+fn max_side(max_pixels: u64) -> u32 {
+    (max_pixels as f64).sqrt().ceil() as u32 * 4
 }
 
 /// Sniffs and checks a photo and reads its header: a decoder within the pixel limit and
@@ -461,11 +509,8 @@ fn checked_decoder(upload: &[u8], max_pixels: u64, max_bytes: u64) -> Result<(im
     check_plain(upload, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format);
     let mut limits = image::Limits::default();
-    // Side length bounded so that a square image stays within the pixel limit; the exact
-    // pixel count is checked from the header below before any pixel is decoded.
-    let side = (max_pixels as f64).sqrt().ceil() as u32 * 4;
-    limits.max_image_width = Some(side);
-    limits.max_image_height = Some(side);
+    limits.max_image_width = Some(max_side(max_pixels));
+    limits.max_image_height = Some(max_side(max_pixels));
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|error| decode_error(error, max_pixels))?;
@@ -587,6 +632,26 @@ mod tests {
         let grey = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(640, 480, image::Luma([50])));
         let grey = thumbnail(&grey, 320);
         assert_eq!((grey.width(), grey.height()), (320, 240));
+    }
+
+    #[test]
+    fn a_kept_jpeg_is_held_to_the_pixel_limit_and_the_decoding_budget() {
+        let plain = plain_jpeg();
+        let settings = |decode_bytes| PhotoSettings { decode_bytes, ..PhotoSettings::default() };
+        let too_many = prepare_blocking(&plain, settings(u64::MAX), 64 * 48 - 1);
+        assert!(matches!(too_many, Err(PhotoError::TooLarge { limit: "photo_pixels", .. })), "{too_many:?}");
+        // 64 × 48 RGB pixels, 3 bytes each: one byte short of the budget, then exactly it.
+        let over = prepare_blocking(&plain, settings(64 * 48 * 3 - 1), 1 << 20);
+        assert!(matches!(over, Err(PhotoError::TooLarge { limit: "photo_decode_bytes", .. })), "{over:?}");
+        let within = prepare_blocking(&plain, settings(64 * 48 * 3), 1 << 20).unwrap();
+        assert_eq!((within.stored.width, within.stored.height), (64, 48));
+        assert_eq!(within.jpeg, strip_jpeg_metadata(&plain).unwrap(), "kept, not re-encoded");
+        // A scan cut short and closed again is not a whole image.
+        let mut cut = plain[..plain.len() - 200].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        let decoded = decode(&cut, 1 << 20, u64::MAX).map(|image| image.to_rgb8());
+        let kept = prepare_blocking(&cut, PhotoSettings::default(), 1 << 20);
+        assert_eq!(kept.is_ok(), decoded.is_ok(), "the kept path judges a cut scan as the full decoder does");
     }
 
     #[test]
