@@ -36,6 +36,8 @@ pub mod follow_up;
 pub mod photos;
 /// Where photo bytes live: local files or S3-compatible object storage.
 pub mod photo_store;
+/// Photos appended to pack files with one fdatasync per group (the local store's next layout).
+pub mod photo_pack;
 /// Sealing contact details at rest, keyed phone hashes.
 pub mod privacy;
 /// The retention purge of personal data.
