@@ -1,5 +1,5 @@
-//! Photos appended to pack files, the local store's next layout (issue 21; not yet what
-//! [`crate::photo_store`] writes to). One file per photo costs an inode, a rename and two
+//! Photos appended to pack files: how the local [`crate::photo_store`] keeps photos (their
+//! thumbnails stay files of their own: few are ever made). One file per photo costs an inode, a rename and two
 //! fsyncs (the file's and its directory's) per photo — about a tenth of a photo report's CPU
 //! on a virtual machine, where every flush is a trip to the host. Here photos that arrive
 //! together are appended to one file and made durable by one `fdatasync`.
@@ -246,6 +246,16 @@ impl Packs {
         }
         file.sync_data()?;
         Ok(true)
+    }
+
+    /// How many photos are stored.
+    pub fn len(&self) -> usize {
+        self.index.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no photo is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// `fdatasync` calls made so far (each covers every record appended before it).

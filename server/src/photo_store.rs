@@ -1,9 +1,10 @@
-//! Where photo bytes live, behind one interface: files under `<data dir>/photos` (the
-//! default) or S3-compatible object storage (`s3://bucket[/prefix]`, through the
-//! `object_store` crate), so several server instances can share them. Photos are named by
-//! content hash; a photo is written before the report that refers to it is committed, and
-//! `put` returns only once the bytes are durable (fsync and rename, or the object store's
-//! acknowledgement).
+//! Where photo bytes live, behind one interface: under `<data dir>/photos` (the default;
+//! photos in pack files, [`crate::photo_pack`], thumbnails as files) or S3-compatible object
+//! storage (`s3://bucket[/prefix]`, through the `object_store` crate), so several server
+//! instances can share them. Photos are named by content hash; a photo is written before
+//! the report that refers to it is committed, and `put` returns only once the bytes are
+//! durable (the pack's `fdatasync`, or the object store's acknowledgement). Photos stored
+//! as files of their own before packs existed are still found, served and removed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
+
+use crate::photo_pack::Packs;
 
 /// The full photo or its thumbnail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,8 +58,14 @@ impl PhotoStoreError {
 /// Handle to the photo storage; cheap to clone.
 #[derive(Clone, Debug)]
 pub enum PhotoStore {
-    /// Files under this directory, in subdirectories by the hash's first two characters.
-    Local(PathBuf),
+    /// Photos in pack files under `<dir>/packs`; thumbnails (and photos stored before
+    /// packs) as files under `dir`, in subdirectories by the hash's first two characters.
+    Local {
+        /// The photo directory.
+        dir: PathBuf,
+        /// Its pack files.
+        packs: Arc<Packs>,
+    },
     /// Objects under `prefix` in a bucket.
     Object {
         /// The bucket.
@@ -67,10 +76,20 @@ pub enum PhotoStore {
 }
 
 impl PhotoStore {
-    /// Files under `dir`, created if missing.
+    /// The photos under `dir`, created if missing (its packs are read, and a torn tail
+    /// cut off, now).
     pub fn local(dir: PathBuf) -> Result<PhotoStore, PhotoStoreError> {
         std::fs::create_dir_all(&dir)?;
-        Ok(PhotoStore::Local(dir))
+        let packs = Arc::new(Packs::open(&dir.join("packs"))?);
+        Ok(PhotoStore::Local { dir, packs })
+    }
+
+    /// The pack files of a local store.
+    pub fn packs(&self) -> Option<&Packs> {
+        match self {
+            PhotoStore::Local { packs, .. } => Some(packs),
+            PhotoStore::Object { .. } => None,
+        }
     }
 
     /// The store a `photo_store` setting names: `s3://bucket[/prefix]`, with endpoint,
@@ -98,7 +117,12 @@ impl PhotoStore {
     /// Whether the photo is stored.
     pub async fn exists(&self, sha256: &str) -> Result<bool, PhotoStoreError> {
         match self {
-            PhotoStore::Local(dir) => Ok(tokio::fs::try_exists(Self::file(dir, sha256, Variant::Full)).await?),
+            PhotoStore::Local { dir, packs } => {
+                if raw(sha256).is_some_and(|hash| packs.contains(&hash)) {
+                    return Ok(true);
+                }
+                Ok(tokio::fs::try_exists(Self::file(dir, sha256, Variant::Full)).await?)
+            }
             PhotoStore::Object { store, prefix } => match store.head(&Self::key(prefix, sha256, Variant::Full)).await {
                 Ok(_) => Ok(true),
                 Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -110,10 +134,11 @@ impl PhotoStore {
     /// Stores a photo durably. Storing a photo that is already there does nothing. Its
     /// thumbnail is made the first time it is asked for ([`PhotoStore::put_thumbnail`]).
     pub async fn put(&self, sha256: &str, photo: Vec<u8>) -> Result<(), PhotoStoreError> {
-        if let PhotoStore::Local(dir) = self {
+        if let PhotoStore::Local { dir, packs } = self {
+            let hash = raw(sha256).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{sha256:?} is not a SHA-256")))?;
             // The look and the write in one trip to a blocking thread.
-            let path = Self::file(dir, sha256, Variant::Full);
-            let written = tokio::task::spawn_blocking(move || if path.try_exists()? { Ok(()) } else { write_durably(&path, &photo) });
+            let (path, packs) = (Self::file(dir, sha256, Variant::Full), packs.clone());
+            let written = tokio::task::spawn_blocking(move || if packs.contains(&hash) || path.try_exists()? { Ok(()) } else { packs.append(&hash, &photo) });
             return Ok(written.await.map_err(std::io::Error::other)??);
         }
         if self.exists(sha256).await? {
@@ -129,7 +154,7 @@ impl PhotoStore {
 
     async fn write(&self, sha256: &str, variant: Variant, bytes: Vec<u8>) -> Result<(), PhotoStoreError> {
         match self {
-            PhotoStore::Local(dir) => {
+            PhotoStore::Local { dir, .. } => {
                 let path = Self::file(dir, sha256, variant);
                 tokio::task::spawn_blocking(move || write_durably(&path, &bytes)).await.map_err(std::io::Error::other)??;
             }
@@ -143,11 +168,19 @@ impl PhotoStore {
     /// The stored bytes, or `None` when there is no such photo (or it was purged).
     pub async fn get(&self, sha256: &str, variant: Variant) -> Result<Option<Bytes>, PhotoStoreError> {
         match self {
-            PhotoStore::Local(dir) => match tokio::fs::read(Self::file(dir, sha256, variant)).await {
-                Ok(bytes) => Ok(Some(bytes.into())),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(error) => Err(error.into()),
-            },
+            PhotoStore::Local { dir, packs } => {
+                if let Some(hash) = raw(sha256).filter(|_| variant == Variant::Full) {
+                    let packs = packs.clone();
+                    if let Some(photo) = tokio::task::spawn_blocking(move || packs.read(&hash)).await.map_err(std::io::Error::other)?? {
+                        return Ok(Some(photo.into()));
+                    }
+                }
+                match tokio::fs::read(Self::file(dir, sha256, variant)).await {
+                    Ok(bytes) => Ok(Some(bytes.into())),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(error) => Err(error.into()),
+                }
+            }
             PhotoStore::Object { store, prefix } => match store.get(&Self::key(prefix, sha256, variant)).await {
                 Ok(result) => Ok(Some(result.bytes().await?)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -158,9 +191,13 @@ impl PhotoStore {
 
     /// Deletes a photo and its thumbnail (retention purge); a missing one is not an error.
     pub async fn remove(&self, sha256: &str) -> Result<(), PhotoStoreError> {
+        if let (PhotoStore::Local { packs, .. }, Some(hash)) = (self, raw(sha256)) {
+            let packs = packs.clone();
+            tokio::task::spawn_blocking(move || packs.remove(&hash)).await.map_err(std::io::Error::other)??;
+        }
         for variant in [Variant::Full, Variant::Thumbnail] {
             match self {
-                PhotoStore::Local(dir) => match tokio::fs::remove_file(Self::file(dir, sha256, variant)).await {
+                PhotoStore::Local { dir, .. } => match tokio::fs::remove_file(Self::file(dir, sha256, variant)).await {
                     Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
                     _ => {}
                 },
@@ -172,6 +209,18 @@ impl PhotoStore {
         }
         Ok(())
     }
+}
+
+/// The 32 bytes a hex SHA-256 stands for; `None` for anything else.
+fn raw(sha256: &str) -> Option<[u8; 32]> {
+    if sha256.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (byte, pair) in hash.iter_mut().zip(sha256.as_bytes().chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(hash)
 }
 
 /// Writes `bytes` to `path` so that after return the file is complete on disk: write to a

@@ -41,7 +41,7 @@ async fn a_12_megapixel_photo_arrives_upright_small_and_without_metadata() -> an
     let photo = &line["photos"][0];
     assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(1200), Some(1600)), "downscaled to 1600 px and turned upright");
     let sha256 = photo["sha256"].as_str().unwrap();
-    let stored = std::fs::read(server.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.jpg")))?;
+    let stored = server.state.photos.store().get(sha256, lianxin_server::photo_store::Variant::Full).await?.expect("the photo is stored");
     assert!(!stored.windows(4).any(|window| window == b"Exif"));
     let upright = image::load_from_memory(&stored)?.to_rgb8();
     assert!(upright.get_pixel(600, 100)[0] > 180 && upright.get_pixel(600, 100)[2] < 90, "the left (red) half is on top");

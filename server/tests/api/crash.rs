@@ -146,3 +146,70 @@ async fn a_class_forms_once_across_a_sigkill() {
     restarted.wait().unwrap();
     assert_eq!((count("class"), count("class_grew")), (1, 1));
 }
+
+/// The real binary killed (SIGKILL) while photo reports stream in: after a restart every
+/// acknowledged report's photo is stored whole (a pack's unacknowledged tail is cut off),
+/// and photos sent after the restart are stored and read back too.
+#[tokio::test]
+async fn a_server_killed_while_photos_stream_in_keeps_every_acknowledged_photo_whole() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let pipeline = format!("file://{}", data_dir.path().join("pipeline.jsonl").display());
+    let config = "[security]\nreports_per_minute = 100000\nuploads_per_client = 1000\n";
+    let mut server = start_binary(data_dir.path(), port, config, &pipeline, SECRET).await;
+    wait_until_up(&client, &base).await;
+
+    // Eight residents sending photos of their own, one after another, until the crash.
+    let send = |client: reqwest::Client, base: String, index: u32| async move {
+        // Each of its own size, so each is a photo of its own (and within `max_edge`, so it is
+        // stored as sent, minus its metadata).
+        let photo = crate::helpers::jpeg(64 + index % 1024, 48 + index / 1024);
+        let form = reqwest::multipart::Form::new()
+            .part("report", reqwest::multipart::Part::bytes(serde_json::to_vec(&manhole_report()).unwrap()))
+            .part("photo", reqwest::multipart::Part::bytes(photo.clone()).file_name("p.jpg"));
+        let response = client.post(format!("{base}/api/v1/reports")).header("Idempotency-Key", format!("photo-{index}")).multipart(form).send().await;
+        response.ok().filter(|response| response.status() == 201).map(|_| photo)
+    };
+    let senders: Vec<_> = (0..8u32)
+        .map(|lane| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for round in 0.. {
+                    match send(client.clone(), base.clone(), lane + 8 * round).await {
+                        Some(photo) => acknowledged.push(photo),
+                        None if round > 0 => break,
+                        None => {}
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for sender in senders {
+        acknowledged.extend(sender.await.unwrap());
+    }
+    assert!(acknowledged.len() >= 8, "photos were acknowledged before the crash: {}", acknowledged.len());
+
+    // After a restart the server takes photos again.
+    let mut restarted = start_binary(data_dir.path(), port, config, &pipeline, SECRET).await;
+    wait_until_up(&client, &base).await;
+    let after = send(client.clone(), base.clone(), 100_000).await.expect("a photo report after the restart");
+    acknowledged.push(after);
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+
+    let store = lianxin_server::photo_store::PhotoStore::local(data_dir.path().join("photos")).unwrap();
+    for photo in &acknowledged {
+        let kept = lianxin_server::photos::strip_jpeg_metadata(photo).unwrap();
+        let sha256 = lianxin_server::ids::hex(&<sha2::Sha256 as sha2::Digest>::digest(&kept));
+        let stored = store.get(&sha256, lianxin_server::photo_store::Variant::Full).await.unwrap();
+        assert_eq!(stored.as_deref(), Some(&kept[..]), "acknowledged photo {sha256} is stored whole");
+    }
+}

@@ -269,3 +269,15 @@ pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85).encode_image(&image).unwrap();
     bytes
 }
+
+/// Photos the server keeps: those in its pack files, and every file under its photo
+/// directory besides the packs (thumbnails, photos from before packs, anything a write
+/// left behind). A refused report leaves the count as it was.
+pub fn stored_photos(app: &TestApp) -> usize {
+    fn files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().filter(|entry| entry.file_name() != "packs").map(|entry| if entry.path().is_dir() { files(&entry.path()) } else { 1 }).sum())
+            .unwrap_or(0)
+    }
+    files(&app.data_dir.path().join("photos")) + app.state.photos.store().packs().map_or(0, lianxin_server::photo_pack::Packs::len)
+}

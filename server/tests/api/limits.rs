@@ -6,11 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, jpeg, manhole_report, spawn_app, spawn_app_with};
 
 fn photo_files(app: &TestApp) -> usize {
-    walk(&app.data_dir.path().join("photos"))
-}
-
-fn walk(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map(|entries| entries.flatten().map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { 1 }).sum()).unwrap_or(0)
+    crate::helpers::stored_photos(app)
 }
 
 async fn expect_limit(app: &TestApp, report: &Value, photos: Vec<Vec<u8>>, status: u16, limit: &str) {

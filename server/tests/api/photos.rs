@@ -78,8 +78,7 @@ async fn refused(app: &TestApp, photo: Vec<u8>) -> (u16, Value) {
 }
 
 fn stored_photo_files(app: &TestApp) -> usize {
-    let dir = app.data_dir.path().join("photos");
-    std::fs::read_dir(&dir).map(|entries| entries.flatten().map(|sub| std::fs::read_dir(sub.path()).map(|files| files.count()).unwrap_or(0)).sum()).unwrap_or(0)
+    crate::helpers::stored_photos(app)
 }
 
 #[tokio::test]
@@ -94,7 +93,7 @@ async fn jpeg_with_exif_orientation_and_gps_is_stored_upright_without_metadata()
     let line = &app.wait_for_pipeline(1).await[0];
     let sha256 = line["photos"][0]["sha256"].as_str().unwrap();
     assert_eq!((line["photos"][0]["width"].as_u64(), line["photos"][0]["height"].as_u64()), (Some(100), Some(200)), "rotated upright");
-    let stored = std::fs::read(app.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.jpg"))).unwrap();
+    let stored = app.state.photos.store().get(sha256, lianxin_server::photo_store::Variant::Full).await.unwrap().expect("the photo is stored");
     assert!(!stored.windows(4).any(|window| window == b"Exif"), "no EXIF left");
     let upright = image::load_from_memory(&stored).unwrap().to_rgb8();
     let top = upright.get_pixel(50, 20);

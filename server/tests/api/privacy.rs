@@ -54,6 +54,13 @@ async fn resolved_reports_lose_contact_and_photos_after_the_retention_period() {
     assert_eq!(purged.reports, 1);
     assert!(!app.state.photos.store().exists(&old_photo).await.unwrap(), "the old photo is gone");
     assert!(app.state.photos.store().exists(&recent_photo).await.unwrap(), "the recent one stays");
+    // Gone from the disk too, not only from the index: no file under the photo directory
+    // (the packs included) still holds its compressed data.
+    let old_bytes = lianxin_server::photos::strip_jpeg_metadata(&jpeg(300, 200)).unwrap();
+    let recent_bytes = lianxin_server::photos::strip_jpeg_metadata(&jpeg(200, 300)).unwrap();
+    let on_disk = |needle: &[u8]| files_under(&app.data_dir.path().join("photos")).iter().any(|file| std::fs::read(file).unwrap().windows(needle.len()).any(|window| window == needle));
+    assert!(!on_disk(&old_bytes[old_bytes.len() / 2..]), "the old photo's bytes are gone from the disk");
+    assert!(on_disk(&recent_bytes[recent_bytes.len() / 2..]), "the recent photo's bytes are found the same way");
     let old_report = store.outbox_report(old_receipt["id"].as_str().unwrap()).await.unwrap().message;
     assert_eq!(old_report.report.contact, None);
     let recent_report = store.outbox_report(recent_receipt["id"].as_str().unwrap()).await.unwrap().message;
@@ -150,4 +157,9 @@ async fn a_photo_reused_by_a_new_report_while_the_purge_deletes_it_is_never_lost
         let sha256 = &stored.photos[0].sha256;
         assert!(app.state.photos.store().exists(sha256).await.unwrap(), "round {round}: the new report's photo file is there");
     }
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().flat_map(|entry| if entry.path().is_dir() { files_under(&entry.path()) } else { vec![entry.path()] }).collect()
 }

@@ -21,8 +21,7 @@ async fn report_with_photo_is_stored_and_forwarded_once() {
     assert_eq!(lines[0]["department"], "urban_management");
     assert_eq!(lines[0]["district"], "daoli");
     let sha256 = lines[0]["photos"][0]["sha256"].as_str().unwrap();
-    let stored = app.data_dir.path().join("photos").join(&sha256[..2]).join(format!("{sha256}.jpg"));
-    assert!(stored.exists(), "photo file {stored:?} exists");
+    assert!(app.state.photos.store().exists(sha256).await.unwrap(), "photo {sha256} is stored");
 }
 
 #[tokio::test]
