@@ -25,6 +25,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::MigrateToPostgres) => migrate_to_postgres(&config).await,
         Some(Command::Purge) => {
             let storage = Storage::open(&config).await?;
+            // Nothing is purged from the database unless its photos can be removed too.
+            anyhow::ensure!(
+                storage.photos.store().writable(),
+                "a running lianxin server holds the photos in {}; it purges on its own schedule — or stop it and run `lianxin purge` again",
+                config.data_dir.join("photos").display()
+            );
             let purged = crate::retention::purge_once(&storage.store, &storage.photos, &config.privacy).await?;
             println!("purged the personal data of {} closed or expired reports ({} photo files)", purged.reports, purged.unused_photos.len());
             Ok(())

@@ -12,6 +12,11 @@
 //! overwritten with zeros), which leaves zeros where its header was: the scan steps over
 //! zeroed blocks to the next header.
 //!
+//! One process writes: the server holds an exclusive lock on `LOCK` in the pack directory
+//! while the packs are open. A second process (an operator command beside a running server)
+//! opens them read-only: it reads what is stored and neither appends, removes nor repairs —
+//! a record the server is writing at that moment would look torn to it.
+//!
 //! Crash safety: an append returns only after the `fdatasync` that covers it. A crash can
 //! leave the records appended since the last `fdatasync` torn or zero-filled; they were
 //! never acknowledged. Opening the newest pack checks the photos of its last
@@ -70,7 +75,10 @@ struct Active {
 #[derive(Debug)]
 pub struct Packs {
     dir: PathBuf,
-    active: Mutex<Active>,
+    /// `None` when another process holds the packs (read-only).
+    active: Mutex<Option<Active>>,
+    /// The open lock file; its lock is released when the packs are dropped.
+    _lock: File,
     /// Held by the append that runs the `fdatasync` for everyone waiting.
     syncing: Mutex<()>,
     /// Records appended (written, not yet durable) and made durable so far.
@@ -131,10 +139,16 @@ fn scan(file: &File, number: u32, len: u64) -> std::io::Result<(Vec<Record>, u64
 }
 
 impl Packs {
-    /// Opens the packs in `dir` (creating it), rebuilding the index and cutting a torn
-    /// tail off the newest pack.
+    /// Opens the packs in `dir` (creating it), rebuilding the index and — when no other
+    /// process holds them — cutting a torn tail off the newest pack; otherwise read-only.
     pub fn open(dir: &Path) -> std::io::Result<Packs> {
         std::fs::create_dir_all(dir)?;
+        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK"))?;
+        let writable = match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => true,
+            Err(error) if error == rustix::io::Errno::WOULDBLOCK => false,
+            Err(error) => return Err(error.into()),
+        };
         let mut numbers: Vec<u32> = std::fs::read_dir(dir)?.filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".pack")?.parse().ok()).collect();
         numbers.sort_unstable();
         let mut index = HashMap::new();
@@ -142,7 +156,7 @@ impl Packs {
         for &number in &numbers {
             let file = File::open(pack_path(dir, number))?;
             let (mut records, mut end) = scan(&file, number, file.metadata()?.len())?;
-            if Some(number) == newest {
+            if writable && Some(number) == newest {
                 // The first record from the end backwards whose photo does not match its
                 // hash, and everything after it, was never acknowledged.
                 let from = records.len().saturating_sub(VERIFIED_TAIL);
@@ -152,23 +166,35 @@ impl Packs {
                 }
             }
             index.extend(records);
-            if Some(number) == newest && end != file.metadata()?.len() {
+            if writable && Some(number) == newest && end != file.metadata()?.len() {
                 let file = OpenOptions::new().write(true).open(pack_path(dir, number))?;
                 file.set_len(end)?;
                 file.sync_all()?;
             }
         }
-        let number = newest.unwrap_or(0);
-        let (file, len) = open_for_append(dir, number)?;
+        let active = match writable {
+            true => {
+                let number = newest.unwrap_or(0);
+                let (file, len) = open_for_append(dir, number)?;
+                Some(Active { number, file, len })
+            }
+            false => None,
+        };
         Ok(Packs {
             dir: dir.to_owned(),
-            active: Mutex::new(Active { number, file, len }),
+            active: Mutex::new(active),
+            _lock: lock,
             syncing: Mutex::new(()),
             appended: AtomicU64::new(0),
             durable: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
             index: RwLock::new(index),
         })
+    }
+
+    /// Whether this process may store and remove photos (no other process holds the packs).
+    pub fn writable(&self) -> bool {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner).is_some()
     }
 
     /// Whether the photo with this hash is stored.
@@ -184,6 +210,7 @@ impl Packs {
         }
         let (place, mine, file) = {
             let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+            let active = active.as_mut().ok_or_else(held_elsewhere)?;
             if active.len >= PACK_BYTES {
                 // Whatever waits for a sync in the old pack is made durable first: a sync of
                 // the new pack would not cover it.
@@ -238,6 +265,9 @@ impl Packs {
     /// Removes a photo: its record's blocks are punched out of the pack (or zeroed), durably.
     /// `false` if it was not stored.
     pub fn remove(&self, sha256: &[u8; 32]) -> std::io::Result<bool> {
+        if !self.writable() {
+            return Err(held_elsewhere());
+        }
         let Some(place) = self.index.write().unwrap_or_else(PoisonError::into_inner).remove(sha256) else { return Ok(false) };
         let file = OpenOptions::new().write(true).open(pack_path(&self.dir, place.pack))?;
         let punched = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE, place.offset, place.span());
@@ -262,6 +292,11 @@ impl Packs {
     pub fn syncs(&self) -> u64 {
         self.syncs.load(Ordering::Relaxed)
     }
+}
+
+/// Why a read-only opening cannot store or remove.
+fn held_elsewhere() -> std::io::Error {
+    std::io::Error::new(ErrorKind::ResourceBusy, "another lianxin process (the running server) holds the photo packs")
 }
 
 /// Whether the photo of `record` matches its hash.
@@ -378,6 +413,28 @@ mod tests {
         let packs = Packs::open(dir.path()).unwrap();
         assert_eq!(packs.read(&next.1).unwrap(), Some(next.0));
         assert_eq!(packs.read(&first.1).unwrap(), Some(first.0));
+    }
+
+    #[test]
+    fn a_second_opening_reads_but_neither_writes_nor_repairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, other) = (photo(1, 9000), photo(2, 9000));
+        let server = Packs::open(dir.path()).unwrap();
+        server.append(&kept.1, &kept.0).unwrap();
+        // A record the server is in the middle of writing.
+        let mut file = OpenOptions::new().append(true).open(pack_path(dir.path(), 0)).unwrap();
+        file.write_all(&header(&other.1, other.0.len() as u64)).unwrap();
+        let len = std::fs::metadata(pack_path(dir.path(), 0)).unwrap().len();
+
+        let operator = Packs::open(dir.path()).unwrap();
+        assert!(server.writable() && !operator.writable());
+        assert_eq!(operator.read(&kept.1).unwrap(), Some(kept.0.clone()), "it reads what is stored");
+        assert_eq!(std::fs::metadata(pack_path(dir.path(), 0)).unwrap().len(), len, "it leaves the half-written record alone");
+        assert_eq!(operator.append(&other.1, &other.0).unwrap_err().kind(), ErrorKind::ResourceBusy);
+        assert_eq!(operator.remove(&kept.1).unwrap_err().kind(), ErrorKind::ResourceBusy);
+        assert!(server.contains(&kept.1));
+        drop((server, operator));
+        assert!(Packs::open(dir.path()).unwrap().writable(), "the lock goes with the process that held it");
     }
 
     #[test]

@@ -84,6 +84,12 @@ impl PhotoStore {
         Ok(PhotoStore::Local { dir, packs })
     }
 
+    /// Whether this process may store and remove photos: not when a local store's packs
+    /// are held by another process (the running server, beside an operator command).
+    pub fn writable(&self) -> bool {
+        self.packs().is_none_or(Packs::writable)
+    }
+
     /// The pack files of a local store.
     pub fn packs(&self) -> Option<&Packs> {
         match self {

@@ -85,3 +85,27 @@ fn operator_commands_open_only_the_storage_and_say_nothing_about_the_widget() {
     assert!(stdout(&stats).contains("pending: 0"), "{}", stdout(&stats));
     assert!(!stderr(&stats).contains("widget"), "{}", stderr(&stats));
 }
+
+#[tokio::test]
+async fn beside_a_running_server_outbox_commands_work_and_purge_says_why_it_waits() {
+    let app = crate::helpers::spawn_app().await;
+    let stored = app.post_report(Some("beside"), &crate::helpers::manhole_report(), vec![crate::helpers::jpeg(120, 90)]).await;
+    assert_eq!(stored.status(), 201);
+    let data_dir = app.data_dir.path().to_str().unwrap().to_owned();
+
+    let stats = tokio::task::spawn_blocking({
+        let data_dir = data_dir.clone();
+        move || lianxin(&["outbox", "stats", "--data-dir", &data_dir])
+    })
+    .await
+    .unwrap();
+    assert!(stats.status.success(), "{}", stderr(&stats));
+    let purge = tokio::task::spawn_blocking(move || lianxin(&["purge", "--data-dir", &data_dir])).await.unwrap();
+
+    assert!(!purge.status.success(), "the running server holds the photos");
+    let text = stderr(&purge);
+    assert!(text.contains("running lianxin server") && text.contains("stop it"), "says why and what to do: {text}");
+    assert!(text.lines().count() <= 2, "{text}");
+    let after = app.post_report(Some("after"), &crate::helpers::manhole_report(), vec![crate::helpers::jpeg(121, 90)]).await;
+    assert_eq!(after.status(), 201, "the server still stores photos");
+}
