@@ -86,7 +86,9 @@ pub struct Packs {
     durable: AtomicU64,
     /// `fdatasync` calls so far.
     syncs: AtomicU64,
-    index: RwLock<HashMap<[u8; 32], Place>>,
+    /// Where each photo lies: usually one record, two when the same photo arrived twice at
+    /// once (both appends passed the look-up before either was indexed); removal takes all.
+    index: RwLock<HashMap<[u8; 32], Vec<Place>>>,
 }
 
 fn pack_path(dir: &Path, number: u32) -> PathBuf {
@@ -151,7 +153,7 @@ impl Packs {
         };
         let mut numbers: Vec<u32> = std::fs::read_dir(dir)?.filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".pack")?.parse().ok()).collect();
         numbers.sort_unstable();
-        let mut index = HashMap::new();
+        let mut index: HashMap<[u8; 32], Vec<Place>> = HashMap::new();
         let newest = numbers.last().copied();
         for &number in &numbers {
             let file = File::open(pack_path(dir, number))?;
@@ -165,7 +167,9 @@ impl Packs {
                     records.truncate(bad);
                 }
             }
-            index.extend(records);
+            for (sha256, place) in records {
+                index.entry(sha256).or_default().push(place);
+            }
             if writable && Some(number) == newest && end != file.metadata()?.len() {
                 let file = OpenOptions::new().write(true).open(pack_path(dir, number))?;
                 file.set_len(end)?;
@@ -236,7 +240,7 @@ impl Packs {
             (place, self.appended.fetch_add(1, Ordering::AcqRel) + 1, active.file.try_clone()?)
         };
         self.make_durable(mine, &file)?;
-        self.index.write().unwrap_or_else(PoisonError::into_inner).insert(*sha256, place);
+        self.index.write().unwrap_or_else(PoisonError::into_inner).entry(*sha256).or_default().push(place);
         Ok(())
     }
 
@@ -256,7 +260,7 @@ impl Packs {
 
     /// The photo with this hash, or `None`.
     pub fn read(&self, sha256: &[u8; 32]) -> std::io::Result<Option<Vec<u8>>> {
-        let Some(place) = self.index.read().unwrap_or_else(PoisonError::into_inner).get(sha256).copied() else { return Ok(None) };
+        let Some(place) = self.index.read().unwrap_or_else(PoisonError::into_inner).get(sha256).and_then(|places| places.first().copied()) else { return Ok(None) };
         let mut photo = vec![0u8; place.len as usize];
         File::open(pack_path(&self.dir, place.pack))?.read_exact_at(&mut photo, place.offset + HEADER)?;
         Ok(Some(photo))
@@ -268,13 +272,15 @@ impl Packs {
         if !self.writable() {
             return Err(held_elsewhere());
         }
-        let Some(place) = self.index.write().unwrap_or_else(PoisonError::into_inner).remove(sha256) else { return Ok(false) };
-        let file = OpenOptions::new().write(true).open(pack_path(&self.dir, place.pack))?;
-        let punched = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE, place.offset, place.span());
-        if punched.is_err() {
-            file.write_all_at(&vec![0u8; place.span() as usize], place.offset)?;
+        let Some(places) = self.index.write().unwrap_or_else(PoisonError::into_inner).remove(sha256) else { return Ok(false) };
+        for place in places {
+            let file = OpenOptions::new().write(true).open(pack_path(&self.dir, place.pack))?;
+            let punched = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE, place.offset, place.span());
+            if punched.is_err() {
+                file.write_all_at(&vec![0u8; place.span() as usize], place.offset)?;
+            }
+            file.sync_data()?;
         }
-        file.sync_data()?;
         Ok(true)
     }
 
@@ -416,6 +422,33 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_that_arrived_twice_at_once_is_removed_entirely() {
+        let dir = tempfile::tempdir().unwrap();
+        let twice = photo(5, 30_000);
+        let packs = Packs::open(dir.path()).unwrap();
+        std::thread::scope(|scope| {
+            // Both appends pass the look-up while neither is durable (a sync under way).
+            let running = packs.syncing.lock().unwrap();
+            let appends = [scope.spawn(|| packs.append(&twice.1, &twice.0)), scope.spawn(|| packs.append(&twice.1, &twice.0))];
+            while packs.appended.load(Ordering::Acquire) < 2 {
+                std::thread::yield_now();
+            }
+            drop(running);
+            for append in appends {
+                append.join().unwrap().unwrap();
+            }
+        });
+        assert_eq!(packs.len(), 1, "one photo");
+        drop(packs);
+        let packs = Packs::open(dir.path()).unwrap();
+        assert!(packs.remove(&twice.1).unwrap());
+        let pack = std::fs::read(pack_path(dir.path(), 0)).unwrap();
+        assert!(!pack.windows(1000).any(|window| window == &twice.0[..1000]), "neither copy is left on the disk");
+        drop(packs);
+        assert!(!Packs::open(dir.path()).unwrap().contains(&twice.1));
+    }
+
+    #[test]
     fn a_second_opening_reads_but_neither_writes_nor_repairs() {
         let dir = tempfile::tempdir().unwrap();
         let (kept, other) = (photo(1, 9000), photo(2, 9000));
@@ -445,7 +478,7 @@ mod tests {
         for (bytes, sha256) in &photos {
             packs.append(sha256, bytes).unwrap();
         }
-        let place = packs.index.read().unwrap()[&photos[1].1];
+        let place = packs.index.read().unwrap()[&photos[1].1][0];
         assert!(packs.remove(&photos[1].1).unwrap());
         assert!(!packs.remove(&photos[1].1).unwrap(), "removing twice finds nothing");
         assert_eq!(packs.read(&photos[1].1).unwrap(), None);
