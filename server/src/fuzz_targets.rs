@@ -41,7 +41,7 @@ pub fn multipart(data: &[u8]) {
 
 /// A photo upload made safe with the default settings and pixel limit.
 pub fn photo(data: &[u8]) {
-    let _ = crate::photos::prepare_blocking(data, PhotoSettings::default(), IntakeLimits::default().photo_pixels);
+    let _ = crate::photos::prepare_blocking(data, None, PhotoSettings::default(), IntakeLimits::default().photo_pixels);
 }
 
 /// An answer of an Open311 server to a status poll, read as the status poller reads it.

@@ -85,17 +85,24 @@ impl Drop for Held {
     }
 }
 
-/// One uploaded photo's bytes: in memory, or in a temporary file removed when dropped.
+/// One uploaded part's bytes with their SHA-256, taken while they arrived.
 #[derive(Debug)]
-pub enum Upload {
-    /// A small photo.
+pub struct Upload {
+    place: Place,
+    sha256: [u8; 32],
+}
+
+/// Where an upload's bytes are: in memory, or in a temporary file removed when dropped.
+#[derive(Debug)]
+enum Place {
+    /// A small part.
     Memory(Vec<u8>),
     /// A photo held in memory past [`SPOOL_AFTER`], with its share of [`HELD_TOTAL`].
     Held {
         /// The bytes.
         bytes: Vec<u8>,
         /// Given back when dropped.
-        held: Held,
+        _held: Held,
     },
     /// A large one, spooled.
     Spooled {
@@ -109,9 +116,9 @@ pub enum Upload {
 impl Upload {
     /// Its size in bytes.
     pub fn len(&self) -> u64 {
-        match self {
-            Upload::Memory(bytes) | Upload::Held { bytes, .. } => bytes.len() as u64,
-            Upload::Spooled { len, .. } => *len,
+        match &self.place {
+            Place::Memory(bytes) | Place::Held { bytes, .. } => bytes.len() as u64,
+            Place::Spooled { len, .. } => *len,
         }
     }
 
@@ -120,12 +127,20 @@ impl Upload {
         self.len() == 0
     }
 
-    /// The bytes, read back from disk when spooled (blocking: call off the runtime).
-    pub fn into_bytes_blocking(self) -> std::io::Result<Vec<u8>> {
-        match self {
-            Upload::Memory(bytes) | Upload::Held { bytes, .. } => Ok(bytes),
-            Upload::Spooled { file, .. } => std::fs::read(&file),
+    /// The bytes, read back from disk when spooled (blocking: call off the runtime), and
+    /// their SHA-256 when they never left memory (a spooled file's bytes are hashed again
+    /// by whoever needs their hash: the disk may not give back what it was given).
+    pub fn into_bytes_blocking(self) -> std::io::Result<(Vec<u8>, Option<[u8; 32]>)> {
+        match self.place {
+            Place::Memory(bytes) | Place::Held { bytes, .. } => Ok((bytes, Some(self.sha256))),
+            Place::Spooled { file, .. } => Ok((std::fs::read(&file)?, None)),
         }
+    }
+
+    /// A text part's bytes (text parts are never spooled) and its SHA-256.
+    fn into_text(self) -> (Vec<u8>, [u8; 32]) {
+        let Place::Memory(bytes) = self.place else { unreachable!("text parts are never spooled") };
+        (bytes, self.sha256)
     }
 }
 
@@ -169,18 +184,15 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
                 if report_json.is_some() {
                     return Err(IntakeError::UnexpectedPart);
                 }
-                let mut part = Sha256::new();
-                let Upload::Memory(json) = read_field(field, limits.json_bytes, "json_bytes", limits, None, &mut part).await? else { unreachable!("the report part is never spooled") };
-                report_json = Some((json, part));
+                report_json = Some(read_field(field, limits.json_bytes, "json_bytes", limits, None).await?.into_text());
             }
             Some("photo") => {
                 if photos.len() == limits.photos {
                     return Err(IntakeError::TooLarge { limit: "photos", max: limits.photos as u64 });
                 }
-                let mut part = Sha256::new();
-                let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir), &mut part).await?;
+                let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir)).await?;
                 hash.update(upload.len().to_le_bytes());
-                hash.update(part.finalize());
+                hash.update(upload.sha256);
                 photos.push(upload);
             }
             _ => return Err(IntakeError::UnexpectedPart),
@@ -190,7 +202,7 @@ pub async fn read(mut multipart: Multipart, limits: &IntakeLimits, spool_dir: &P
     // The request hash covers each part by length and content hash, the report first.
     let mut request = Sha256::new();
     request.update((report_json.len() as u64).to_le_bytes());
-    request.update(part.finalize());
+    request.update(part);
     request.update(hash.finalize());
     Ok(Intake { report_json, photos, request_hash: hex(&request.finalize()) })
 }
@@ -220,20 +232,18 @@ pub async fn read_form(mut multipart: Multipart, limits: &IntakeLimits, spool_di
             if media.is_some() {
                 return Err(IntakeError::TooLarge { limit: "photos", max: 1 });
             }
-            let mut part = Sha256::new();
-            let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir), &mut part).await?;
+            let upload = read_field(field, limits.photo_bytes, "photo_bytes", limits, Some(spool_dir)).await?;
             hash.update(upload.len().to_le_bytes());
-            hash.update(part.finalize());
+            hash.update(upload.sha256);
             // An app's form without a file still sends an empty `media` part.
             media = (!upload.is_empty()).then_some(upload);
             continue;
         }
-        let mut part = Sha256::new();
         let left = limits.json_bytes.saturating_sub(text_bytes);
-        let Upload::Memory(bytes) = read_field(field, left, "json_bytes", limits, None, &mut part).await? else { unreachable!("text fields are never spooled") };
+        let (bytes, part) = read_field(field, left, "json_bytes", limits, None).await?.into_text();
         text_bytes += bytes.len();
         hash.update((bytes.len() as u64).to_le_bytes());
-        hash.update(part.finalize());
+        hash.update(part);
         fields.push((name, String::from_utf8(bytes).map_err(|_| IntakeError::Broken)?));
     }
     Ok(FormParts { fields, media, request_hash: hex(&hash.finalize()) })
@@ -242,7 +252,8 @@ pub async fn read_form(mut multipart: Multipart, limits: &IntakeLimits, spool_di
 /// Reads one part within `max` bytes into memory, or — past [`SPOOL_AFTER`] when
 /// `spool_dir` is given and the upload cannot be [`Held`] — into a temporary file there,
 /// hashing it on the way.
-async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>, hash: &mut Sha256) -> Result<Upload, IntakeError> {
+async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limits: &IntakeLimits, spool_dir: Option<&Path>) -> Result<Upload, IntakeError> {
+    let mut hash = Sha256::new();
     let mut bytes = Vec::new();
     let mut spooled: Option<(tokio::fs::File, tempfile::TempPath)> = None;
     let mut held = Held::default();
@@ -267,14 +278,15 @@ async fn read_field(mut field: Field<'_>, max: usize, limit: &'static str, limit
             (None, _) => bytes.extend_from_slice(&chunk),
         }
     }
-    match spooled {
+    let place = match spooled {
         Some((mut file, path)) => {
             file.flush().await.map_err(spool_error)?;
-            Ok(Upload::Spooled { file: path, len: len as u64 })
+            Place::Spooled { file: path, len: len as u64 }
         }
-        None if held.bytes > 0 => Ok(Upload::Held { bytes, held }),
-        None => Ok(Upload::Memory(bytes)),
-    }
+        None if held.bytes > 0 => Place::Held { bytes, _held: held },
+        None => Place::Memory(bytes),
+    };
+    Ok(Upload { place, sha256: hash.finalize().into() })
 }
 
 /// Makes room in `bytes` for `more` bytes within the upload's share of [`HELD_TOTAL`]: the

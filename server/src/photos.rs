@@ -227,7 +227,12 @@ impl PhotoProcessor {
         let (settings, max_pixels) = (self.settings, self.max_pixels);
         // A spooled upload is read back only now, on a photo thread: at most
         // `concurrent_decodes` photos are in memory at once, however many are uploading.
-        self.workers.run(move || prepare_blocking(&upload.into_bytes_blocking().map_err(|error| PhotoError::Internal(format!("reading a spooled upload: {error}")))?, settings, max_pixels)).await?
+        self.workers
+            .run(move || {
+                let (bytes, sha256) = upload.into_bytes_blocking().map_err(|error| PhotoError::Internal(format!("reading a spooled upload: {error}")))?;
+                prepare_blocking(&bytes, sha256.as_ref(), settings, max_pixels)
+            })
+            .await?
     }
 
     /// Writes a prepared photo durably, named by content hash.
@@ -262,9 +267,10 @@ pub struct SafePhoto {
 }
 
 /// Makes one upload safe, on the calling thread (the photo threads call this; so does the
-/// photo fuzz target).
-pub fn prepare_blocking(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<SafePhoto, PhotoError> {
-    if let Some(prepared) = keep_jpeg_data(upload, settings, max_pixels)? {
+/// photo fuzz target). `sha256`: the upload's own SHA-256 when it is already known (taken
+/// while it arrived); a photo stored exactly as it came is then not hashed again.
+pub fn prepare_blocking(upload: &[u8], sha256: Option<&[u8; 32]>, settings: PhotoSettings, max_pixels: u64) -> Result<SafePhoto, PhotoError> {
+    if let Some(prepared) = keep_jpeg_data(upload, sha256, settings, max_pixels)? {
         return Ok(prepared);
     }
     let image = decode(upload, max_pixels, settings.decode_bytes)?;
@@ -287,7 +293,7 @@ pub fn thumbnail_blocking(photo: &[u8], settings: PhotoSettings, max_pixels: u64
 /// XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
 /// are then decoded in full under the same limits, so they are a valid photo by the same
 /// checks as a re-encoded one — at a fraction of the cost of encoding. `None`: re-encode.
-fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Result<Option<SafePhoto>, PhotoError> {
+fn keep_jpeg_data(upload: &[u8], upload_sha256: Option<&[u8; 32]>, settings: PhotoSettings, max_pixels: u64) -> Result<Option<SafePhoto>, PhotoError> {
     if image::guess_format(upload).ok() != Some(ImageFormat::Jpeg) {
         return Ok(None);
     }
@@ -307,7 +313,13 @@ fn keep_jpeg_data(upload: &[u8], settings: PhotoSettings, max_pixels: u64) -> Re
     }
     let Some(jpeg) = strip_jpeg_metadata(upload) else { return Ok(None) };
     let Some((width, height)) = decode_jpeg_in_scratch(&jpeg, colour, max_pixels, settings.decode_bytes)? else { return Ok(None) };
-    let stored = StoredPhoto { sha256: hex(&Sha256::digest(&jpeg)), width, height, bytes: jpeg.len() as u64 };
+    // What the widget sends has nothing to strip: stored exactly as it came, its hash is the
+    // one taken while it arrived.
+    let sha256 = match upload_sha256 {
+        Some(known) if jpeg == upload => hex(known),
+        _ => hex(&Sha256::digest(&jpeg)),
+    };
+    let stored = StoredPhoto { sha256, width, height, bytes: jpeg.len() as u64 };
     Ok(Some(SafePhoto { jpeg, stored }))
 }
 
@@ -374,7 +386,9 @@ fn box_reduce(image: &image::RgbImage, factor: u32) -> image::RgbImage {
 
 /// A JPEG rebuilt from only the segments a decoder needs — quantisation and Huffman
 /// tables, frame header, restart interval, scans with their entropy-coded data — and an
-/// end marker. `None` for anything unusual (an Adobe colour-transform segment, a
+/// end marker, behind a bare JFIF header if it had one first (version and pixel density,
+/// no thumbnail: nothing about the resident, the camera or the place; what a browser's
+/// canvas writes, so a photo the widget prepared is stored byte for byte as it came). `None` for anything unusual (an Adobe colour-transform segment, a
 /// hierarchical or arithmetic-coded frame, a broken structure): those are re-encoded.
 pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
@@ -400,7 +414,12 @@ pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
         let segment = jpeg.get(at..at + length).filter(|_| length >= 2)?;
         at += length;
         match marker {
-            // APP0–APP13, APP15 (JFIF, EXIF, ICC, XMP, …) and comments: dropped.
+            0xE0 if out.len() == 2 && is_bare_jfif(segment) => {
+                out.extend_from_slice(&[0xFF, 0xE0]);
+                out.extend_from_slice(segment);
+            }
+            // APP0–APP13, APP15 (JFIF with a thumbnail, JFXX, EXIF, ICC, XMP, …) and
+            // comments: dropped.
             0xE0..=0xED | 0xEF | 0xFE => {}
             // Tables, baseline/extended/progressive frames, restart interval: kept.
             0xDB | 0xC4 | 0xDD | 0xC0..=0xC2 => {
@@ -535,6 +554,12 @@ fn decode_error(error: image::ImageError, max_pixels: u64) -> PhotoError {
     }
 }
 
+/// Whether an APP0 segment (its length field on) is a JFIF header and nothing more: 16
+/// bytes, `JFIF\0`, version, density unit and densities, and a thumbnail of 0 × 0.
+fn is_bare_jfif(segment: &[u8]) -> bool {
+    segment.len() == 16 && &segment[2..7] == b"JFIF\0" && segment[14..16] == [0, 0]
+}
+
 /// Refuses a truncated file (no end marker) and a polyglot (another file appended after the
 /// image's end, such as a ZIP or a script). Re-encoding would drop the extra bytes anyway;
 /// refusing says clearly that the upload was not a plain photo. Zero padding is tolerated.
@@ -638,29 +663,57 @@ mod tests {
     fn a_kept_jpeg_is_held_to_the_pixel_limit_and_the_decoding_budget() {
         let plain = plain_jpeg();
         let settings = |decode_bytes| PhotoSettings { decode_bytes, ..PhotoSettings::default() };
-        let too_many = prepare_blocking(&plain, settings(u64::MAX), 64 * 48 - 1);
+        let too_many = prepare_blocking(&plain, None, settings(u64::MAX), 64 * 48 - 1);
         assert!(matches!(too_many, Err(PhotoError::TooLarge { limit: "photo_pixels", .. })), "{too_many:?}");
         // 64 × 48 RGB pixels, 3 bytes each: one byte short of the budget, then exactly it.
-        let over = prepare_blocking(&plain, settings(64 * 48 * 3 - 1), 1 << 20);
+        let over = prepare_blocking(&plain, None, settings(64 * 48 * 3 - 1), 1 << 20);
         assert!(matches!(over, Err(PhotoError::TooLarge { limit: "photo_decode_bytes", .. })), "{over:?}");
-        let within = prepare_blocking(&plain, settings(64 * 48 * 3), 1 << 20).unwrap();
+        let within = prepare_blocking(&plain, None, settings(64 * 48 * 3), 1 << 20).unwrap();
         assert_eq!((within.stored.width, within.stored.height), (64, 48));
         assert_eq!(within.jpeg, strip_jpeg_metadata(&plain).unwrap(), "kept, not re-encoded");
         // A scan cut short and closed again is not a whole image.
         let mut cut = plain[..plain.len() - 200].to_vec();
         cut.extend_from_slice(&[0xFF, 0xD9]);
         let decoded = decode(&cut, 1 << 20, u64::MAX).map(|image| image.to_rgb8());
-        let kept = prepare_blocking(&cut, PhotoSettings::default(), 1 << 20);
+        let kept = prepare_blocking(&cut, None, PhotoSettings::default(), 1 << 20);
         assert_eq!(kept.is_ok(), decoded.is_ok(), "the kept path judges a cut scan as the full decoder does");
+    }
+
+    #[test]
+    fn a_photo_with_nothing_to_strip_is_stored_as_it_came_under_the_hash_taken_on_arrival() {
+        // `image`'s encoder writes what a browser's canvas writes: a bare JFIF header first.
+        let plain = plain_jpeg();
+        assert_eq!(plain[2..6], [0xFF, 0xE0, 0, 16], "a bare JFIF header follows the start");
+        assert_eq!(strip_jpeg_metadata(&plain).unwrap(), plain, "nothing to strip");
+        let arrived: [u8; 32] = Sha256::digest(&plain).into();
+        let kept = prepare_blocking(&plain, Some(&arrived), PhotoSettings::default(), 1 << 20).unwrap();
+        assert_eq!(kept.jpeg, plain);
+        assert_eq!(kept.stored.sha256, hex(&arrived));
+        // Something stripped: the stored bytes get a hash of their own.
+        let tagged = with_segment(&plain, 0xE1, b"Exif\0\0GPS 45.75N 126.63E");
+        let tagged_hash: [u8; 32] = Sha256::digest(&tagged).into();
+        let stripped = prepare_blocking(&tagged, Some(&tagged_hash), PhotoSettings::default(), 1 << 20).unwrap();
+        assert_eq!(stripped.jpeg, plain);
+        assert_eq!(stripped.stored.sha256, hex(&Sha256::digest(&plain)));
+        // A JFIF header carrying a thumbnail (1 × 1 here) goes, as does one that is not first.
+        let body = &plain[20..];
+        let mut with_thumbnail = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 19];
+        with_thumbnail.extend_from_slice(b"JFIF\0\x01\x02\0\0\x01\0\x01\x01\x01\x09\x09\x09");
+        with_thumbnail.extend_from_slice(body);
+        let bare_body = [&[0xFF, 0xD8][..], body].concat();
+        assert_eq!(strip_jpeg_metadata(&with_thumbnail).unwrap(), bare_body, "the thumbnail is dropped with its header");
+        let first_table = 2 + usize::from(u16::from_be_bytes([body[2], body[3]]));
+        let late = [&[0xFF, 0xD8][..], &body[..first_table], &plain[2..20], &body[first_table..]].concat();
+        assert_eq!(strip_jpeg_metadata(&late).unwrap(), bare_body, "a JFIF header after the tables is dropped");
     }
 
     #[test]
     fn an_upright_small_jpeg_is_kept_and_a_large_one_is_re_encoded() {
         let settings = PhotoSettings { max_edge: 50, ..PhotoSettings::default() };
         let plain = plain_jpeg();
-        let kept = prepare_blocking(&with_segment(&plain, 0xE1, b"Exif\0\0"), PhotoSettings::default(), 1 << 20).unwrap();
+        let kept = prepare_blocking(&with_segment(&plain, 0xE1, b"Exif\0\0"), None, PhotoSettings::default(), 1 << 20).unwrap();
         assert_eq!(kept.jpeg, strip_jpeg_metadata(&plain).unwrap(), "the compressed data is stored as it came");
-        let downscaled = prepare_blocking(&plain, settings, 1 << 20).unwrap();
+        let downscaled = prepare_blocking(&plain, None, settings, 1 << 20).unwrap();
         assert_eq!((downscaled.stored.width, downscaled.stored.height), (50, 38), "too large: downscaled and re-encoded");
     }
 }
