@@ -289,8 +289,8 @@ pub fn thumbnail_blocking(photo: &[u8], settings: PhotoSettings, max_pixels: u64
 }
 
 /// The fast path, for what the widget sends: a JPEG that is already upright and within
-/// `max_edge` keeps its compressed image data and loses every other segment (EXIF, GPS,
-/// XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
+/// `max_edge` keeps its compressed image data and loses every other segment but a bare
+/// JFIF header first (EXIF, GPS, XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
 /// are then decoded in full under the same limits, so they are a valid photo by the same
 /// checks as a re-encoded one — at a fraction of the cost of encoding. `None`: re-encode.
 fn keep_jpeg_data(upload: &[u8], upload_sha256: Option<&[u8; 32]>, settings: PhotoSettings, max_pixels: u64) -> Result<Option<SafePhoto>, PhotoError> {
