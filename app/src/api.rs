@@ -45,9 +45,15 @@ pub async fn fetch_search_words() -> Result<SearchWords, String> {
     get_json("/api/v1/catalog/keywords").await
 }
 
-/// A random idempotency key for one report.
+/// A new idempotency key for one report: a UUID v7 from the clock and the browser's random
+/// source (`contract::key`); without `crypto`, the time and a random number (time first,
+/// so these too sort as they were made).
 pub fn new_idempotency_key() -> String {
-    web_sys::window().and_then(|window| window.crypto().ok()).map(|crypto| crypto.random_uuid()).unwrap_or_else(|| format!("{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e15) as u64))
+    let now = js_sys::Date::now() as u64;
+    web_sys::window()
+        .and_then(|window| window.crypto().ok())
+        .and_then(|crypto| lianxin_contract::key::time_ordered_key(&crypto.random_uuid(), now))
+        .unwrap_or_else(|| format!("{now}-{}", (js_sys::Math::random() * 1e15) as u64))
 }
 
 /// Whether a refusal with `status` means "try later" ("in flight", "too many", server

@@ -101,7 +101,7 @@ async fn send(client: &reqwest::Client, url: &str, index: u64, photo: Option<&[u
         form = form.part("photo", Part::bytes(distinct_photo(photo, index)).file_name("photo.jpg").mime_str("image/jpeg").map_err(|_| ())?);
     }
     let started = Instant::now();
-    let response = client.post(format!("{url}/api/v1/reports")).header("Idempotency-Key", format!("bench-{index}")).multipart(form).send().await.map_err(|_| ())?;
+    let response = client.post(format!("{url}/api/v1/reports")).header("Idempotency-Key", lianxin_server::ids::new_report_id()).multipart(form).send().await.map_err(|_| ())?;
     let ok = response.status().is_success();
     let _ = response.bytes().await;
     if ok { Ok(started.elapsed()) } else { Err(()) }

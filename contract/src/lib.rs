@@ -24,6 +24,8 @@ pub mod validate;
 pub mod number;
 /// RFC 9457 problem details, the one shape of every error the API returns.
 pub mod problem;
+/// The idempotency key a phone gives a report: time-ordered, so the server's index grows at its end.
+pub mod key;
 
 pub use catalog::{Catalog, Category, Department, District, FieldDef, FieldKind, Group, Limits};
 pub use i18n::{Lang, Localized};
