@@ -340,6 +340,23 @@ mod tests {
         (bytes, sha256)
     }
 
+    /// Appends `photos` at once while a sync is under way, so every append has written its
+    /// record before any is made durable; returns when all are.
+    fn append_behind_a_sync(packs: &Packs, photos: &[(Vec<u8>, [u8; 32])]) {
+        let before = packs.appended.load(Ordering::Acquire);
+        std::thread::scope(|scope| {
+            let running = packs.syncing.lock().unwrap();
+            let appends: Vec<_> = photos.iter().map(|(bytes, sha256)| scope.spawn(|| packs.append(sha256, bytes))).collect();
+            while packs.appended.load(Ordering::Acquire) < before + photos.len() as u64 {
+                std::thread::yield_now();
+            }
+            drop(running);
+            for append in appends {
+                append.join().unwrap().unwrap();
+            }
+        });
+    }
+
     #[test]
     fn photos_are_read_back_after_reopening_and_stored_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -366,18 +383,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let packs = Packs::open(dir.path()).unwrap();
         let photos: Vec<_> = (0..8).map(|seed| photo(seed, 150_000)).collect();
-        std::thread::scope(|scope| {
-            // A sync under way: every append writes its record, then waits behind it.
-            let running = packs.syncing.lock().unwrap();
-            let appends: Vec<_> = photos.iter().map(|(bytes, sha256)| scope.spawn(|| packs.append(sha256, bytes))).collect();
-            while packs.appended.load(Ordering::Acquire) < 8 {
-                std::thread::yield_now();
-            }
-            drop(running);
-            for append in appends {
-                append.join().unwrap().unwrap();
-            }
-        });
+        // A sync under way: every append writes its record, then waits behind it.
+        append_behind_a_sync(&packs, &photos);
         assert_eq!(packs.syncs(), 1, "the first to sync covered all eight");
         drop(packs);
         let packs = Packs::open(dir.path()).unwrap();
@@ -426,18 +433,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let twice = photo(5, 30_000);
         let packs = Packs::open(dir.path()).unwrap();
-        std::thread::scope(|scope| {
-            // Both appends pass the look-up while neither is durable (a sync under way).
-            let running = packs.syncing.lock().unwrap();
-            let appends = [scope.spawn(|| packs.append(&twice.1, &twice.0)), scope.spawn(|| packs.append(&twice.1, &twice.0))];
-            while packs.appended.load(Ordering::Acquire) < 2 {
-                std::thread::yield_now();
-            }
-            drop(running);
-            for append in appends {
-                append.join().unwrap().unwrap();
-            }
-        });
+        // Both appends pass the look-up while neither is durable (a sync under way).
+        append_behind_a_sync(&packs, &[twice.clone(), twice.clone()]);
         assert_eq!(packs.len(), 1, "one photo");
         drop(packs);
         let packs = Packs::open(dir.path()).unwrap();
