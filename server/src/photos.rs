@@ -290,9 +290,10 @@ pub fn thumbnail_blocking(photo: &[u8], settings: PhotoSettings, max_pixels: u64
 
 /// The fast path, for what the widget sends: a JPEG that is already upright and within
 /// `max_edge` keeps its compressed image data and loses every other segment but a bare
-/// JFIF header first (EXIF, GPS, XMP, ICC, comments, anything after the end marker). The exact bytes that will be stored
-/// are then decoded in full under the same limits, so they are a valid photo by the same
-/// checks as a re-encoded one — at a fraction of the cost of encoding. `None`: re-encode.
+/// JFIF header first (EXIF, GPS, XMP, ICC, comments, anything after the end marker). The
+/// exact bytes that will be stored are then decoded in full under the same limits, so they
+/// are a valid photo by the same checks as a re-encoded one — at a fraction of the cost of
+/// encoding. `None`: re-encode.
 fn keep_jpeg_data(upload: &[u8], upload_sha256: Option<&[u8; 32]>, settings: PhotoSettings, max_pixels: u64) -> Result<Option<SafePhoto>, PhotoError> {
     if image::guess_format(upload).ok() != Some(ImageFormat::Jpeg) {
         return Ok(None);
@@ -388,8 +389,9 @@ fn box_reduce(image: &image::RgbImage, factor: u32) -> image::RgbImage {
 /// tables, frame header, restart interval, scans with their entropy-coded data — and an
 /// end marker, behind a bare JFIF header if it had one first (version and pixel density,
 /// no thumbnail: nothing about the resident, the camera or the place; what a browser's
-/// canvas writes, so a photo the widget prepared is stored byte for byte as it came). `None` for anything unusual (an Adobe colour-transform segment, a
-/// hierarchical or arithmetic-coded frame, a broken structure): those are re-encoded.
+/// canvas writes, so a photo the widget prepared is stored byte for byte as it came).
+/// `None` for anything unusual (an Adobe colour-transform segment, a hierarchical or
+/// arithmetic-coded frame, a broken structure): those are re-encoded.
 pub fn strip_jpeg_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
         return None;
