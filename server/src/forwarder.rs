@@ -18,7 +18,7 @@ use tokio::sync::{Notify, watch};
 use crate::config::ForwarderSettings;
 use crate::ids;
 use crate::photo_links::PhotoLinks;
-use crate::sink::{DeliveryError, Sink};
+use crate::sink::{DeliveryError, FileSink, Sink};
 use crate::store::Store;
 
 /// Reports taken from the outbox per round. A round's deliveries are recorded together, so
@@ -109,7 +109,8 @@ impl Forwarder {
         let now = ids::now_ms();
         let lease_until = now + self.settings.lease_ms as i64;
         let due = self.store.claim_due(&self.owner, now, lease_until, BATCH).await?;
-        // Up to `concurrent_deliveries` reports are delivered at once. The round's deliveries
+        // Up to `concurrent_deliveries` reports are delivered at once (the pipeline file
+        // takes the whole round in one write and one fsync). The round's deliveries
         // are recorded together, in one transaction after the round (a crash before it
         // redelivers them under the same idempotency keys, as a crash between one delivery
         // and its record always could). A delivery starts only while its lease has room.
@@ -121,17 +122,23 @@ impl Forwarder {
                 return Err(error.into());
             }
         };
-        let outcomes: Vec<Option<anyhow::Result<Option<Forwarded>>>> = futures_util::stream::iter(reports)
-            .map(|report| async move {
-                let room = lease_until - ids::now_ms();
-                if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
-                    return None;
-                }
-                Some(self.deliver_one(report).await)
-            })
-            .buffer_unordered(self.settings.concurrent_deliveries.max(1))
-            .collect()
-            .await;
+        let outcomes = match self.sink.as_ref() {
+            // The pipeline file takes a whole round in one write and one fsync.
+            Sink::File(file) => self.deliver_round_to_file(file, reports, lease_until, shutdown).await,
+            _ => {
+                futures_util::stream::iter(reports)
+                    .map(|report| async move {
+                        let room = lease_until - ids::now_ms();
+                        if *shutdown.borrow() || room < self.settings.delivery_timeout_ms as i64 {
+                            return None;
+                        }
+                        Some(self.deliver_one(report).await)
+                    })
+                    .buffer_unordered(self.settings.concurrent_deliveries.max(1))
+                    .collect()
+                    .await
+            }
+        };
         let attempted = outcomes.iter().flatten().count();
         let (mut delivered, mut failure) = (Vec::new(), None);
         for outcome in outcomes.into_iter().flatten() {
@@ -185,7 +192,7 @@ impl Forwarder {
     }
 
     /// A delivery cut off at the delivery timeout (then retried like any temporary failure).
-    async fn within_timeout(&self, delivery: impl Future<Output = Result<crate::sink::Delivered, DeliveryError>>) -> Result<crate::sink::Delivered, DeliveryError> {
+    async fn within_timeout<T>(&self, delivery: impl Future<Output = Result<T, DeliveryError>>) -> Result<T, DeliveryError> {
         let timeout = Duration::from_millis(self.settings.delivery_timeout_ms);
         tokio::time::timeout(timeout, delivery).await.unwrap_or_else(|_| Err(DeliveryError::Retry { reason: format!("no answer within {timeout:?}"), after: None }))
     }
@@ -228,14 +235,43 @@ impl Forwarder {
     /// Delivers a report read for this round: a success is returned (id and ticket), to be
     /// recorded with the round's; a failure is recorded at once.
     async fn deliver_one(&self, outgoing: crate::store::Outgoing) -> anyhow::Result<Option<Forwarded>> {
+        let (report, created_ms) = self.linked(outgoing);
+        let outcome = self.within_timeout(self.sink.deliver(&report)).await;
+        self.settle(&report.id, created_ms, outcome).await
+    }
+
+    /// Delivers a round to the pipeline file at once (one write, one fsync), if the lease
+    /// has room for it; each report's outcome settled as [`Forwarder::deliver_one`] does.
+    async fn deliver_round_to_file(&self, file: &FileSink, round: Vec<crate::store::Outgoing>, lease_until: i64, shutdown: &watch::Receiver<bool>) -> Vec<Option<anyhow::Result<Option<Forwarded>>>> {
+        if *shutdown.borrow() || lease_until - ids::now_ms() < self.settings.delivery_timeout_ms as i64 {
+            return round.iter().map(|_| None).collect();
+        }
+        let (reports, created): (Vec<_>, Vec<_>) = round.into_iter().map(|outgoing| self.linked(outgoing)).unzip();
+        let outcomes = match self.within_timeout(async { Ok(file.deliver_all(&reports).await) }).await {
+            Ok(outcomes) => outcomes,
+            Err(timed_out) => reports.iter().map(|_| Err(timed_out.clone())).collect(),
+        };
+        let mut settled = Vec::with_capacity(reports.len());
+        for ((report, created_ms), outcome) in reports.iter().zip(created).zip(outcomes) {
+            settled.push(Some(self.settle(&report.id, created_ms, outcome).await));
+        }
+        settled
+    }
+
+    /// The report to send, its photos linked for this hour, and when it was queued.
+    fn linked(&self, outgoing: crate::store::Outgoing) -> (lianxin_contract::pipeline::PipelineReport, i64) {
         let crate::store::Outgoing { message: mut report, created_ms } = outgoing;
-        let id = report.id.clone();
-        let id = id.as_str();
         let now_secs = (ids::now_ms() / 1000) as u64;
         for photo in &mut report.photos {
             photo.url = Some(self.photo_links.url(&photo.sha256, now_secs));
         }
-        match self.within_timeout(self.sink.deliver(&report)).await {
+        (report, created_ms)
+    }
+
+    /// A delivery's outcome: a success returned to be recorded with the round's, a failure
+    /// recorded at once (dead letter, or the next attempt's time).
+    async fn settle(&self, id: &str, created_ms: i64, outcome: Result<crate::sink::Delivered, DeliveryError>) -> anyhow::Result<Option<Forwarded>> {
+        match outcome {
             Ok(done) => {
                 tracing::info!(report = id, "report forwarded");
                 return Ok(Some((id.to_owned(), done.ticket_id)));

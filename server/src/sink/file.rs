@@ -47,6 +47,9 @@ struct State {
     /// The file's length after the last whole write.
     length: u64,
     recent: Recent,
+    /// Groups written (for tests: a round is one).
+    #[cfg(test)]
+    groups: u64,
 }
 
 /// A line waiting for the next group, and who to tell once it is on disk.
@@ -71,6 +74,10 @@ impl State {
             }
         }
         let outcome = if bytes.is_empty() { Ok(()) } else { self.file.write_all(&bytes).and_then(|()| self.file.sync_data()) };
+        #[cfg(test)]
+        {
+            self.groups += 1;
+        }
         match &outcome {
             Ok(()) => {
                 self.length += bytes.len() as u64;
@@ -145,7 +152,7 @@ impl FileSink {
             file.sync_data()?;
             length += 1;
         }
-        Ok(FileSink { path: path.to_owned(), state: Arc::new(Mutex::new(State { file, length, recent })), waiting: Arc::default() })
+        Ok(FileSink { path: path.to_owned(), state: Arc::new(Mutex::new(State { file, length, recent, #[cfg(test)] groups: 0 })), waiting: Arc::default() })
     }
 
     /// The file's path.
@@ -159,32 +166,78 @@ impl FileSink {
         self.append(report.id.clone(), line).await
     }
 
+    /// Appends a forwarder round's reports, one line each, with one write and one fsync for
+    /// all of them (a report already in the file is skipped); each report's outcome in order.
+    pub async fn deliver_all(&self, reports: &[PipelineReport]) -> Vec<Result<Delivered, DeliveryError>> {
+        let queued: Vec<_> = reports
+            .iter()
+            .map(|report| {
+                let line = serde_json::to_vec(report).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+                Ok((report.id.clone(), self.enqueue(report.id.clone(), line)))
+            })
+            .collect();
+        if let Err(error) = self.write_waiting().await {
+            return reports.iter().map(|_| Err(error.clone())).collect();
+        }
+        let mut outcomes = Vec::with_capacity(queued.len());
+        for entry in queued {
+            outcomes.push(match entry {
+                Ok((id, written)) => settled(id, written).await,
+                Err(error) => Err(error),
+            });
+        }
+        outcomes
+    }
+
     /// Appends a follow-up message (reopened, rated, escalated) as its own line.
     pub async fn deliver_message(&self, message: &PipelineMessage) -> Result<Delivered, DeliveryError> {
         let line = serde_json::to_vec(message).map_err(|error| DeliveryError::Permanent(error.to_string()))?;
         self.append(message.id.clone(), line).await.map(|_| Delivered::default())
     }
 
-    async fn append(&self, id: String, mut line: Vec<u8>) -> Result<Delivered, DeliveryError> {
+    async fn append(&self, id: String, line: Vec<u8>) -> Result<Delivered, DeliveryError> {
+        let written = self.enqueue(id.clone(), line);
+        self.write_waiting().await?;
+        settled(id, written).await
+    }
+
+    /// Puts `line` among the lines waiting for the next group; the receiver hears how its
+    /// write went.
+    fn enqueue(&self, id: String, mut line: Vec<u8>) -> oneshot::Receiver<Result<(), String>> {
         line.push(b'\n');
         let (sent, written) = oneshot::channel();
-        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Waiting { id: id.clone(), line, written: sent });
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Waiting { id, line, written: sent });
+        written
+    }
+
+    /// Writes every line waiting, the caller's too unless a group before took it, on a
+    /// blocking thread.
+    async fn write_waiting(&self) -> Result<(), DeliveryError> {
         let (state, waiting) = (self.state.clone(), self.waiting.clone());
         tokio::task::spawn_blocking(move || {
             let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            // Every line that waited meanwhile, this one too unless a group before took it.
             let group = std::mem::take(&mut *waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             if !group.is_empty() {
                 state.write_group(group);
             }
         })
         .await
-        .map_err(|error| DeliveryError::Retry { reason: error.to_string(), after: None })?;
-        match written.await {
-            Ok(Ok(())) => Ok(Delivered { ticket_id: Some(id) }),
-            Ok(Err(error)) => Err(DeliveryError::Retry { reason: format!("writing the pipeline file: {error}"), after: None }),
-            Err(_) => Err(DeliveryError::Retry { reason: "the pipeline file's writer stopped".into(), after: None }),
-        }
+        .map_err(|error| DeliveryError::Retry { reason: error.to_string(), after: None })
+    }
+
+    /// Groups written so far (each one write and one fsync).
+    #[cfg(test)]
+    fn groups(&self) -> u64 {
+        self.state.lock().unwrap().groups
+    }
+}
+
+/// The outcome of line `id` once its group was written.
+async fn settled(id: String, written: oneshot::Receiver<Result<(), String>>) -> Result<Delivered, DeliveryError> {
+    match written.await {
+        Ok(Ok(())) => Ok(Delivered { ticket_id: Some(id) }),
+        Ok(Err(error)) => Err(DeliveryError::Retry { reason: format!("writing the pipeline file: {error}"), after: None }),
+        Err(_) => Err(DeliveryError::Retry { reason: "the pipeline file's writer stopped".into(), after: None }),
     }
 }
 
@@ -234,6 +287,32 @@ mod tests {
         expected.push(String::from_utf8(line(40)).unwrap());
         expected.sort();
         assert_eq!(lines(&path), expected, "after a restart the tail's ids are still known");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_forwarder_round_is_one_write_and_a_report_already_in_the_file_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pipeline.jsonl");
+        let report = |index: usize| -> PipelineReport {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("id-{index}"), "tracking_no": "7KQM-4XHD", "created_at": "2026-12-01T00:00:00.000Z", "department": "city_management",
+                "report": { "category": "manhole_cover", "kind": "complaint", "description": format!("report {index}"), "lang": "zh-CN" },
+                "photos": [], "related": [], "related_count": 0, "escalate": false
+            }))
+            .unwrap()
+        };
+        let sink = FileSink::open(&path).unwrap();
+        sink.deliver(&report(0)).await.unwrap();
+        let round: Vec<PipelineReport> = (0..32).map(report).collect();
+
+        let outcomes = sink.deliver_all(&round).await;
+
+        let tickets: Vec<Option<String>> = outcomes.into_iter().map(|outcome| outcome.unwrap().ticket_id).collect();
+        assert_eq!(tickets, (0..32).map(|index| Some(format!("id-{index}"))).collect::<Vec<_>>(), "each report's outcome, in order");
+        assert_eq!(sink.groups(), 2, "the lone report, then the round in one write and one fsync");
+        let lines: Vec<PipelineReport> = std::fs::read_to_string(&path).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let ids: Vec<&str> = lines.iter().map(|line| line.id.as_str()).collect();
+        assert_eq!(ids, (0..32).map(|index| format!("id-{index}")).collect::<Vec<_>>(), "every report once: the one already there is not repeated");
     }
 
     #[cfg(unix)]

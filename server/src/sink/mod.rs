@@ -19,7 +19,7 @@ use crate::config::Config;
 use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
 /// Why a delivery failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DeliveryError {
     /// Worth trying again later (network down, pipeline overloaded).
     #[error("temporary: {reason}")]
