@@ -152,7 +152,17 @@ impl FileSink {
             file.sync_data()?;
             length += 1;
         }
-        Ok(FileSink { path: path.to_owned(), state: Arc::new(Mutex::new(State { file, length, recent, #[cfg(test)] groups: 0 })), waiting: Arc::default() })
+        Ok(FileSink {
+            path: path.to_owned(),
+            state: Arc::new(Mutex::new(State {
+                file,
+                length,
+                recent,
+                #[cfg(test)]
+                groups: 0,
+            })),
+            waiting: Arc::default(),
+        })
     }
 
     /// The file's path.
