@@ -381,7 +381,9 @@ impl PostgresStore {
     pub(super) async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
         let client = self.client().await?;
         let row = client.query_one("SELECT tracking_no, department, district, body, created_ms, escalate, related_count, due_ms FROM reports WHERE id = $1", &[&id]).await?;
-        let related = client.query(&related_ids_sql(), &[&id]).await?.iter().map(|row| row.get(0)).collect();
+        let related_count = row.get::<_, i32>(6) as u32;
+        // Relations are written with the report and counted in it: most reports have none.
+        let related = if related_count == 0 { Vec::new() } else { client.query(&related_ids_sql(), &[&id]).await?.iter().map(|row| row.get(0)).collect() };
         let contact = client.query_opt("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = $1", &[&id]).await?.map(|row| (row.get(0), row.get(1)));
         let photos = client
             .query("SELECT sha256, width, height FROM photos WHERE report_id = $1 ORDER BY position", &[&id])
@@ -400,7 +402,7 @@ impl PostgresStore {
                 report: outbox_body(row.get(3), contact, &self.cipher)?,
                 photos,
                 related,
-                related_count: row.get::<_, i32>(6) as u32,
+                related_count,
                 escalate: row.get(5),
                 due_at: row.get::<_, Option<i64>>(7).map(ids::rfc3339),
             },

@@ -34,7 +34,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/008_classes.sql"),
     include_str!("sqlite/009_support_photo.sql"),
     include_str!("sqlite/010_class_members_newest.sql"),
+    include_str!("sqlite/011_state_checks_as_comparisons.sql"),
 ];
+
+/// A new report (the values in the order `insert_report` binds them), `received`.
+const INSERT_REPORT: &str = "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+/// Report `?1`'s outbox row, due at `?2`.
+const INSERT_OUTBOX: &str = "INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)";
+/// Report `?1`'s first timeline step, at `?2`.
+const RECEIVED_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms) VALUES (?1, 1, 'received', 'received', ?2)";
+/// Whether report `?1`'s timeline has its `forwarded` step (SQLite's half of the shared
+/// `FORWARDED_STEP`'s guard).
+const FORWARDED_STEP_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM timeline WHERE report_id = ?1 AND step = 'forwarded')";
+/// Report `?1`'s `forwarded` step at `?2`, numbered after its last, with its status now
+/// (SQLite's half of the shared `FORWARDED_STEP`'s insert).
+const FORWARDED_STEP_VALUES: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms)
+     VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE report_id = ?1), 'forwarded', (SELECT status FROM reports WHERE id = ?1), ?2)";
 
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "lianxin.sqlite3";
@@ -105,22 +121,35 @@ impl SqliteStore {
                 while connection.prepare_cached("SELECT 1 FROM reports WHERE tracking_no = ?1")?.query_row([&tracking_no], |_| Ok(())).optional()?.is_some() {
                     tracking_no = ids::new_tracking_no();
                 }
-                connection.prepare_cached("INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(params![
-                        new.id, tracking_no, new.idempotency_key, new.request_hash, rows.category, new.department, new.district,
-                        rows.kind, rows.body, now, rows.lat, rows.lon, related.escalate, related.count as i64, rows.sender_hash, new.limit_ms, new.limit_ms.map(|limit| now + limit),
-                        new.source
-                    ],
-                )?;
+                connection.prepare_cached(INSERT_REPORT)?.execute(params![
+                    new.id,
+                    tracking_no,
+                    new.idempotency_key,
+                    new.request_hash,
+                    rows.category,
+                    new.department,
+                    new.district,
+                    rows.kind,
+                    rows.body,
+                    now,
+                    rows.lat,
+                    rows.lon,
+                    related.escalate,
+                    related.count as i64,
+                    rows.sender_hash,
+                    new.limit_ms,
+                    new.limit_ms.map(|limit| now + limit),
+                    new.source
+                ])?;
                 for related_id in &related.ids {
                     connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
                 }
                 let member = crate::classes::Member { id: &new.id, tracking_no: &tracking_no, department: &new.department, category: &rows.category };
                 for class in &new.classes {
                     connection.prepare_cached(&numbered(CLASS_ENSURE))?.execute(params![class.key, rows.category, class.kind.code(), class.label, now])?;
-                    let stored = connection.prepare_cached(&numbered(CLASS_STATE))?.query_row([&class.key], |row| {
-                        Ok(crate::classes::ClassState { generation: row.get(0)?, members: row.get(1)?, first_ms: row.get(2)?, last_ms: row.get(3)? })
-                    })?;
+                    let stored = connection
+                        .prepare_cached(&numbered(CLASS_STATE))?
+                        .query_row([&class.key], |row| Ok(crate::classes::ClassState { generation: row.get(0)?, members: row.get(1)?, first_ms: row.get(2)?, last_ms: row.get(3)? }))?;
                     let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules.effective(&rows.category));
                     let state = joined.state;
                     connection.prepare_cached(&numbered(CLASS_UPDATE))?.execute(params![class.key, state.generation, state.members, state.first_ms, state.last_ms])?;
@@ -133,15 +162,25 @@ impl SqliteStore {
                     }
                 }
                 for (position, photo) in new.photos.iter().enumerate() {
-                    connection.prepare_cached("INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![new.id, position as i64, photo.sha256, photo.width, photo.height, photo.bytes as i64],
-                    )?;
+                    connection.prepare_cached("INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
+                        new.id,
+                        position as i64,
+                        photo.sha256,
+                        photo.width,
+                        photo.height,
+                        photo.bytes as i64
+                    ])?;
                 }
                 if rows.consented {
-                    connection.prepare_cached("INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)")?.execute(params![new.id, rows.name_sealed, rows.phone_sealed, rows.phone_hash],
-                    )?;
+                    connection.prepare_cached("INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+                        new.id,
+                        rows.name_sealed,
+                        rows.phone_sealed,
+                        rows.phone_hash
+                    ])?;
                 }
-                connection.prepare_cached("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)")?.execute(params![new.id, now])?;
-                connection.prepare_cached("INSERT INTO timeline (report_id, seq, step, status, at_ms) VALUES (?1, 1, 'received', 'received', ?2)")?.execute(params![new.id, now])?;
+                connection.prepare_cached(INSERT_OUTBOX)?.execute(params![new.id, now])?;
+                connection.prepare_cached(RECEIVED_STEP)?.execute(params![new.id, now])?;
                 Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
             })
             .await
@@ -409,7 +448,13 @@ impl SqliteStore {
                 for (id, ticket_id) in &delivered {
                     connection.prepare_cached(&numbered(super::MARK_DELIVERED))?.execute(params![id, ticket_id, now])?;
                     connection.prepare_cached(&numbered(super::REPORT_FORWARDED))?.execute([id])?;
-                    connection.prepare_cached(&numbered(super::FORWARDED_STEP))?.execute(params![id, now])?;
+                    // The shared `FORWARDED_STEP` is one `INSERT … SELECT` reading the timeline it
+                    // writes, which SQLite runs through a temporary b-tree for every report; asked
+                    // first and then inserted from values, it builds none.
+                    let recorded: bool = connection.prepare_cached(FORWARDED_STEP_RECORDED)?.query_row([id], |row| row.get(0))?;
+                    if !recorded {
+                        connection.prepare_cached(FORWARDED_STEP_VALUES)?.execute(params![id, now])?;
+                    }
                 }
                 Ok(())
             })
@@ -565,9 +610,6 @@ impl SqliteStore {
     }
 }
 
-/// A statement shared with the PostgreSQL engine, for SQLite: `$N` placeholders become
-/// `?N`. (SQLite reads `$N` as a named parameter numbered by first appearance, so `$2`
-/// before `$1` in the text would swap the values.) The shared statements hold no `$` else.
 /// Report `id` as the pipeline receives it, read on `connection`.
 fn outgoing(connection: &Connection, id: String, cipher: &ContactCipher) -> Result<Outgoing, StoreError> {
     let (tracking_no, department, district, body, created_ms, escalate, related_count, due_ms) =
@@ -583,8 +625,8 @@ fn outgoing(connection: &Connection, id: String, cipher: &ContactCipher) -> Resu
                 row.get::<_, Option<i64>>(7)?,
             ))
         })?;
-    let mut related = connection.prepare_cached(&numbered(&related_ids_sql()))?;
-    let related = related.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    // Relations are written with the report and counted in it: most reports have none.
+    let related = if related_count == 0 { Vec::new() } else { connection.prepare_cached(&numbered(&related_ids_sql()))?.query_map([&id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()? };
     let contact = connection.prepare_cached("SELECT name_sealed, phone_sealed FROM contacts WHERE report_id = ?1")?.query_row([&id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
     let report = outbox_body(&body, contact, cipher)?;
     let mut statement = connection.prepare_cached("SELECT sha256, width, height FROM photos WHERE report_id = ?1 ORDER BY position")?;
@@ -595,6 +637,9 @@ fn outgoing(connection: &Connection, id: String, cipher: &ContactCipher) -> Resu
     })
 }
 
+/// A statement shared with the PostgreSQL engine, for SQLite: `$N` placeholders become
+/// `?N`. (SQLite reads `$N` as a named parameter numbered by first appearance, so `$2`
+/// before `$1` in the text would swap the values.) The shared statements hold no `$` else.
 fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
@@ -685,4 +730,82 @@ fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, St
         .prepare_cached("SELECT id, tracking_no, created_ms, request_hash FROM reports WHERE idempotency_key = ?1")?
         .query_row([key], |row| Ok((receipt(row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?)))
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migrated_to(connection: &Connection, count: usize) {
+        for (index, migration) in MIGRATIONS.iter().enumerate().take(count) {
+            connection.execute_batch(&format!("BEGIN; {migration} PRAGMA user_version = {}; COMMIT;", index + 1)).unwrap();
+        }
+    }
+
+    /// Every statement a JSON report's intake and forwarding runs in the writer, once per
+    /// report. A temporary b-tree in one of them (a constant `IN` list of three or more in a
+    /// CHECK or a WHERE, an `INSERT … SELECT` reading its own table) is a page cache opened,
+    /// filled and freed for every report.
+    #[test]
+    fn no_statement_run_once_per_report_builds_a_temporary_b_tree() {
+        let connection = Connection::open_in_memory().unwrap();
+        migrate(&connection).unwrap();
+        let per_report = [
+            INSERT_REPORT.to_owned(),
+            INSERT_OUTBOX.to_owned(),
+            RECEIVED_STEP.to_owned(),
+            numbered(super::super::MARK_DELIVERED),
+            numbered(super::super::REPORT_FORWARDED),
+            FORWARDED_STEP_RECORDED.to_owned(),
+            FORWARDED_STEP_VALUES.to_owned(),
+        ];
+        for sql in per_report {
+            let mut explain = connection.prepare(&format!("EXPLAIN {sql}")).unwrap();
+            let unbound = rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, explain.parameter_count()));
+            let opcodes: Vec<String> = explain.query_map(unbound, |row| row.get(1)).unwrap().collect::<Result<_, _>>().unwrap();
+            assert!(!opcodes.iter().any(|opcode| opcode == "OpenEphemeral" || opcode == "SorterOpen"), "a temporary b-tree in: {sql}");
+        }
+    }
+
+    #[test]
+    fn the_state_checks_are_comparisons_and_every_row_survives_the_migration() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(FILE_NAME);
+        {
+            let connection = open_connection(&path).unwrap();
+            migrated_to(&connection, 10);
+            connection
+                .execute_batch(
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, kind, body, status, created_ms)
+                         VALUES ('r1', 'AAAA-AAAA', 'k1', 'h', 'noise', 'env', 'complaint', '{}', 'received', 1),
+                                ('r2', 'BBBB-BBBB', 'k2', 'h', 'noise', 'env', 'complaint', '{}', 'forwarded', 2);
+                     INSERT INTO outbox (report_id, state, attempts, next_attempt_ms, last_error, lease_owner, lease_until_ms) VALUES ('r1', 'pending', 2, 50, 'timeout', 'me', 99);
+                     INSERT INTO outbox (report_id, state, attempts, next_attempt_ms, ticket_id, delivered_ms) VALUES ('r2', 'delivered', 1, 10, 'T-7', 20);
+                     INSERT INTO messages (id, report_id, kind, body, state, attempts, next_attempt_ms, last_error, created_ms) VALUES ('r2.rated.1', 'r2', 'rated', '{}', 'dead_letter', 9, 70, 'gone', 60);",
+                )
+                .unwrap();
+        }
+        let rows = |connection: &Connection, sql: &str| -> Vec<String> {
+            let mut statement = connection.prepare(sql).unwrap();
+            let columns = statement.column_count();
+            statement.query_map([], |row| Ok((0..columns).map(|index| format!("{:?}", row.get_ref(index).unwrap())).collect::<Vec<_>>().join("|"))).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+        let before = {
+            let connection = Connection::open(&path).unwrap();
+            (rows(&connection, "SELECT * FROM outbox ORDER BY report_id"), rows(&connection, "SELECT * FROM messages ORDER BY id"))
+        };
+
+        drop(SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap());
+
+        let connection = Connection::open(&path).unwrap();
+        assert_eq!((rows(&connection, "SELECT * FROM outbox ORDER BY report_id"), rows(&connection, "SELECT * FROM messages ORDER BY id")), before);
+        assert_eq!(connection.pragma_query_value(None, "user_version", |row| row.get::<_, usize>(0)).unwrap(), MIGRATIONS.len());
+        let mut indexes = connection.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('outbox', 'messages') AND sql IS NOT NULL ORDER BY name").unwrap();
+        let indexes: Vec<String> = indexes.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(indexes, ["messages_by_report", "messages_due", "outbox_due", "outbox_ticket"]);
+        assert!(rows(&connection, "PRAGMA foreign_key_check").is_empty());
+        let refused = connection.execute("UPDATE outbox SET state = 'lost' WHERE report_id = 'r1'", []).unwrap_err();
+        assert!(refused.to_string().contains("CHECK constraint failed"), "{refused}");
+        assert!(connection.execute("UPDATE messages SET state = 'pending' WHERE id = 'r2.rated.1'", []).is_ok());
+    }
 }
