@@ -107,40 +107,50 @@ impl SqliteStore {
     }
 
     pub(super) async fn insert_report(&self, new: NewReport) -> Result<Inserted, StoreError> {
-        let cipher = self.cipher.clone();
+        // The body, the sealed contact and the keyed hashes need no database: made here, they
+        // stay out of the single writer's turn.
+        let rows = Rows::of(&new.report, new.sender.as_deref(), &self.cipher)?;
         self.writer
             .write(move |connection| {
-                if let Some((receipt, hash)) = find_by_key(connection, &new.idempotency_key)? {
-                    return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
-                }
                 let now = ids::now_ms();
-                let rows = Rows::of(&new.report, new.sender.as_deref(), &cipher)?;
                 let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now))?;
                 let mut tracking_no = ids::new_tracking_no();
-                // A collision of tracking numbers is rare; draw again until the index is happy.
-                while connection.prepare_cached("SELECT 1 FROM reports WHERE tracking_no = ?1")?.query_row([&tracking_no], |_| Ok(())).optional()?.is_some() {
-                    tracking_no = ids::new_tracking_no();
+                // The unique indexes answer in the insert itself, without a look-up before it: a
+                // key stored before is a retry (its receipt is found), a tracking number drawn
+                // before (rare) is drawn again.
+                loop {
+                    let inserted = connection.prepare_cached(INSERT_REPORT)?.execute(params![
+                        new.id,
+                        tracking_no,
+                        new.idempotency_key,
+                        new.request_hash,
+                        rows.category,
+                        new.department,
+                        new.district,
+                        rows.kind,
+                        rows.body,
+                        now,
+                        rows.lat,
+                        rows.lon,
+                        related.escalate,
+                        related.count as i64,
+                        rows.sender_hash,
+                        new.limit_ms,
+                        new.limit_ms.map(|limit| now + limit),
+                        new.source
+                    ]);
+                    match inserted {
+                        Ok(_) => break,
+                        Err(error) => match unique_violation(&error) {
+                            Some("reports.idempotency_key") => {
+                                let (receipt, hash) = find_by_key(connection, &new.idempotency_key)?.ok_or(StoreError::Sqlite(error))?;
+                                return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
+                            }
+                            Some("reports.tracking_no") => tracking_no = ids::new_tracking_no(),
+                            _ => return Err(error.into()),
+                        },
+                    }
                 }
-                connection.prepare_cached(INSERT_REPORT)?.execute(params![
-                    new.id,
-                    tracking_no,
-                    new.idempotency_key,
-                    new.request_hash,
-                    rows.category,
-                    new.department,
-                    new.district,
-                    rows.kind,
-                    rows.body,
-                    now,
-                    rows.lat,
-                    rows.lon,
-                    related.escalate,
-                    related.count as i64,
-                    rows.sender_hash,
-                    new.limit_ms,
-                    new.limit_ms.map(|limit| now + limit),
-                    new.source
-                ])?;
                 for related_id in &related.ids {
                     connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
                 }
@@ -725,6 +735,14 @@ fn related_reports(connection: &Connection, search: Option<Search<'_>>) -> Resul
     Ok(search.keep(candidates))
 }
 
+/// The `table.column` whose unique index `error` says an insert would have broken.
+fn unique_violation(error: &rusqlite::Error) -> Option<&str> {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, Some(message)) if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => message.strip_prefix("UNIQUE constraint failed: "),
+        _ => None,
+    }
+}
+
 fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, String)>, StoreError> {
     Ok(connection
         .prepare_cached("SELECT id, tracking_no, created_ms, request_hash FROM reports WHERE idempotency_key = ?1")?
@@ -765,6 +783,43 @@ mod tests {
             let opcodes: Vec<String> = explain.query_map(unbound, |row| row.get(1)).unwrap().collect::<Result<_, _>>().unwrap();
             assert!(!opcodes.iter().any(|opcode| opcode == "OpenEphemeral" || opcode == "SorterOpen"), "a temporary b-tree in: {sql}");
         }
+    }
+
+    /// An insert's answer names the unique index it would have broken: the intake retries a
+    /// tracking number and answers a repeated key from it, without looking either up first.
+    #[test]
+    fn an_insert_names_the_unique_index_it_would_break() {
+        let connection = Connection::open_in_memory().unwrap();
+        migrate(&connection).unwrap();
+        let insert = |id: &str, tracking_no: &str, key: &str| {
+            connection.prepare_cached(INSERT_REPORT).unwrap().execute(params![
+                id,
+                tracking_no,
+                key,
+                "hash",
+                "noise",
+                "env",
+                None::<String>,
+                "complaint",
+                "{}",
+                1,
+                None::<f64>,
+                None::<f64>,
+                false,
+                0,
+                None::<String>,
+                None::<i64>,
+                None::<i64>,
+                None::<String>
+            ])
+        };
+        insert("r1", "AAAA-AAAA", "key-1").unwrap();
+        assert_eq!(unique_violation(&insert("r2", "AAAA-AAAA", "key-2").unwrap_err()), Some("reports.tracking_no"));
+        assert_eq!(unique_violation(&insert("r2", "BBBB-BBBB", "key-1").unwrap_err()), Some("reports.idempotency_key"));
+        assert_eq!(unique_violation(&insert("r1", "BBBB-BBBB", "key-2").unwrap_err()), None, "a report id drawn twice is an error, not a retry");
+        let not_unique = connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ('r1', 'lost', 1)", []).unwrap_err();
+        assert_eq!(unique_violation(&not_unique), None);
+        insert("r2", "BBBB-BBBB", "key-2").unwrap();
     }
 
     #[test]
