@@ -707,11 +707,16 @@ fn write_change(connection: &Connection, id: &str, change: &Change) -> Result<()
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    migrate_to(connection, MIGRATIONS.len())
+}
+
+/// Applies the migrations not yet applied of the first `count`, each in its transaction.
+fn migrate_to(connection: &Connection, count: usize) -> Result<(), StoreError> {
     let applied: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if applied as usize > MIGRATIONS.len() {
         return Err(StoreError::SchemaTooNew { found: applied, known: MIGRATIONS.len() });
     }
-    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+    for (index, migration) in MIGRATIONS.iter().enumerate().take(count).skip(applied as usize) {
         connection.execute_batch(&format!("BEGIN; {migration} PRAGMA user_version = {}; COMMIT;", index + 1))?;
     }
     Ok(())
@@ -753,12 +758,6 @@ fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn migrated_to(connection: &Connection, count: usize) {
-        for (index, migration) in MIGRATIONS.iter().enumerate().take(count) {
-            connection.execute_batch(&format!("BEGIN; {migration} PRAGMA user_version = {}; COMMIT;", index + 1)).unwrap();
-        }
-    }
 
     /// Every statement a JSON report's intake and forwarding runs in the writer, once per
     /// report. A temporary b-tree in one of them (a constant `IN` list of three or more in a
@@ -828,7 +827,7 @@ mod tests {
         let path = directory.path().join(FILE_NAME);
         {
             let connection = open_connection(&path).unwrap();
-            migrated_to(&connection, 10);
+            migrate_to(&connection, 10).unwrap();
             connection
                 .execute_batch(
                     "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, kind, body, status, created_ms)
