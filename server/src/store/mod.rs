@@ -778,14 +778,16 @@ const PURGE_DUE: &str = "SELECT r.id, r.body FROM reports r WHERE r.purged_ms IS
      OR EXISTS (SELECT 1 FROM timeline e WHERE e.report_id = r.id AND e.step IN ('resolved', 'rejected', 'closed', 'duplicate') AND e.at_ms < $1)
      OR (r.created_ms < $1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.report_id = r.id AND o.state = 'dead_letter')))";
 
-/// Appends the `forwarded` step to report `$1` at `$2`, once, and moves a `received` report on.
-/// Run after the report's status moved on. (The casts let PostgreSQL type the parameters
-/// of an `INSERT … SELECT`.)
 /// Records the delivery of report `$1` (the pipeline's ticket `$2`, at `$3`) and releases its lease.
 const MARK_DELIVERED: &str = "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, ticket_id = $2, delivered_ms = $3, last_error = NULL,
      lease_owner = NULL, lease_until_ms = NULL WHERE report_id = $1";
 /// Report `$1` is with the pipeline now (a later status is kept).
 const REPORT_FORWARDED: &str = "UPDATE reports SET status = 'forwarded' WHERE id = $1 AND status = 'received'";
+/// Appends the `forwarded` step to report `$1` at `$2`, once. Run after the report's status
+/// moved on. (The casts let PostgreSQL type the parameters of an `INSERT … SELECT`.)
+/// PostgreSQL's only: SQLite would run this `INSERT … SELECT` of the table it writes through
+/// a temporary b-tree per report, so it asks and inserts in two statements of its own
+/// (`FORWARDED_STEP_RECORDED`, `FORWARDED_STEP_VALUES` in `sqlite.rs`).
 const FORWARDED_STEP: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms)
      SELECT CAST($1 AS TEXT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE report_id = $1), 'forwarded', (SELECT status FROM reports WHERE id = $1), CAST($2 AS BIGINT)
      WHERE NOT EXISTS (SELECT 1 FROM timeline WHERE report_id = $1 AND step = 'forwarded')";
