@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use lianxin_contract::Receipt;
 use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Writer;
@@ -52,6 +53,18 @@ const FORWARDED_STEP_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM timeline WHE
 const FORWARDED_STEP_VALUES: &str = "INSERT INTO timeline (report_id, seq, step, status, at_ms)
      VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM timeline WHERE report_id = ?1), 'forwarded', (SELECT status FROM reports WHERE id = ?1), ?2)";
 
+/// Leases up to `?4` reports due at `?3` to owner `?1` until `?2`, the longest waiting first.
+const CLAIM_DUE: &str = "UPDATE outbox SET lease_owner = ?1, lease_until_ms = ?2
+     WHERE report_id IN (SELECT report_id FROM outbox
+                         WHERE state = 'pending' AND next_attempt_ms <= ?3 AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)
+                         ORDER BY next_attempt_ms LIMIT ?4)
+     RETURNING report_id";
+
+/// Leases up to `?4` messages due at `?3` to owner `?1` until `?2` (`DUE_MESSAGES`).
+fn claim_messages_sql() -> String {
+    format!("UPDATE messages SET lease_owner = ?1, lease_until_ms = ?2 WHERE id IN ({}) RETURNING id", numbered(DUE_MESSAGES))
+}
+
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "lianxin.sqlite3";
 
@@ -63,6 +76,15 @@ pub struct SqliteStore {
     cipher: ContactCipher,
 }
 
+/// The writer's page cache, in KiB (SQLite's negative `cache_size`). It reads through the
+/// memory map like the reader, so the cache holds little more than the pages a group
+/// changes. Kept small because SQLite walks the whole cache at the commit after a b-tree
+/// balance that swapped two pages (`balance_nonroot` parks one at the lock-byte page's
+/// number, past the end of the file, and the commit then drops every cached page past the
+/// end): at 32 MB that walk was a tenth of the writer's time in a JSON run, at 2 MB it is
+/// gone from the profile.
+const WRITER_CACHE_KIB: i64 = -2_048;
+
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -72,6 +94,12 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "cache_size", -32_768)?;
     connection.pragma_update(None, "mmap_size", 268_435_456)?;
     connection.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    // SQLite plans a statement with a bound `LIMIT` (and a few other bound values) for the
+    // value bound at the time, so binding another value throws the plan away: the claims
+    // and scans with `LIMIT ?n` were parsed and planned again at every run, 8 % of the
+    // writer's time in a JSON run. With the planner's stability guarantee a statement keeps
+    // one plan whatever is bound (`same_plan_whatever_is_bound`).
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(connection)
 }
 
@@ -86,6 +114,7 @@ impl SqliteStore {
         // what the writer wrote while every job had its savepoint: 24 write calls and 52 KB
         // per JSON report, 7 and 14 KB without it (the bench's writer rows).
         connection.pragma_update(None, "temp_store", "MEMORY")?;
+        connection.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         migrate(&connection)?;
         let reader = open_connection(&path)?;
         Ok(SqliteStore { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher })
@@ -351,8 +380,7 @@ impl SqliteStore {
         let owner = owner.to_owned();
         self.writer
             .write(move |connection| {
-                let sql = format!("UPDATE messages SET lease_owner = ?1, lease_until_ms = ?2 WHERE id IN ({}) RETURNING id", numbered(DUE_MESSAGES));
-                let ids = connection.prepare_cached(&sql)?.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                let ids = connection.prepare_cached(&claim_messages_sql())?.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
                 Ok(ids)
             })
             .await
@@ -392,13 +420,7 @@ impl SqliteStore {
         let owner = owner.to_owned();
         self.writer
             .write(move |connection| {
-                let mut statement = connection.prepare_cached(
-                    "UPDATE outbox SET lease_owner = ?1, lease_until_ms = ?2
-                     WHERE report_id IN (SELECT report_id FROM outbox
-                                         WHERE state = 'pending' AND next_attempt_ms <= ?3 AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)
-                                         ORDER BY next_attempt_ms LIMIT ?4)
-                     RETURNING report_id",
-                )?;
+                let mut statement = connection.prepare_cached(CLAIM_DUE)?;
                 let ids = statement.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
                 Ok(ids)
             })
@@ -819,6 +841,46 @@ mod tests {
         let not_unique = connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ('r1', 'lost', 1)", []).unwrap_err();
         assert_eq!(unique_violation(&not_unique), None);
         insert("r2", "BBBB-BBBB", "key-2").unwrap();
+    }
+
+    /// The claims and the supervision scans bind their `LIMIT`, and each run may bind
+    /// another value. Planned for the value bound, SQLite would parse and plan such a
+    /// statement again at every run; it keeps one plan, and the partial index it stands on.
+    #[test]
+    fn same_plan_whatever_is_bound() {
+        let directory = tempfile::tempdir().unwrap();
+        let connection = open_connection(&directory.path().join(FILE_NAME)).unwrap();
+        migrate(&connection).unwrap();
+        let scans = [
+            (CLAIM_DUE.to_owned(), "outbox_due"),
+            (claim_messages_sql(), "messages_due"),
+            (numbered(super::super::OVERDUE), "reports_overdue"),
+            (numbered(super::super::SILENT), "reports_awaiting_answer"),
+        ];
+        for (sql, index) in scans {
+            // The claims' owner is text; every other parameter a time or, last, the limit.
+            let bound = |statement: &rusqlite::Statement, limit: i64| -> Vec<rusqlite::types::Value> {
+                let count = statement.parameter_count();
+                (1..=count)
+                    .map(|at| match at {
+                        _ if at == count => limit.into(),
+                        1 if count == 4 => "forwarder-1".to_owned().into(),
+                        _ => 1_000_i64.into(),
+                    })
+                    .collect()
+            };
+            let mut plan = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let values = bound(&plan, 8);
+            let steps: Vec<String> = plan.query_map(rusqlite::params_from_iter(values), |row| row.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+            assert!(steps.iter().any(|step| step.contains(&format!("USING INDEX {index}"))), "{sql}: {steps:?}");
+
+            let mut statement = connection.prepare(&sql).unwrap();
+            for limit in [1, 8, 32] {
+                let values = bound(&statement, limit);
+                statement.query(rusqlite::params_from_iter(values)).unwrap().next().unwrap();
+            }
+            assert_eq!(statement.get_status(rusqlite::StatementStatus::RePrepare), 0, "prepared again: {sql}");
+        }
     }
 
     #[test]
