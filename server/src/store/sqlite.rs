@@ -76,14 +76,15 @@ pub struct SqliteStore {
     cipher: ContactCipher,
 }
 
-/// The writer's page cache, in KiB (SQLite's negative `cache_size`). It reads through the
-/// memory map like the reader, so the cache holds little more than the pages a group
-/// changes. Kept small because SQLite walks the whole cache at the commit after a b-tree
-/// balance that swapped two pages (`balance_nonroot` parks one at the lock-byte page's
-/// number, past the end of the file, and the commit then drops every cached page past the
-/// end): at 32 MB that walk was a tenth of the writer's time in a JSON run, at 2 MB it is
-/// gone from the profile.
-const WRITER_CACHE_KIB: i64 = -2_048;
+/// Each connection's page cache, in KiB (SQLite's negative `cache_size`). Both read the
+/// database file through the memory map, so a cache holds the pages a transaction changed
+/// or read from the WAL, and little else. Kept small because SQLite walks the whole cache
+/// whenever it drops pages: the writer at the commit after a b-tree balance that swapped two
+/// pages (`balance_nonroot` parks one at the lock-byte page's number, past the end of the
+/// file, and the commit drops every cached page past the end), the reader at each read
+/// transaction that finds the WAL changed (every forwarder round under load). At 32 MB that
+/// walk was a tenth of the writer's time in a JSON run; at 2 MB it is gone from the profile.
+const CACHE_KIB: i64 = -2_048;
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
@@ -91,7 +92,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
-    connection.pragma_update(None, "cache_size", -32_768)?;
+    connection.pragma_update(None, "cache_size", CACHE_KIB)?;
     connection.pragma_update(None, "mmap_size", 268_435_456)?;
     connection.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     // SQLite plans a statement with a bound `LIMIT` (and a few other bound values) for the
@@ -114,7 +115,6 @@ impl SqliteStore {
         // what the writer wrote while every job had its savepoint: 24 write calls and 52 KB
         // per JSON report, 7 and 14 KB without it (the bench's writer rows).
         connection.pragma_update(None, "temp_store", "MEMORY")?;
-        connection.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         migrate(&connection)?;
         let reader = open_connection(&path)?;
         Ok(SqliteStore { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher })
