@@ -10,6 +10,7 @@
 
 pub mod copy;
 mod postgres;
+mod just_stored;
 mod sqlite;
 mod writer;
 
@@ -1162,6 +1163,8 @@ struct Rows {
     phone_sealed: Option<Vec<u8>>,
     consented: bool,
     sender_hash: Option<String>,
+    /// The report as the pipeline receives it, as [`outbox_body`] makes it of these rows.
+    forwarded: ReportSubmission,
 }
 
 impl Rows {
@@ -1170,17 +1173,23 @@ impl Rows {
         let contact = report.contact.take().filter(|contact| contact.consent);
         let (lat, lon) = report.location.as_ref().map_or((None, None), |location| (location.lat, location.lon));
         let phone = contact.as_ref().and_then(|contact| contact.phone.as_deref());
+        let body = serde_json::to_string(&report)?;
+        let (phone_hash, phone_sealed) = (phone.map(|phone| cipher.phone_hash(phone)), phone.map(|phone| cipher.seal(phone)));
+        let name_sealed = contact.as_ref().and_then(|contact| contact.name.as_deref()).map(|name| cipher.seal(name));
+        let consented = contact.is_some();
+        report.contact = contact;
         Ok(Rows {
-            body: serde_json::to_string(&report)?,
+            body,
             category: report.category.clone(),
             kind: report.kind.code(),
             lat,
             lon,
-            phone_hash: phone.map(|phone| cipher.phone_hash(phone)),
-            name_sealed: contact.as_ref().and_then(|contact| contact.name.as_deref()).map(|name| cipher.seal(name)),
-            phone_sealed: phone.map(|phone| cipher.seal(phone)),
-            consented: contact.is_some(),
+            phone_hash,
+            name_sealed,
+            phone_sealed,
+            consented,
             sender_hash: sender.map(|network| cipher.sender_hash(network)),
+            forwarded: report,
         })
     }
 }

@@ -10,6 +10,7 @@ use lianxin_contract::pipeline::{PipelinePhoto, PipelineReport};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::just_stored::JustStored;
 use super::writer::Writer;
 use super::{
     ANSWER_FIGURES, APPEND_STEP, COUNTED, CURRENT, Candidate, ChangeRow, CountedRow, CurrentRow, DUE_MESSAGES, INSERT_ANSWER, INSERT_MESSAGE, Inserted, LAST_STEP, LISTED_BETWEEN, LISTED_BY_NUMBER,
@@ -74,6 +75,8 @@ pub struct SqliteStore {
     writer: Writer,
     reader: Arc<Mutex<Connection>>,
     cipher: ContactCipher,
+    /// Reports just stored, for the forwarder's next round (see [`JustStored`]).
+    just_stored: Arc<JustStored>,
 }
 
 /// Each connection's page cache, in KiB (SQLite's negative `cache_size`). Both read the
@@ -117,7 +120,34 @@ impl SqliteStore {
         connection.pragma_update(None, "temp_store", "MEMORY")?;
         migrate(&connection)?;
         let reader = open_connection(&path)?;
-        Ok(SqliteStore { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher })
+        Ok(SqliteStore { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher, just_stored: Arc::default() })
+    }
+
+    /// Runs `work` in the writer's next group. Any write that may change a stored report
+    /// goes this way: when it runs, the reports kept for the forwarder are forgotten.
+    async fn write<T, F>(&self, mut work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let just_stored = self.just_stored.clone();
+        self.writer
+            .write(move |connection| {
+                just_stored.forget_all();
+                work(connection)
+            })
+            .await
+    }
+
+    /// Runs `work` in the writer's next group, keeping the reports kept for the forwarder:
+    /// only for a new report's insert and the outbox's and messages' own bookkeeping
+    /// (leases, deliveries, failures), which change nothing the pipeline receives.
+    async fn write_leaving_reports<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer.write(work).await
     }
 
     pub(super) async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
@@ -139,90 +169,115 @@ impl SqliteStore {
         // The body, the sealed contact and the keyed hashes need no database: made here, they
         // stay out of the single writer's turn.
         let rows = Rows::of(&new.report, new.sender.as_deref(), &self.cipher)?;
-        self.writer
-            .write(move |connection| {
-                let now = ids::now_ms();
-                let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now))?;
-                let mut tracking_no = ids::new_tracking_no();
-                // The unique indexes answer in the insert itself, without a look-up before it: a
-                // key stored before is a retry (its receipt is found), a tracking number drawn
-                // before (rare) is drawn again.
-                loop {
-                    let inserted = connection.prepare_cached(INSERT_REPORT)?.execute(params![
-                        new.id,
-                        tracking_no,
-                        new.idempotency_key,
-                        new.request_hash,
-                        rows.category,
-                        new.department,
-                        new.district,
-                        rows.kind,
-                        rows.body,
-                        now,
-                        rows.lat,
-                        rows.lon,
-                        related.escalate,
-                        related.count as i64,
-                        rows.sender_hash,
-                        new.limit_ms,
-                        new.limit_ms.map(|limit| now + limit),
-                        new.source
-                    ]);
-                    match inserted {
-                        Ok(_) => break,
-                        Err(error) => match unique_violation(&error) {
-                            Some("reports.idempotency_key") => {
-                                let (receipt, hash) = find_by_key(connection, &new.idempotency_key)?.ok_or(StoreError::Sqlite(error))?;
-                                return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
-                            }
-                            Some("reports.tracking_no") => tracking_no = ids::new_tracking_no(),
-                            _ => return Err(error.into()),
-                        },
-                    }
-                }
-                for related_id in &related.ids {
-                    connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
-                }
-                let member = crate::classes::Member { id: &new.id, tracking_no: &tracking_no, department: &new.department, category: &rows.category };
-                for class in &new.classes {
-                    connection.prepare_cached(&numbered(CLASS_ENSURE))?.execute(params![class.key, rows.category, class.kind.code(), class.label, now])?;
-                    let stored = connection
-                        .prepare_cached(&numbered(CLASS_STATE))?
-                        .query_row([&class.key], |row| Ok(crate::classes::ClassState { generation: row.get(0)?, members: row.get(1)?, first_ms: row.get(2)?, last_ms: row.get(3)? }))?;
-                    let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules.effective(&rows.category));
-                    let state = joined.state;
-                    connection.prepare_cached(&numbered(CLASS_UPDATE))?.execute(params![class.key, state.generation, state.members, state.first_ms, state.last_ms])?;
-                    connection.prepare_cached(&numbered(CLASS_JOIN))?.execute(params![class.key, state.generation, new.id, now])?;
-                    if joined.message.is_some() || joined.hotspot {
-                        let members = connection.prepare_cached(&numbered(CLASS_MEMBERS))?.query_map(params![class.key, state.generation], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
-                        for (index, message) in crate::classes::messages(&joined, class, &member, members).iter().enumerate() {
-                            connection.prepare_cached(&numbered(INSERT_MESSAGE))?.execute(params![message.id, new.id, message.message.code(), message_json(message)?, now + index as i64])?;
+        // What the pipeline will receive, all but what the writer draws: kept for the
+        // forwarder by the job that stores it (the forwarder reads back only what is not).
+        let mut forwarded = Some(PipelineReport {
+            id: new.id.clone(),
+            tracking_no: String::new(),
+            created_at: String::new(),
+            department: new.department.clone(),
+            district: new.district.clone(),
+            report: rows.forwarded,
+            photos: new.photos.iter().map(|photo| PipelinePhoto { sha256: photo.sha256.clone(), width: photo.width, height: photo.height, url: None }).collect(),
+            related: Vec::new(),
+            related_count: 0,
+            escalate: false,
+            due_at: None,
+        });
+        let just_stored = self.just_stored.clone();
+        self.write_leaving_reports(move |connection| {
+            let now = ids::now_ms();
+            let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now))?;
+            let mut tracking_no = ids::new_tracking_no();
+            // The unique indexes answer in the insert itself, without a look-up before it: a
+            // key stored before is a retry (its receipt is found), a tracking number drawn
+            // before (rare) is drawn again.
+            loop {
+                let inserted = connection.prepare_cached(INSERT_REPORT)?.execute(params![
+                    new.id,
+                    tracking_no,
+                    new.idempotency_key,
+                    new.request_hash,
+                    rows.category,
+                    new.department,
+                    new.district,
+                    rows.kind,
+                    rows.body,
+                    now,
+                    rows.lat,
+                    rows.lon,
+                    related.escalate,
+                    related.count as i64,
+                    rows.sender_hash,
+                    new.limit_ms,
+                    new.limit_ms.map(|limit| now + limit),
+                    new.source
+                ]);
+                match inserted {
+                    Ok(_) => break,
+                    Err(error) => match unique_violation(&error) {
+                        Some("reports.idempotency_key") => {
+                            let (receipt, hash) = find_by_key(connection, &new.idempotency_key)?.ok_or(StoreError::Sqlite(error))?;
+                            return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
                         }
+                        Some("reports.tracking_no") => tracking_no = ids::new_tracking_no(),
+                        _ => return Err(error.into()),
+                    },
+                }
+            }
+            for related_id in &related.ids {
+                connection.prepare_cached("INSERT INTO relations (report_id, related_id) VALUES (?1, ?2)")?.execute(params![new.id, related_id])?;
+            }
+            let member = crate::classes::Member { id: &new.id, tracking_no: &tracking_no, department: &new.department, category: &rows.category };
+            for class in &new.classes {
+                connection.prepare_cached(&numbered(CLASS_ENSURE))?.execute(params![class.key, rows.category, class.kind.code(), class.label, now])?;
+                let stored = connection
+                    .prepare_cached(&numbered(CLASS_STATE))?
+                    .query_row([&class.key], |row| Ok(crate::classes::ClassState { generation: row.get(0)?, members: row.get(1)?, first_ms: row.get(2)?, last_ms: row.get(3)? }))?;
+                let joined = crate::classes::join(Some(stored), class.kind, now, &new.class_rules.effective(&rows.category));
+                let state = joined.state;
+                connection.prepare_cached(&numbered(CLASS_UPDATE))?.execute(params![class.key, state.generation, state.members, state.first_ms, state.last_ms])?;
+                connection.prepare_cached(&numbered(CLASS_JOIN))?.execute(params![class.key, state.generation, new.id, now])?;
+                if joined.message.is_some() || joined.hotspot {
+                    let members = connection.prepare_cached(&numbered(CLASS_MEMBERS))?.query_map(params![class.key, state.generation], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+                    for (index, message) in crate::classes::messages(&joined, class, &member, members).iter().enumerate() {
+                        connection.prepare_cached(&numbered(INSERT_MESSAGE))?.execute(params![message.id, new.id, message.message.code(), message_json(message)?, now + index as i64])?;
                     }
                 }
-                for (position, photo) in new.photos.iter().enumerate() {
-                    connection.prepare_cached("INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
-                        new.id,
-                        position as i64,
-                        photo.sha256,
-                        photo.width,
-                        photo.height,
-                        photo.bytes as i64
-                    ])?;
-                }
-                if rows.consented {
-                    connection.prepare_cached("INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
-                        new.id,
-                        rows.name_sealed,
-                        rows.phone_sealed,
-                        rows.phone_hash
-                    ])?;
-                }
-                connection.prepare_cached(INSERT_OUTBOX)?.execute(params![new.id, now])?;
-                connection.prepare_cached(RECEIVED_STEP)?.execute(params![new.id, now])?;
-                Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
-            })
-            .await
+            }
+            for (position, photo) in new.photos.iter().enumerate() {
+                connection.prepare_cached("INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![
+                    new.id,
+                    position as i64,
+                    photo.sha256,
+                    photo.width,
+                    photo.height,
+                    photo.bytes as i64
+                ])?;
+            }
+            if rows.consented {
+                connection.prepare_cached("INSERT INTO contacts (report_id, name_sealed, phone_sealed, phone_hash) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+                    new.id,
+                    rows.name_sealed,
+                    rows.phone_sealed,
+                    rows.phone_hash
+                ])?;
+            }
+            connection.prepare_cached(INSERT_OUTBOX)?.execute(params![new.id, now])?;
+            connection.prepare_cached(RECEIVED_STEP)?.execute(params![new.id, now])?;
+            // A report related to others is read back: the relations' order is the
+            // database's. (A job run again finds its report already taken: read back too.)
+            if related.count == 0
+                && let Some(mut message) = forwarded.take()
+            {
+                message.tracking_no = tracking_no.clone();
+                message.created_at = ids::rfc3339(now);
+                message.due_at = new.limit_ms.map(|limit| ids::rfc3339(now + limit));
+                just_stored.keep(Outgoing { message, created_ms: now });
+            }
+            Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
+        })
+        .await
     }
 
     pub(super) async fn public_view(&self, tracking_no: &str) -> Result<Option<(ViewRow, Vec<StepRow>)>, StoreError> {
@@ -261,43 +316,42 @@ impl SqliteStore {
 
     pub(super) async fn advance(&self, id: &str, input: Input, policy: Policy) -> Result<Result<Outcome, Refusal>, StoreError> {
         let id = id.to_owned();
-        self.writer
-            .write(move |connection| {
-                let row = connection
-                    .prepare_cached(&numbered(CURRENT))?
-                    .query_row([&id], |row| {
-                        Ok(CurrentRow {
-                            id: row.get(0)?,
-                            tracking_no: row.get(1)?,
-                            status: row.get(2)?,
-                            department: row.get(3)?,
-                            handlings: row.get(4)?,
-                            supervised_ms: row.get(5)?,
-                            due_ms: row.get(6)?,
-                            limit_ms: row.get(7)?,
-                            resolved_ms: row.get(8)?,
-                        })
+        self.write(move |connection| {
+            let row = connection
+                .prepare_cached(&numbered(CURRENT))?
+                .query_row([&id], |row| {
+                    Ok(CurrentRow {
+                        id: row.get(0)?,
+                        tracking_no: row.get(1)?,
+                        status: row.get(2)?,
+                        department: row.get(3)?,
+                        handlings: row.get(4)?,
+                        supervised_ms: row.get(5)?,
+                        due_ms: row.get(6)?,
+                        limit_ms: row.get(7)?,
+                        resolved_ms: row.get(8)?,
                     })
-                    .optional()?;
-                let current = match row {
-                    Some(row) => {
-                        let last = connection.prepare_cached(&numbered(LAST_STEP))?.query_row([&id], step_row).optional()?;
-                        let seen = match seen_check(&input) {
-                            Some((sql, key)) => connection.prepare_cached(&numbered(sql))?.query_row(params![id, key], |row| row.get(0))?,
-                            None => false,
-                        };
-                        let supporters: i64 = connection.prepare_cached(&numbered(SUPPORTERS))?.query_row([&id], |row| row.get(0))?;
-                        Some(row.into_current(last, seen, supporters)?)
-                    }
-                    None => None,
-                };
-                let outcome = decide(current, input.clone(), &policy);
-                if let Ok(Outcome::Changed(change)) = &outcome {
-                    write_change(connection, &id, change)?;
+                })
+                .optional()?;
+            let current = match row {
+                Some(row) => {
+                    let last = connection.prepare_cached(&numbered(LAST_STEP))?.query_row([&id], step_row).optional()?;
+                    let seen = match seen_check(&input) {
+                        Some((sql, key)) => connection.prepare_cached(&numbered(sql))?.query_row(params![id, key], |row| row.get(0))?,
+                        None => false,
+                    };
+                    let supporters: i64 = connection.prepare_cached(&numbered(SUPPORTERS))?.query_row([&id], |row| row.get(0))?;
+                    Some(row.into_current(last, seen, supporters)?)
                 }
-                Ok(outcome)
-            })
-            .await
+                None => None,
+            };
+            let outcome = decide(current, input.clone(), &policy);
+            if let Ok(Outcome::Changed(change)) = &outcome {
+                write_change(connection, &id, change)?;
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     pub(super) async fn nearby_rows(&self, category: String, since_ms: i64, bounds: [f64; 4]) -> Result<Vec<NearbyRow>, StoreError> {
@@ -378,12 +432,11 @@ impl SqliteStore {
 
     pub(super) async fn claim_messages(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
         let owner = owner.to_owned();
-        self.writer
-            .write(move |connection| {
-                let ids = connection.prepare_cached(&claim_messages_sql())?.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
-                Ok(ids)
-            })
-            .await
+        self.write_leaving_reports(move |connection| {
+            let ids = connection.prepare_cached(&claim_messages_sql())?.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
     }
 
     pub(super) async fn message_row(&self, id: &str) -> Result<(String, Option<String>, i64, u32), StoreError> {
@@ -393,13 +446,13 @@ impl SqliteStore {
 
     pub(super) async fn message_delivered(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.writer.write(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_DELIVERED))?.execute(params![id, ids::now_ms()]).map(|_| ())?)).await
+        self.write_leaving_reports(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_DELIVERED))?.execute(params![id, ids::now_ms()]).map(|_| ())?)).await
     }
 
     pub(super) async fn message_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
         let id = id.to_owned();
         let state = if dead_letter { "dead_letter" } else { "pending" };
-        self.writer.write(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_FAILED))?.query_row(params![id, state, error, next_attempt_ms], |row| row.get(0))?)).await
+        self.write_leaving_reports(move |connection| Ok(connection.prepare_cached(&numbered(MESSAGE_FAILED))?.query_row(params![id, state, error, next_attempt_ms], |row| row.get(0))?)).await
     }
 
     pub(super) async fn loop_figures(&self, now_ms: i64) -> Result<Vec<LoopFigures>, StoreError> {
@@ -418,34 +471,35 @@ impl SqliteStore {
 
     pub(super) async fn claim_due(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
         let owner = owner.to_owned();
-        self.writer
-            .write(move |connection| {
-                let mut statement = connection.prepare_cached(CLAIM_DUE)?;
-                let ids = statement.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
-                Ok(ids)
-            })
-            .await
+        let just_stored = self.just_stored.clone();
+        self.write_leaving_reports(move |connection| {
+            // An operator's command on the same file (another connection) may have
+            // changed a stored report: SQLite counts other connections' commits.
+            just_stored.note_data_version(connection.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?);
+            let mut statement = connection.prepare_cached(CLAIM_DUE)?;
+            let ids = statement.query_map(params![owner, lease_until_ms, now_ms, limit as i64], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
     }
 
     pub(super) async fn release_all_leases(&self) -> Result<(), StoreError> {
-        self.writer
-            .write(|connection| {
-                connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", [])?;
-                connection.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", [])?;
-                Ok(())
-            })
-            .await
+        self.write_leaving_reports(|connection| {
+            connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", [])?;
+            connection.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL", [])?;
+            Ok(())
+        })
+        .await
     }
 
     pub(super) async fn release_leases(&self, owner: &str) -> Result<(), StoreError> {
         let owner = owner.to_owned();
-        self.writer
-            .write(move |connection| {
-                connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [&owner])?;
-                connection.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [&owner])?;
-                Ok(())
-            })
-            .await
+        self.write_leaving_reports(move |connection| {
+            connection.execute("UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [&owner])?;
+            connection.execute("UPDATE messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1 AND state = 'pending'", [&owner])?;
+            Ok(())
+        })
+        .await
     }
 
     pub(super) async fn outbox_report(&self, id: &str) -> Result<Outgoing, StoreError> {
@@ -460,52 +514,59 @@ impl SqliteStore {
         .await
     }
 
-    /// The reports `ids` in one read transaction: one snapshot and one warm page cache for
-    /// a forwarder round, not one of each per report.
+    /// The reports `ids`: those just stored as the writer kept them, the rest read back in
+    /// one read transaction (one snapshot and one warm page cache for a forwarder round,
+    /// not one of each per report).
     pub(super) async fn outbox_reports(&self, ids: Vec<String>) -> Result<Vec<Outgoing>, StoreError> {
+        let kept = self.just_stored.take(&ids);
+        let missing: Vec<String> = ids.into_iter().zip(&kept).filter(|(_, kept)| kept.is_none()).map(|(id, _)| id).collect();
+        if missing.is_empty() {
+            return Ok(kept.into_iter().flatten().collect());
+        }
         let cipher = self.cipher.clone();
-        self.read(move |connection| {
-            let snapshot = connection.unchecked_transaction()?;
-            let reports = ids.into_iter().map(|id| outgoing(&snapshot, id, &cipher)).collect::<Result<Vec<_>, _>>()?;
-            snapshot.commit()?;
-            Ok(reports)
+        let mut read = self
+            .read(move |connection| {
+                let snapshot = connection.unchecked_transaction()?;
+                let reports = missing.into_iter().map(|id| outgoing(&snapshot, id, &cipher)).collect::<Result<Vec<_>, _>>()?;
+                snapshot.commit()?;
+                Ok(reports)
+            })
+            .await?
+            .into_iter();
+        Ok(kept.into_iter().filter_map(|kept| kept.or_else(|| read.next())).collect())
+    }
+
+    pub(super) async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {
+        self.write_leaving_reports(move |connection| {
+            let now = ids::now_ms();
+            for (id, ticket_id) in &delivered {
+                connection.prepare_cached(&numbered(super::MARK_DELIVERED))?.execute(params![id, ticket_id, now])?;
+                connection.prepare_cached(&numbered(super::REPORT_FORWARDED))?.execute([id])?;
+                // The shared `FORWARDED_STEP` is one `INSERT … SELECT` reading the timeline it
+                // writes, which SQLite runs through a temporary b-tree for every report; asked
+                // first and then inserted from values, it builds none.
+                let recorded: bool = connection.prepare_cached(FORWARDED_STEP_RECORDED)?.query_row([id], |row| row.get(0))?;
+                if !recorded {
+                    connection.prepare_cached(FORWARDED_STEP_VALUES)?.execute(params![id, now])?;
+                }
+            }
+            Ok(())
         })
         .await
     }
 
-    pub(super) async fn mark_delivered(&self, delivered: Vec<(String, Option<String>)>) -> Result<(), StoreError> {
-        self.writer
-            .write(move |connection| {
-                let now = ids::now_ms();
-                for (id, ticket_id) in &delivered {
-                    connection.prepare_cached(&numbered(super::MARK_DELIVERED))?.execute(params![id, ticket_id, now])?;
-                    connection.prepare_cached(&numbered(super::REPORT_FORWARDED))?.execute([id])?;
-                    // The shared `FORWARDED_STEP` is one `INSERT … SELECT` reading the timeline it
-                    // writes, which SQLite runs through a temporary b-tree for every report; asked
-                    // first and then inserted from values, it builds none.
-                    let recorded: bool = connection.prepare_cached(FORWARDED_STEP_RECORDED)?.query_row([id], |row| row.get(0))?;
-                    if !recorded {
-                        connection.prepare_cached(FORWARDED_STEP_VALUES)?.execute(params![id, now])?;
-                    }
-                }
-                Ok(())
-            })
-            .await
-    }
-
     pub(super) async fn mark_failed(&self, id: &str, error: String, next_attempt_ms: i64, dead_letter: bool) -> Result<u32, StoreError> {
         let id = id.to_owned();
-        self.writer
-            .write(move |connection| {
-                let state = if dead_letter { "dead_letter" } else { "pending" };
-                Ok(connection.query_row(
-                    "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_ms = ?4, lease_owner = NULL, lease_until_ms = NULL
+        self.write_leaving_reports(move |connection| {
+            let state = if dead_letter { "dead_letter" } else { "pending" };
+            Ok(connection.query_row(
+                "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_ms = ?4, lease_owner = NULL, lease_until_ms = NULL
                      WHERE report_id = ?1 RETURNING attempts",
-                    params![id, state, error, next_attempt_ms],
-                    |row| row.get(0),
-                )?)
-            })
-            .await
+                params![id, state, error, next_attempt_ms],
+                |row| row.get(0),
+            )?)
+        })
+        .await
     }
 
     pub(super) async fn attempts(&self, id: &str) -> Result<u32, StoreError> {
@@ -539,22 +600,19 @@ impl SqliteStore {
     }
 
     pub(super) async fn requeue(&self, which: Option<String>) -> Result<usize, StoreError> {
-        self.writer
-            .write(move |connection| {
-                let now = ids::now_ms();
-                let changed = match &which {
-                    Some(which) => connection.execute(
-                        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2, lease_owner = NULL, lease_until_ms = NULL
+        self.write(move |connection| {
+            let now = ids::now_ms();
+            let changed = match &which {
+                Some(which) => connection.execute(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2, lease_owner = NULL, lease_until_ms = NULL
                          WHERE state = 'dead_letter' AND report_id IN (SELECT id FROM reports WHERE id = ?1 OR tracking_no = ?1)",
-                        params![which, now],
-                    )?,
-                    None => {
-                        connection.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", [now])?
-                    }
-                };
-                Ok(changed)
-            })
-            .await
+                    params![which, now],
+                )?,
+                None => connection.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", [now])?,
+            };
+            Ok(changed)
+        })
+        .await
     }
 
     pub(super) async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
@@ -572,30 +630,29 @@ impl SqliteStore {
     }
 
     pub(super) async fn purge_due(&self, final_before_ms: i64, created_before_ms: i64) -> Result<Purged, StoreError> {
-        self.writer
-            .write(move |connection| {
-                let now = ids::now_ms();
-                let due: Vec<(String, String)> =
-                    connection.prepare(&numbered(PURGE_DUE))?.query_map(params![final_before_ms, created_before_ms], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
-                let mut hashes = Vec::new();
-                for (id, body) in &due {
-                    connection.prepare_cached(&numbered(super::PURGE_REPORT))?.execute(params![id, now, scrubbed_body(body)?])?;
-                    for statement in super::PURGE_PERSONAL {
-                        connection.prepare_cached(&numbered(statement))?.execute([id])?;
-                    }
-                    let mut photos = connection.prepare_cached(&numbered(super::REPORT_PHOTOS))?;
-                    hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
+        self.write(move |connection| {
+            let now = ids::now_ms();
+            let due: Vec<(String, String)> =
+                connection.prepare(&numbered(PURGE_DUE))?.query_map(params![final_before_ms, created_before_ms], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+            let mut hashes = Vec::new();
+            for (id, body) in &due {
+                connection.prepare_cached(&numbered(super::PURGE_REPORT))?.execute(params![id, now, scrubbed_body(body)?])?;
+                for statement in super::PURGE_PERSONAL {
+                    connection.prepare_cached(&numbered(statement))?.execute([id])?;
                 }
-                let mut unused_photos = Vec::new();
-                for hash in hashes {
-                    let in_use: bool = connection.prepare_cached(&numbered(PHOTO_IN_USE))?.query_row([&hash], |row| row.get(0))?;
-                    if !in_use && !unused_photos.contains(&hash) {
-                        unused_photos.push(hash);
-                    }
+                let mut photos = connection.prepare_cached(&numbered(super::REPORT_PHOTOS))?;
+                hashes.extend(photos.query_map([id], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
+            }
+            let mut unused_photos = Vec::new();
+            for hash in hashes {
+                let in_use: bool = connection.prepare_cached(&numbered(PHOTO_IN_USE))?.query_row([&hash], |row| row.get(0))?;
+                if !in_use && !unused_photos.contains(&hash) {
+                    unused_photos.push(hash);
                 }
-                Ok(Purged { reports: due.len() as u64, unused_photos })
-            })
-            .await
+            }
+            Ok(Purged { reports: due.len() as u64, unused_photos })
+        })
+        .await
     }
 
     pub(super) async fn photo_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
@@ -620,7 +677,7 @@ impl SqliteStore {
 
     pub(super) async fn set_ticket(&self, report_id: &str, ticket_id: &str) -> Result<(), StoreError> {
         let (report_id, ticket_id) = (report_id.to_owned(), ticket_id.to_owned());
-        self.writer.write(move |connection| Ok(connection.execute("UPDATE outbox SET ticket_id = ?2 WHERE report_id = ?1", params![report_id, ticket_id]).map(|_| ())?)).await
+        self.write(move |connection| Ok(connection.execute("UPDATE outbox SET ticket_id = ?2 WHERE report_id = ?1", params![report_id, ticket_id]).map(|_| ())?)).await
     }
 
     pub(super) async fn report_exists(&self, id: &str) -> Result<bool, StoreError> {
@@ -638,7 +695,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn check_writable(&self) -> Result<(), StoreError> {
-        self.writer.write(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ping (x); DELETE FROM ping;")?)).await
+        self.write_leaving_reports(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE IF NOT EXISTS ping (x); DELETE FROM ping;")?)).await
     }
 }
 
@@ -923,5 +980,102 @@ mod tests {
         let refused = connection.execute("UPDATE outbox SET state = 'lost' WHERE report_id = 'r1'", []).unwrap_err();
         assert!(refused.to_string().contains("CHECK constraint failed"), "{refused}");
         assert!(connection.execute("UPDATE messages SET state = 'pending' WHERE id = 'r2.rated.1'", []).is_ok());
+    }
+
+    /// A report as the intake stores it: with the photo, contact, position and time limit
+    /// that `variant` asks for.
+    fn new_report(variant: usize) -> NewReport {
+        let report = lianxin_contract::ReportSubmission {
+            category: "manhole_cover".into(),
+            kind: lianxin_contract::RequestKind::Complaint,
+            description: format!("井盖缺失 {variant}"),
+            fields: Default::default(),
+            // Positions as phones give them: 17 significant digits, not all read back
+            // exactly by a parser that is not correctly rounded.
+            location: (variant != 2).then(|| lianxin_contract::Location {
+                lat: Some(45.756_789_123_456_78 + variant as f64 * 0.010_000_000_1),
+                lon: Some(126.642_315_897 - variant as f64 * 0.033_3 - 1.0 / 3.0e9),
+                accuracy_m: Some(12.345_678_901_234_567),
+                address: Some("中央大街".into()),
+                district: Some("daoli".into()),
+            }),
+            contact: (variant != 1).then(|| lianxin_contract::Contact { name: Some("王芳".into()), phone: Some(format!("1380013800{variant}")), consent: variant != 3 }),
+            lang: lianxin_contract::Lang::Ru,
+            media_url: None,
+            public: variant == 0,
+        };
+        NewReport {
+            id: ids::new_report_id(),
+            idempotency_key: format!("key-{variant}"),
+            request_hash: "hash".into(),
+            department: "urban_management".into(),
+            district: Some("daoli".into()),
+            report,
+            photos: (variant == 0).then(|| crate::photos::StoredPhoto { sha256: "ab".repeat(32), width: 1600, height: 1200, bytes: 200_000 }).into_iter().collect(),
+            sender: Some("203.0.113.7".into()),
+            limit_ms: (variant != 1).then_some(24 * 3_600_000),
+            source: None,
+            classes: Vec::new(),
+            class_rules: Default::default(),
+        }
+    }
+
+    /// Stores `new` (apart from the others, another phone: nothing related) and returns its id.
+    async fn stored(store: &SqliteStore, new: NewReport) -> String {
+        match store.insert_report(new).await.unwrap() {
+            Inserted::Created(receipt) => receipt.id,
+            other => panic!("expected a new report, got {other:?}"),
+        }
+    }
+
+    /// What the forwarder sends of a report it did not read back is exactly what reading it
+    /// back gives: contact (consented or not), position, photos, district, time limit.
+    #[tokio::test]
+    async fn a_report_just_stored_is_forwarded_as_the_database_holds_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap();
+        for variant in 0..4 {
+            let id = stored(&store, new_report(variant)).await;
+            let kept = store.just_stored.take(std::slice::from_ref(&id)).pop().flatten().unwrap_or_else(|| panic!("variant {variant} was not kept"));
+            let cipher = store.cipher.clone();
+            let read = store.read(move |connection| outgoing(connection, id, &cipher)).await.unwrap();
+            assert_eq!(kept, read, "variant {variant}");
+        }
+    }
+
+    /// A write that may change stored reports forgets the kept ones, and so does another
+    /// connection's commit (an operator's command on the same file): the forwarder reads
+    /// those reports back and sends what the database holds now.
+    #[tokio::test]
+    async fn a_change_after_storing_is_what_the_forwarder_sends() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap();
+        let department = |reports: Vec<Outgoing>| {
+            let mut sent = reports.into_iter().map(|report| (report.message.id, report.message.department)).collect::<Vec<_>>();
+            sent.sort();
+            sent
+        };
+
+        let first = stored(&store, new_report(1)).await;
+        let changed = first.clone();
+        store.write(move |connection| Ok(connection.execute("UPDATE reports SET department = 'housing' WHERE id = ?1", [&changed])?)).await.unwrap();
+        let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
+        assert_eq!(claimed, std::slice::from_ref(&first));
+        assert_eq!(department(store.outbox_reports(claimed).await.unwrap()), [(first, "housing".to_owned())]);
+
+        let second = stored(&store, new_report(2)).await;
+        let third = stored(&store, new_report(3)).await;
+        let operator = Connection::open(directory.path().join(FILE_NAME)).unwrap();
+        operator.execute("UPDATE reports SET department = 'transport' WHERE id = ?1", [&second]).unwrap();
+        let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        let mut expected = vec![(second, "transport".to_owned()), (third, "urban_management".to_owned())];
+        expected.sort();
+        assert_eq!(department(store.outbox_reports(claimed).await.unwrap()), expected);
+
+        let fourth = stored(&store, new_report(0)).await;
+        let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
+        assert_eq!(claimed, [fourth]);
+        assert!(store.just_stored.take(&claimed)[0].is_some(), "nothing changed it: kept");
     }
 }

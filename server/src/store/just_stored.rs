@@ -1,0 +1,149 @@
+//! Reports the SQLite writer has just stored, as the pipeline receives them, kept for the
+//! forwarder's next round so that it need not read each one back from the write-ahead log
+//! it was just written to (under write load every read transaction finds the log changed,
+//! drops the reader's cache and maps the database again).
+//!
+//! What is forwarded must be what the database holds. Every change happens on the writer
+//! thread, one job after another, and a job that may change a stored report (a lifecycle
+//! step, a purge, a requeue…) empties this whole set when it runs: an entry is only ever
+//! older than writes that cannot have touched it. A commit by another connection (an
+//! operator's command on the same file) is noticed at the next claim by SQLite's
+//! `data_version` and empties it too. An entry whose job was undone (its group's commit
+//! failed, or it failed when the group ran again) names a report that does not exist, so
+//! no claim ever asks for it; the oldest entries make room for new ones.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use super::Outgoing;
+
+/// Most reports kept (a few MB): a backlog larger than this is read back.
+const CAPACITY: usize = 4_096;
+
+/// The set, shared by the writer's jobs and the forwarder.
+#[derive(Debug, Default)]
+pub(super) struct JustStored {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    reports: HashMap<String, Outgoing>,
+    /// Ids in the order they were kept (an id taken since is skipped when its turn comes).
+    order: VecDeque<String>,
+    /// SQLite's `data_version` of the writer's connection at the last claim.
+    data_version: Option<i64>,
+}
+
+impl JustStored {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps `report`, stored by the running job (called on the writer thread).
+    pub(super) fn keep(&self, report: Outgoing) {
+        let mut inner = self.inner();
+        while inner.order.len() >= CAPACITY {
+            if let Some(oldest) = inner.order.pop_front() {
+                inner.reports.remove(&oldest);
+            }
+        }
+        inner.order.push_back(report.message.id.clone());
+        inner.reports.insert(report.message.id.clone(), report);
+    }
+
+    /// Forgets every report: the running job may change stored reports (called on the
+    /// writer thread).
+    pub(super) fn forget_all(&self) {
+        let mut inner = self.inner();
+        inner.reports.clear();
+        inner.order.clear();
+    }
+
+    /// Forgets every report if another connection committed since the last call
+    /// (`data_version` is what SQLite's pragma says on the writer's connection now).
+    pub(super) fn note_data_version(&self, data_version: i64) {
+        let mut inner = self.inner();
+        if inner.data_version.is_some_and(|seen| seen != data_version) {
+            inner.reports.clear();
+            inner.order.clear();
+        }
+        inner.data_version = Some(data_version);
+    }
+
+    /// Takes the reports `ids` that are kept: each in its place, `None` where it must be read.
+    pub(super) fn take(&self, ids: &[String]) -> Vec<Option<Outgoing>> {
+        let mut inner = self.inner();
+        let taken: Vec<_> = ids.iter().map(|id| inner.reports.remove(id)).collect();
+        if inner.reports.is_empty() {
+            inner.order.clear();
+        }
+        taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianxin_contract::pipeline::PipelineReport;
+    use lianxin_contract::{ReportSubmission, RequestKind};
+
+    fn outgoing(id: &str) -> Outgoing {
+        let report = ReportSubmission {
+            category: "noise".into(),
+            kind: RequestKind::Complaint,
+            description: String::new(),
+            fields: Default::default(),
+            location: None,
+            contact: None,
+            lang: Default::default(),
+            media_url: None,
+            public: false,
+        };
+        let message = PipelineReport {
+            id: id.into(),
+            tracking_no: String::new(),
+            created_at: String::new(),
+            department: String::new(),
+            district: None,
+            report,
+            photos: Vec::new(),
+            related: Vec::new(),
+            related_count: 0,
+            escalate: false,
+            due_at: None,
+        };
+        Outgoing { message, created_ms: 1 }
+    }
+
+    #[test]
+    fn a_kept_report_is_taken_once_and_a_change_forgets_all() {
+        let set = JustStored::default();
+        set.keep(outgoing("a"));
+        set.keep(outgoing("b"));
+        let taken = set.take(&["b".into(), "x".into()]);
+        assert_eq!(taken.iter().map(|report| report.as_ref().map(|report| report.message.id.as_str())).collect::<Vec<_>>(), [Some("b"), None]);
+        assert!(set.take(&["b".into()])[0].is_none(), "taken once");
+        set.forget_all();
+        assert!(set.take(&["a".into()])[0].is_none(), "forgotten by a job that may change reports");
+    }
+
+    #[test]
+    fn another_connections_commit_forgets_all_and_the_oldest_make_room() {
+        let set = JustStored::default();
+        set.note_data_version(3);
+        set.keep(outgoing("a"));
+        set.note_data_version(3);
+        assert!(set.take(&["a".into()])[0].is_some(), "nothing else committed");
+        set.keep(outgoing("b"));
+        set.note_data_version(4);
+        assert!(set.take(&["b".into()])[0].is_none(), "another connection committed");
+
+        for index in 0..=CAPACITY {
+            set.keep(outgoing(&index.to_string()));
+        }
+        assert!(set.take(&["0".into()])[0].is_none(), "the oldest made room");
+        assert!(set.take(&[CAPACITY.to_string()])[0].is_some());
+        assert!(set.inner().order.len() <= CAPACITY);
+    }
+}
