@@ -8,17 +8,27 @@
 //! step, a purge, a requeue…) empties this whole set when it runs: an entry is only ever
 //! older than writes that cannot have touched it. A commit by another connection (an
 //! operator's command on the same file) is noticed at the next claim by SQLite's
-//! `data_version` and empties it too. An entry whose job was undone (its group's commit
-//! failed, or it failed when the group ran again) names a report that does not exist, so
-//! no claim ever asks for it; the oldest entries make room for new ones.
+//! `data_version` and empties it too.
+//!
+//! When the set is full, a new report is not kept (the forwarder, oldest first, reads it
+//! back when its turn comes): under a backlog the kept ones are the next the forwarder
+//! takes, where dropping the oldest would keep only what it reaches last. An entry whose
+//! job was undone (its group's commit failed, or it failed when the group ran again) names
+//! a report that does not exist, so no claim ever asks for it; once it is a minute old it
+//! makes room.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use super::Outgoing;
 
-/// Most reports kept (a few MB): a backlog larger than this is read back.
+/// Most reports kept (a few MB): a backlog larger than this is partly read back.
 const CAPACITY: usize = 4_096;
+
+/// An entry this old (ms) when the set is full makes room: the forwarder takes a report
+/// within a round or two of its commit, so one still here was undone, or waits behind a
+/// backlog that is read back anyway.
+const STALE_MS: i64 = 60_000;
 
 /// The set, shared by the writer's jobs and the forwarder.
 #[derive(Debug, Default)]
@@ -29,7 +39,8 @@ pub(super) struct JustStored {
 #[derive(Debug, Default)]
 struct Inner {
     reports: HashMap<String, Outgoing>,
-    /// Ids in the order they were kept (an id taken since is skipped when its turn comes).
+    /// Ids in the order they were kept (an id taken since stays until it reaches the front
+    /// or the list is tidied).
     order: VecDeque<String>,
     /// SQLite's `data_version` of the writer's connection at the last claim.
     data_version: Option<i64>,
@@ -43,13 +54,24 @@ impl JustStored {
     /// Keeps `report`, stored by the running job (called on the writer thread).
     pub(super) fn keep(&self, report: Outgoing) {
         let mut inner = self.inner();
-        while inner.order.len() >= CAPACITY {
-            if let Some(oldest) = inner.order.pop_front() {
-                inner.reports.remove(&oldest);
+        let Inner { reports, order, .. } = &mut *inner;
+        while order.front().is_some_and(|id| !reports.contains_key(id)) {
+            order.pop_front();
+        }
+        if reports.len() >= CAPACITY {
+            let stale = order.front().and_then(|id| reports.get(id)).is_some_and(|oldest| report.created_ms - oldest.created_ms > STALE_MS);
+            if !stale {
+                return;
+            }
+            if let Some(oldest) = order.pop_front() {
+                reports.remove(&oldest);
             }
         }
-        inner.order.push_back(report.message.id.clone());
-        inner.reports.insert(report.message.id.clone(), report);
+        if order.len() >= 2 * CAPACITY {
+            order.retain(|id| reports.contains_key(id));
+        }
+        order.push_back(report.message.id.clone());
+        reports.insert(report.message.id.clone(), report);
     }
 
     /// Forgets every report: the running job may change stored reports (called on the
@@ -89,6 +111,10 @@ mod tests {
     use lianxin_contract::{ReportSubmission, RequestKind};
 
     fn outgoing(id: &str) -> Outgoing {
+        outgoing_at(id, 1)
+    }
+
+    fn outgoing_at(id: &str, created_ms: i64) -> Outgoing {
         let report = ReportSubmission {
             category: "noise".into(),
             kind: RequestKind::Complaint,
@@ -113,7 +139,7 @@ mod tests {
             escalate: false,
             due_at: None,
         };
-        Outgoing { message, created_ms: 1 }
+        Outgoing { message, created_ms }
     }
 
     #[test]
@@ -129,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn another_connections_commit_forgets_all_and_the_oldest_make_room() {
+    fn another_connections_commit_forgets_all() {
         let set = JustStored::default();
         set.note_data_version(3);
         set.keep(outgoing("a"));
@@ -138,12 +164,31 @@ mod tests {
         set.keep(outgoing("b"));
         set.note_data_version(4);
         assert!(set.take(&["b".into()])[0].is_none(), "another connection committed");
+    }
 
-        for index in 0..=CAPACITY {
-            set.keep(outgoing(&index.to_string()));
+    /// Under a backlog the forwarder (oldest first) finds the reports it takes next; one
+    /// that is never asked for makes room once a minute old; the list stays bounded.
+    #[test]
+    fn when_full_the_next_to_forward_stay_and_a_minute_old_one_makes_room() {
+        let set = JustStored::default();
+        for index in 0..CAPACITY + 10 {
+            set.keep(outgoing_at(&index.to_string(), 1_000));
         }
-        assert!(set.take(&["0".into()])[0].is_none(), "the oldest made room");
-        assert!(set.take(&[CAPACITY.to_string()])[0].is_some());
-        assert!(set.inner().order.len() <= CAPACITY);
+        assert!(set.take(&["0".into()])[0].is_some(), "the oldest, next to forward, stayed");
+        assert!(set.take(&[(CAPACITY + 5).to_string()])[0].is_none(), "a new one while full is read back");
+        set.keep(outgoing_at("after", 1_000));
+        assert!(set.take(&["after".into()])[0].is_some(), "a taken one made room");
+
+        set.keep(outgoing_at("fills", 1_000));
+        set.keep(outgoing_at("late", 1_000 + STALE_MS + 1));
+        assert!(set.take(&["1".into()])[0].is_none(), "a minute old, never asked for: made room");
+        assert!(set.take(&["late".into()])[0].is_some());
+
+        for round in 0..3 * CAPACITY {
+            let id = format!("r{round}");
+            set.keep(outgoing_at(&id, 1_000 + STALE_MS));
+            set.take(&[id]);
+        }
+        assert!(set.inner().order.len() <= 2 * CAPACITY, "taken ids are tidied away");
     }
 }
