@@ -8,7 +8,9 @@
 //! step, a purge, a requeue…) empties this whole set when it runs: an entry is only ever
 //! older than writes that cannot have touched it. A commit by another connection (an
 //! operator's command on the same file) is noticed at the next claim by SQLite's
-//! `data_version` and empties it too.
+//! `data_version` and empties it too. An insert job run a second time (its group ran again
+//! after another job failed) draws another tracking number and time: it forgets what its
+//! first run kept.
 //!
 //! When the set is full, a new report is not kept (the forwarder, oldest first, reads it
 //! back when its turn comes): under a backlog the kept ones are the next the forwarder
@@ -72,6 +74,11 @@ impl JustStored {
         }
         order.push_back(report.message.id.clone());
         reports.insert(report.message.id.clone(), report);
+    }
+
+    /// Forgets report `id` (a job run again forgets what its first run kept).
+    pub(super) fn forget(&self, id: &str) {
+        self.inner().reports.remove(id);
     }
 
     /// Forgets every report: the running job may change stored reports (called on the

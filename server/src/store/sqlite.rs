@@ -266,14 +266,16 @@ impl SqliteStore {
             connection.prepare_cached(INSERT_OUTBOX)?.execute(params![new.id, now])?;
             connection.prepare_cached(RECEIVED_STEP)?.execute(params![new.id, now])?;
             // A report related to others is read back: the relations' order is the
-            // database's. (A job run again finds its report already taken: read back too.)
-            if related.count == 0
-                && let Some(mut message) = forwarded.take()
-            {
-                message.tracking_no = tracking_no.clone();
-                message.created_at = ids::rfc3339(now);
-                message.due_at = new.limit_ms.map(|limit| ids::rfc3339(now + limit));
-                just_stored.keep(Outgoing { message, created_ms: now });
+            // database's. A job run again (its group ran again after another job failed)
+            // drew another tracking number and time than its first run kept: read back too.
+            match forwarded.take() {
+                Some(mut message) if related.count == 0 => {
+                    message.tracking_no = tracking_no.clone();
+                    message.created_at = ids::rfc3339(now);
+                    message.due_at = new.limit_ms.map(|limit| ids::rfc3339(now + limit));
+                    just_stored.keep(Outgoing { message, created_ms: now });
+                }
+                _ => just_stored.forget(&new.id),
             }
             Ok(Inserted::Created(receipt(new.id.clone(), tracking_no, now)))
         })
@@ -1077,5 +1079,50 @@ mod tests {
         let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
         assert_eq!(claimed, [fourth]);
         assert!(store.just_stored.take(&claimed)[0].is_some(), "nothing changed it: kept");
+    }
+
+    /// When another job of its group fails, the group runs again and the insert draws
+    /// another tracking number and time: what its first run kept is not what is stored, so
+    /// the forwarder reads that report back.
+    #[tokio::test]
+    async fn a_report_stored_by_its_jobs_second_run_is_forwarded_as_stored() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap();
+        // The writer is held while the insert and a failing job queue up behind it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holding = tokio::spawn({
+            let writer = store.writer.clone();
+            async move {
+                writer
+                    .write(move |_| {
+                        let _ = held.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let inserting = tokio::spawn({
+            let store = store.clone();
+            async move { stored(&store, new_report(0)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let failing = tokio::spawn({
+            let writer = store.writer.clone();
+            async move { writer.write(|connection| Ok(connection.execute("INSERT INTO no_such_table VALUES (1)", [])?)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Each run of the insert draws its own time: the second a millisecond or more later.
+        release.send(()).unwrap();
+        holding.await.unwrap().unwrap();
+        let id = inserting.await.unwrap();
+        assert!(failing.await.unwrap().is_err());
+
+        let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
+        assert_eq!(claimed, std::slice::from_ref(&id));
+        let sent = store.outbox_reports(claimed).await.unwrap();
+        let cipher = store.cipher.clone();
+        let read = store.read(move |connection| outgoing(connection, id, &cipher)).await.unwrap();
+        assert_eq!(sent, [read]);
     }
 }
