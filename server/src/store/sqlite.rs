@@ -1089,19 +1089,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap();
         // The writer is held while the insert and a failing job queue up behind it.
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let holding = tokio::spawn({
-            let writer = store.writer.clone();
-            async move {
-                writer
-                    .write(move |_| {
-                        let _ = held.recv();
-                        Ok(())
-                    })
-                    .await
-            }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let held = store.writer.hold().await;
         let inserting = tokio::spawn({
             let store = store.clone();
             async move { stored(&store, new_report(0)).await }
@@ -1113,8 +1101,7 @@ mod tests {
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         // Each run of the insert draws its own time: the second a millisecond or more later.
-        release.send(()).unwrap();
-        holding.await.unwrap().unwrap();
+        held.release().await;
         let id = inserting.await.unwrap();
         assert!(failing.await.unwrap().is_err());
 

@@ -178,6 +178,41 @@ fn run(connection: Connection, queue: std_mpsc::Receiver<Box<dyn Job>>, commits:
     }
 }
 
+/// The writer held in a job of its own, for tests that queue a group behind it.
+#[cfg(test)]
+pub(super) struct Held {
+    release: std_mpsc::Sender<()>,
+    job: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+#[cfg(test)]
+impl Held {
+    /// Lets the holding job end and waits until it has committed.
+    pub(super) async fn release(self) {
+        self.release.send(()).expect("the holding job waits");
+        self.job.await.expect("the holding job ends").expect("the holding job commits");
+    }
+}
+
+#[cfg(test)]
+impl Writer {
+    /// Holds the writer until [`Held::release`]: jobs sent meanwhile run as one group.
+    pub(super) async fn hold(&self) -> Held {
+        let (release, held) = std_mpsc::channel::<()>();
+        let writer = self.clone();
+        let job = tokio::spawn(async move {
+            writer
+                .write(move |_| {
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        Held { release, job }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,19 +246,7 @@ mod tests {
         connection.execute_batch("CREATE TABLE notes (text TEXT NOT NULL UNIQUE)").unwrap();
         let writer = Writer::start(connection);
         // The writer is held in a job of its own while the group queues up behind it.
-        let (release, held) = std_mpsc::channel::<()>();
-        let holding = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .write(move |_| {
-                        let _ = held.recv();
-                        Ok(())
-                    })
-                    .await
-            }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let held = writer.hold().await;
         let insert = |texts: &'static [&'static str]| {
             let writer = writer.clone();
             tokio::spawn(async move {
@@ -243,9 +266,8 @@ mod tests {
         let failing = insert(&["c", "a"]);
         let last = insert(&["d"]);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        release.send(()).unwrap();
+        held.release().await;
 
-        holding.await.unwrap().unwrap();
         let (first, second, failing, last) = (first.await.unwrap(), second.await.unwrap(), failing.await.unwrap(), last.await.unwrap());
         assert!(matches!(failing, Err(StoreError::Sqlite(_))), "{failing:?}");
         assert_eq!((first.unwrap(), second.unwrap(), last.unwrap()), (1, 2, 3), "the others' rows, numbered as if the failing job had never run");
