@@ -139,6 +139,25 @@ impl SqliteStore {
             .await
     }
 
+    /// Runs `work`, which changes stored report `id` and no other, in the writer's next
+    /// group: when it runs, only that report is forgotten (pipeline events and answers come
+    /// as often as reports; forgetting every kept report at each would leave the forwarder
+    /// reading back nearly all).
+    async fn write_report<T, F>(&self, id: &str, mut work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let just_stored = self.just_stored.clone();
+        let id = id.to_owned();
+        self.writer
+            .write(move |connection| {
+                just_stored.forget(&id);
+                work(connection)
+            })
+            .await
+    }
+
     /// Runs `work` in the writer's next group, keeping the reports kept for the forwarder:
     /// only for a new report's insert and the outbox's and messages' own bookkeeping
     /// (leases, deliveries, failures), which change nothing the pipeline receives.
@@ -316,9 +335,11 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn advance(&self, id: &str, input: Input, policy: Policy) -> Result<Result<Outcome, Refusal>, StoreError> {
-        let id = id.to_owned();
-        self.write(move |connection| {
+    pub(super) async fn advance(&self, report_id: &str, input: Input, policy: Policy) -> Result<Result<Outcome, Refusal>, StoreError> {
+        let id = report_id.to_owned();
+        // `write_change` writes report `id`'s row and its own timeline, support, answer and
+        // messages: no other report's.
+        self.write_report(report_id, move |connection| {
             let row = connection
                 .prepare_cached(&numbered(CURRENT))?
                 .query_row([&id], |row| {
@@ -1079,6 +1100,35 @@ mod tests {
         let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
         assert_eq!(claimed, [fourth]);
         assert!(store.just_stored.take(&claimed)[0].is_some(), "nothing changed it: kept");
+    }
+
+    /// A lifecycle step (here the pipeline moving a report to another department before
+    /// the forwarder sent it) changes its own report only: that one is read back with the
+    /// change, every other kept report stays kept.
+    #[tokio::test]
+    async fn a_lifecycle_step_forgets_its_own_report_only() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap();
+        let moved = stored(&store, new_report(1)).await;
+        let untouched = stored(&store, new_report(2)).await;
+        let event = crate::lifecycle::PipelineInput {
+            kind: lianxin_contract::pipeline::EventKind::Transferred,
+            at_ms: ids::now_ms(),
+            message: None,
+            planned_for: None,
+            department: Some("housing".into()),
+            duplicate_of: None,
+            due_ms: None,
+        };
+        let policy = Policy { supervisor: "supervision_office".into(), answer_window_ms: 7 * 86_400_000 };
+        let outcome = store.advance(&moved, Input::Pipeline(event), policy).await.unwrap();
+        assert!(matches!(outcome, Ok(Outcome::Changed(_))), "{outcome:?}");
+
+        let claimed = store.claim_due("forwarder", ids::now_ms(), ids::now_ms() + 60_000, 8).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert!(store.just_stored.take(std::slice::from_ref(&untouched))[0].is_some(), "the other report stays kept");
+        let sent = store.outbox_reports(vec![moved.clone()]).await.unwrap();
+        assert_eq!(sent.iter().map(|report| (report.message.id.as_str(), report.message.department.as_str())).collect::<Vec<_>>(), [(moved.as_str(), "housing")]);
     }
 
     /// When another job of its group fails, the group runs again and the insert draws
