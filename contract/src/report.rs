@@ -183,6 +183,24 @@ pub struct ReportSubmission {
     pub public: bool,
 }
 
+impl ReportSubmission {
+    /// A report of `category` and `kind` in the resident's words and nothing else: no
+    /// fields, place, contact or link, the default language, private.
+    pub fn new(category: impl Into<String>, kind: RequestKind, description: impl Into<String>) -> ReportSubmission {
+        ReportSubmission {
+            category: category.into(),
+            kind,
+            description: description.into(),
+            fields: BTreeMap::new(),
+            location: None,
+            contact: None,
+            lang: Lang::default(),
+            media_url: None,
+            public: false,
+        }
+    }
+}
+
 /// The answer to an accepted report: given only once the report is durable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {

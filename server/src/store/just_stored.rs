@@ -122,17 +122,7 @@ mod tests {
     }
 
     fn outgoing_at(id: &str, created_ms: i64) -> Outgoing {
-        let report = ReportSubmission {
-            category: "noise".into(),
-            kind: RequestKind::Complaint,
-            description: String::new(),
-            fields: Default::default(),
-            location: None,
-            contact: None,
-            lang: Default::default(),
-            media_url: None,
-            public: false,
-        };
+        let report = ReportSubmission::new("noise", RequestKind::Complaint, "");
         let message = PipelineReport {
             id: id.into(),
             tracking_no: String::new(),
