@@ -125,34 +125,38 @@ impl SqliteStore {
 
     /// Runs `work` in the writer's next group. Any write that may change a stored report
     /// goes this way: when it runs, the reports kept for the forwarder are forgotten.
-    async fn write<T, F>(&self, mut work: F) -> Result<T, StoreError>
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let just_stored = self.just_stored.clone();
-        self.writer
-            .write(move |connection| {
-                just_stored.forget_all();
-                work(connection)
-            })
-            .await
+        self.write_forgetting(JustStored::forget_all, work).await
     }
 
     /// Runs `work`, which changes stored report `id` and no other, in the writer's next
     /// group: when it runs, only that report is forgotten (pipeline events and answers come
     /// as often as reports; forgetting every kept report at each would leave the forwarder
     /// reading back nearly all).
-    async fn write_report<T, F>(&self, id: &str, mut work: F) -> Result<T, StoreError>
+    async fn write_report<T, F>(&self, id: &str, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let id = id.to_owned();
+        self.write_forgetting(move |just_stored| just_stored.forget(&id), work).await
+    }
+
+    /// Runs `work` in the writer's next group after `forget` (on the writer thread, in job
+    /// order, at every run of the job).
+    async fn write_forgetting<T, F>(&self, forget: impl Fn(&JustStored) + Send + 'static, mut work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let just_stored = self.just_stored.clone();
-        let id = id.to_owned();
         self.writer
             .write(move |connection| {
-                just_stored.forget(&id);
+                forget(&just_stored);
                 work(connection)
             })
             .await
