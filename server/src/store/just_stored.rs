@@ -4,9 +4,10 @@
 //! drops the reader's cache and maps the database again).
 //!
 //! What is forwarded must be what the database holds. Every change happens on the writer
-//! thread, one job after another, and a job that may change a stored report (a lifecycle
-//! step, a purge, a requeue…) empties this whole set when it runs: an entry is only ever
-//! older than writes that cannot have touched it. A commit by another connection (an
+//! thread, one job after another, and a job that may change stored reports (a purge, a
+//! requeue…) empties this whole set when it runs; a lifecycle step, which changes only its
+//! own report, forgets that one. An entry is only ever older than writes that cannot have
+//! touched it. A commit by another connection (an
 //! operator's command on the same file) is noticed at the next claim by SQLite's
 //! `data_version` and empties it too. An insert job run a second time (its group ran again
 //! after another job failed) draws another tracking number and time: it forgets what its
@@ -48,6 +49,13 @@ struct Inner {
     data_version: Option<i64>,
 }
 
+impl Inner {
+    fn clear(&mut self) {
+        self.reports.clear();
+        self.order.clear();
+    }
+}
+
 impl JustStored {
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -84,9 +92,7 @@ impl JustStored {
     /// Forgets every report: the running job may change stored reports (called on the
     /// writer thread).
     pub(super) fn forget_all(&self) {
-        let mut inner = self.inner();
-        inner.reports.clear();
-        inner.order.clear();
+        self.inner().clear();
     }
 
     /// Forgets every report if another connection committed since the last call
@@ -94,8 +100,7 @@ impl JustStored {
     pub(super) fn note_data_version(&self, data_version: i64) {
         let mut inner = self.inner();
         if inner.data_version.is_some_and(|seen| seen != data_version) {
-            inner.reports.clear();
-            inner.order.clear();
+            inner.clear();
         }
         inner.data_version = Some(data_version);
     }

@@ -9,8 +9,8 @@
 //! outbox row is delivered only by the forwarder holding its lease.
 
 pub mod copy;
-mod postgres;
 mod just_stored;
+mod postgres;
 mod sqlite;
 mod writer;
 
