@@ -218,6 +218,15 @@ pub struct ForwarderSettings {
     /// a photo report's pace every round was one report, and its claim and its record were
     /// two commits of their own (default 25; 0: never waits).
     pub gather_ms: u64,
+    /// Reports (and follow-up messages) taken from the outbox per round (default 128, at
+    /// most [`crate::forwarder::MAX_ROUND`]). A round's claim, its write and fsync to the
+    /// pipeline file and the record of its deliveries are one each however many reports it
+    /// carries, so under load a larger round costs less per report (128 against 32: a
+    /// fifth less server CPU per JSON report in the bench). A round's deliveries are
+    /// recorded together, so a forwarder killed in the middle of one leaves at most this
+    /// many delivered but not recorded: they are delivered again under their idempotency
+    /// keys (one ticket each).
+    pub round_size: usize,
     /// Reports of one round delivered at once (default 8): a webhook, Open311 or NATS
     /// pipeline answers several requests at a time, and the file sink writes and fsyncs the
     /// lines waiting together once.
@@ -237,6 +246,7 @@ impl Default for ForwarderSettings {
             lease_ms: 60_000,
             legacy_signature: true,
             gather_ms: 25,
+            round_size: 128,
             concurrent_deliveries: 8,
         }
     }
@@ -610,8 +620,11 @@ impl Config {
                 self.forwarder.delivery_timeout_ms
             );
         }
-        if !(1..=crate::forwarder::BATCH).contains(&self.forwarder.concurrent_deliveries) {
-            bail!("forwarder.concurrent_deliveries ({}) must be between 1 and {} (a round's most)", self.forwarder.concurrent_deliveries, crate::forwarder::BATCH);
+        if !(1..=crate::forwarder::MAX_ROUND).contains(&self.forwarder.round_size) {
+            bail!("forwarder.round_size ({}) must be between 1 and {}", self.forwarder.round_size, crate::forwarder::MAX_ROUND);
+        }
+        if !(1..=self.forwarder.round_size).contains(&self.forwarder.concurrent_deliveries) {
+            bail!("forwarder.concurrent_deliveries ({}) must be between 1 and forwarder.round_size ({})", self.forwarder.concurrent_deliveries, self.forwarder.round_size);
         }
         let url = self.storage.database_url.expose();
         if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -687,14 +700,25 @@ mod tests {
     }
 
     #[test]
-    fn deliveries_at_once_are_refused_outside_one_to_a_round_naming_the_setting() {
-        for (value, accepted) in [(0, false), (1, true), (8, true), (32, true), (33, false)] {
+    fn rounds_and_deliveries_at_once_are_refused_out_of_range_naming_the_setting() {
+        let cases = [
+            ("concurrent_deliveries = 0", "forwarder.concurrent_deliveries"),
+            ("concurrent_deliveries = 1", ""),
+            ("concurrent_deliveries = 128", ""),
+            ("concurrent_deliveries = 129", "forwarder.concurrent_deliveries"),
+            ("round_size = 8\nconcurrent_deliveries = 8", ""),
+            ("round_size = 8\nconcurrent_deliveries = 9", "forwarder.concurrent_deliveries"),
+            ("round_size = 0", "forwarder.round_size"),
+            ("round_size = 256", ""),
+            ("round_size = 257", "forwarder.round_size"),
+        ];
+        for (settings_text, refused) in cases {
             let dir = tempfile::tempdir().unwrap();
             let file = dir.path().join("lianxin.toml");
-            std::fs::write(&file, format!("[forwarder]\nconcurrent_deliveries = {value}\n")).unwrap();
-            match Config::load(&settings(&["--config", file.to_str().unwrap()])).and_then(|config| config.check().map(|()| config)) {
-                Ok(config) => assert!(accepted && config.forwarder.concurrent_deliveries == value, "{value} was accepted"),
-                Err(error) => assert!(!accepted && format!("{error:#}").contains("forwarder.concurrent_deliveries"), "{value}: {error:#}"),
+            std::fs::write(&file, format!("[forwarder]\n{settings_text}\n")).unwrap();
+            match Config::load(&settings(&["--config", file.to_str().unwrap()])).and_then(|config| config.check()) {
+                Ok(()) => assert!(refused.is_empty(), "{settings_text:?} was accepted"),
+                Err(error) => assert!(!refused.is_empty() && format!("{error:#}").contains(refused), "{settings_text:?}: {error:#}"),
             }
         }
     }

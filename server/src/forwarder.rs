@@ -21,10 +21,9 @@ use crate::photo_links::PhotoLinks;
 use crate::sink::{DeliveryError, FileSink, Sink};
 use crate::store::Store;
 
-/// Reports taken from the outbox per round. A round's deliveries are recorded together, so
-/// a forwarder killed in the middle of one leaves at most this many delivered but not
-/// recorded: they are delivered again under their idempotency keys (one ticket each).
-pub const BATCH: usize = 32;
+/// The largest `[forwarder] round_size`: the pipeline file remembers the ids of at least
+/// this many lines, so a round sent again after a crash is not written twice.
+pub const MAX_ROUND: usize = 256;
 
 /// Wakes the forwarder and shows it is alive.
 #[derive(Clone, Debug, Default)]
@@ -78,7 +77,7 @@ impl Forwarder {
                 Ok(count) => {
                     // A small round: give the next one a moment to fill (fewer commits and
                     // sink writes per report; a hotline's pipeline does not miss 25 ms).
-                    if count > 0 && count < BATCH / 2 && self.settings.gather_ms > 0 {
+                    if count > 0 && count < self.settings.round_size / 2 && self.settings.gather_ms > 0 {
                         tokio::select! {
                             _ = tokio::time::sleep(self.settings.gather_interval()) => {}
                             _ = shutdown.changed() => {}
@@ -108,7 +107,7 @@ impl Forwarder {
     async fn round(&self, shutdown: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let now = ids::now_ms();
         let lease_until = now + self.settings.lease_ms as i64;
-        let due = self.store.claim_due(&self.owner, now, lease_until, BATCH).await?;
+        let due = self.store.claim_due(&self.owner, now, lease_until, self.settings.round_size).await?;
         // Up to `concurrent_deliveries` reports are delivered at once (the pipeline file
         // takes the whole round in one write and one fsync). The round's deliveries
         // are recorded together, in one transaction after the round (a crash before it
@@ -161,7 +160,7 @@ impl Forwarder {
         // Then the follow-up messages of reports the pipeline has (reopened, rated,
         // escalated), leased and retried the same way.
         let lease_until = ids::now_ms() + self.settings.lease_ms as i64;
-        let messages = self.store.claim_messages(&self.owner, ids::now_ms(), lease_until, BATCH).await?;
+        let messages = self.store.claim_messages(&self.owner, ids::now_ms(), lease_until, self.settings.round_size).await?;
         let mut sent = 0;
         for id in &messages {
             if *shutdown.borrow() || lease_until - ids::now_ms() < self.settings.delivery_timeout_ms as i64 {

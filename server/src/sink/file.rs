@@ -22,15 +22,17 @@ use anyhow::Context;
 use tokio::sync::oneshot;
 
 use super::{Delivered, DeliveryError};
+use crate::forwarder::MAX_ROUND;
 use lianxin_contract::pipeline::{PipelineMessage, PipelineReport};
 
 /// How much of the file's end is read at start-up to find recent ids. Only the last round
-/// of the forwarder (at most 32 reports) can be a repeat; 1 MiB covers it with a wide
-/// margin.
-const TAIL_BYTES: u64 = 1 << 20;
+/// of the forwarder (at most [`MAX_ROUND`] reports, a few KB each) can be a repeat; 8 MiB
+/// covers it with a wide margin.
+const TAIL_BYTES: u64 = 8 << 20;
 /// Ids remembered for repeat suppression, newest kept: only the last round can be
 /// repeated, so the memory stays bounded for the life of the process.
 const RECENT_IDS: usize = 1024;
+const _: () = assert!(RECENT_IDS >= MAX_ROUND, "the pipeline file remembers at least a round's ids");
 
 /// Appends reports to a JSON-lines file.
 #[derive(Debug)]
