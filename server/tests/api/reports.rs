@@ -112,6 +112,31 @@ async fn unknown_tracking_number_is_404() {
 }
 
 #[tokio::test]
+async fn a_backlog_larger_than_a_round_goes_in_rounds_of_the_configured_size() {
+    // Rounds of 4; after a small round the forwarder waits long enough for nine reports to
+    // queue up behind it.
+    let app = spawn_app_with(|config| {
+        config.forwarder.round_size = 4;
+        config.forwarder.gather_ms = 2000;
+    })
+    .await;
+    assert_eq!(app.post_report(Some("first"), &manhole_report(), vec![]).await.status(), 201);
+    app.wait_for_pipeline(1).await;
+    for index in 0..9 {
+        assert_eq!(app.post_report(Some(&format!("queued-{index}")), &manhole_report(), vec![]).await.status(), 201);
+    }
+    let lines = app.wait_for_pipeline(10).await;
+
+    assert_eq!(lines.len(), 10, "each report once");
+    // A round records its deliveries at one time: the nine took rounds of 4, 4 and 1 (two
+    // back-to-back rounds may share a millisecond, never all three).
+    let rounds = count_rows(app.data_dir.path(), "(SELECT DISTINCT delivered_ms FROM outbox) AS rounds").await;
+    assert!(rounds >= 3, "{rounds} rounds: the first report, then the nine in more than one");
+    let whole = count_rows(app.data_dir.path(), "(SELECT delivered_ms FROM outbox GROUP BY delivered_ms HAVING count(*) >= 9) AS whole").await;
+    assert_eq!(whole, 0, "the nine were not taken in one round");
+}
+
+#[tokio::test]
 async fn reports_filed_while_the_forwarder_gathers_reach_the_pipeline_in_one_round() {
     // Long enough that filing four reports surely fits in it, even on a loaded machine.
     let app = spawn_app_with(|config| config.forwarder.gather_ms = 2000).await;
