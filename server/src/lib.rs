@@ -46,8 +46,10 @@ pub mod retention;
 pub mod photo_links;
 /// Prometheus counters and their text rendering.
 pub mod metrics;
-/// Report ids, tracking numbers and timestamps.
+/// Report ids and timestamps.
 pub mod ids;
+/// Tracking numbers: drawn, or a keyed permutation of a sequence; typed ones normalised.
+pub mod tracking;
 /// Durable storage: reports, photos' records, outbox and status timeline (SQLite or
 /// PostgreSQL).
 pub mod store;

@@ -32,6 +32,7 @@ use super::page_words::{self as words, Word};
 use crate::error::{ApiError, WordedError};
 use crate::ids;
 use crate::lifecycle::Outcome;
+use crate::tracking;
 
 /// Reports a "my reports" page lists at most.
 const MINE_MAX: usize = 30;
@@ -76,7 +77,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     )
 )]
 async fn answer(State(state): State<AppState>, Path(tracking_no): Path<String>, RequestLang(lang): RequestLang, body: Result<ApiJson<ResidentAnswer>, WordedError>) -> Response {
-    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    let tracking_no = tracking::normalize(&tracking_no);
     let result = async {
         let ApiJson(answer) = body.map_err(|WordedError(error, _)| error)?;
         let outcome = state.follow_up.answer(&tracking_no, answer).await?;
@@ -110,7 +111,7 @@ const NEARBY_SHOWN: usize = 10;
     )
 )]
 async fn support(State(state): State<AppState>, Path(tracking_no): Path<String>, RequestLang(lang): RequestLang, body: Result<ApiJson<Support>, WordedError>) -> Response {
-    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    let tracking_no = tracking::normalize(&tracking_no);
     let result = async {
         let ApiJson(support) = body.map_err(|WordedError(error, _)| error)?;
         let (outcome, supporters) = state.follow_up.support(&tracking_no, support, None).await?;
@@ -152,7 +153,7 @@ async fn support_form(State(state): State<AppState>, Path(tracking_no): Path<Str
             _ => {}
         }
     }
-    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    let tracking_no = tracking::normalize(&tracking_no);
     match state.follow_up.support(&tracking_no, support, photo).await {
         Ok(_) => Redirect::to(&format!("/r/{tracking_no}?lang={}", lang.tag())).into_response(),
         Err(error) => {
@@ -269,7 +270,7 @@ async fn page(State(state): State<AppState>, Path(tracking_no): Path<String>, he
 
 /// Renders the progress page of `tracking_no`; `problem` is a refused answer to show.
 async fn render(state: &AppState, tracking_no: &str, secret: &str, lang: Lang, problem: Option<(String, String)>, code: StatusCode) -> Response {
-    let tracking_no = ids::normalize_tracking_no(tracking_no);
+    let tracking_no = tracking::normalize(tracking_no);
     let window = state.follow_up.settings().answer_window_ms();
     let status = match state.store.status(&tracking_no, window).await {
         Ok(Some(status)) => status,
@@ -433,9 +434,9 @@ async fn form(State(state): State<AppState>, Path(tracking_no): Path<String>, he
         Some(rating) => answer.rating = rating,
         None => missing.push(ValidationError::new("rating", Rule::Required)),
     }
-    let result = if missing.is_empty() { state.follow_up.answer(&ids::normalize_tracking_no(&tracking_no), answer).await.map_err(ApiError::from) } else { Err(ApiError::Validation(missing)) };
+    let result = if missing.is_empty() { state.follow_up.answer(&tracking::normalize(&tracking_no), answer).await.map_err(ApiError::from) } else { Err(ApiError::Validation(missing)) };
     match result {
-        Ok(_) => Redirect::to(&format!("/r/{}?k={}&lang={}", ids::normalize_tracking_no(&tracking_no), secret, lang.tag())).into_response(),
+        Ok(_) => Redirect::to(&format!("/r/{}?k={}&lang={}", tracking::normalize(&tracking_no), secret, lang.tag())).into_response(),
         Err(error) => {
             let problem = error.problem(lang);
             render(&state, &tracking_no, &secret, lang, Some((problem.title, problem.detail)), error.status()).await
@@ -451,7 +452,7 @@ async fn mine(State(state): State<AppState>, headers: HeaderMap, uri: axum::http
     let mut items = String::new();
     for pair in query.r.split(',').filter(|pair| !pair.is_empty()).take(MINE_MAX) {
         let (tracking_no, secret) = pair.split_once('.').unwrap_or((pair, ""));
-        let tracking_no = ids::normalize_tracking_no(tracking_no);
+        let tracking_no = tracking::normalize(tracking_no);
         let Ok(Some(status)) = state.store.status(&tracking_no, window).await else { continue };
         let category = state.catalog.category(&status.category).map_or(status.category.clone(), |category| category.name.get(lang).to_owned());
         let waiting = status.status == Status::Resolved;

@@ -29,6 +29,7 @@ use crate::intake::{self, Intake};
 use crate::privacy::constant_time_eq;
 use crate::store::{ListFilter, ListedReport};
 use crate::submission::{Accepted, SubmissionError};
+use crate::tracking;
 
 /// Reports a listing returns at most, and the window it covers by default.
 const LIST_MAX: usize = 1000;
@@ -187,7 +188,7 @@ async fn service_request(State(state): State<AppState>, Path(file): Path<String>
     if wrong_jurisdiction(&state, &pairs) {
         return not_ours(format, lang);
     }
-    match state.store.listed_by_number(&[ids::normalize_tracking_no(id)]).await {
+    match state.store.listed_by_number(&[tracking::normalize(id)]).await {
         Ok(found) if !found.is_empty() => document(format, StatusCode::OK, "service_requests", &Value::Array(found.iter().map(|report| request_row(&state, report, lang)).collect())),
         Ok(_) => error(format, StatusCode::NOT_FOUND, format!("service_request_id {id:?}: {}", words(lang, "没有这个编号", "no request has this id", "заявки с таким номером нет"))),
         Err(failure) => store_failure(format, failure.into(), lang),
@@ -227,7 +228,7 @@ async fn list_requests(State(state): State<AppState>, uri: Uri, headers: HeaderM
         return not_ours(format, lang);
     }
     let found = if let Some(numbers) = first(&pairs, "service_request_id") {
-        let numbers: Vec<String> = numbers.split(',').map(ids::normalize_tracking_no).filter(|number| !number.is_empty()).take(IDS_MAX).collect();
+        let numbers: Vec<String> = numbers.split(',').map(tracking::normalize).filter(|number| !number.is_empty()).take(IDS_MAX).collect();
         state.store.listed_by_number(&numbers).await
     } else {
         let mut problems = Vec::new();

@@ -21,10 +21,10 @@ use super::rate_limit::{self, ClientNetwork, RateLimiter};
 use super::{AppState, request_lang};
 use crate::config::Config;
 use crate::error::{ApiError, BadRequest, WordedError};
-use crate::ids;
 use crate::intake;
 use crate::store::{OpenCell, RELATED_DAYS, SAME_PLACE_M};
 use crate::submission::Accepted;
+use crate::tracking;
 use lianxin_contract::report::Nearby;
 
 /// The report routes, with the body limit from the configuration, the rate limit on
@@ -211,7 +211,7 @@ async fn nearby_cells(State(state): State<AppState>, RequestLang(lang): RequestL
     )
 )]
 async fn status(State(state): State<AppState>, Path(tracking_no): Path<String>, RequestLang(lang): RequestLang) -> Response {
-    let tracking_no = ids::normalize_tracking_no(&tracking_no);
+    let tracking_no = tracking::normalize(&tracking_no);
     match state.store.status(&tracking_no, state.follow_up.settings().answer_window_ms()).await {
         Ok(Some(status)) => Json(status).into_response(),
         Ok(None) => WordedError(ApiError::NotFound, lang).into_response(),

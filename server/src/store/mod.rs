@@ -69,6 +69,12 @@ pub enum StoreError {
         /// The newest this server knows.
         known: usize,
     },
+    /// A migration would have left rows that refer to no row; nothing of it was applied.
+    #[error("schema migration {0} would break references between tables; nothing of it was applied")]
+    MigrationBrokeReferences(usize),
+    /// Every tracking number of the sequence is taken (31^8 reports).
+    #[error("every tracking number is taken")]
+    TrackingNumbersExhausted,
     /// A write job panicked (a bug); it was rolled back and the writer went on.
     #[error("a write job panicked")]
     JobPanicked,
@@ -234,6 +240,18 @@ pub enum Store {
     Sqlite(SqliteStore),
     /// A PostgreSQL database shared by several server instances.
     Postgres(PostgresStore),
+}
+
+/// The condition that finds the report with tracking number `$1`, where `$2` is the
+/// sequence number behind it: SQLite's numbers are a permutation of a sequence, found through
+/// the sequence's unique index; a number drawn at random (PostgreSQL's, or SQLite's before
+/// migration 12) has no sequence number and its own unique index. `$2` is NULL where the
+/// engine draws numbers or the text is no number. SQLite answers the two branches from the
+/// two indexes (`numbers_are_found_through_an_index`); its `tracking_no` alone has none.
+macro_rules! by_number {
+    () => {
+        "tracking_no = $1 AND (tracking_seq = $2 OR tracking_seq IS NULL)"
+    };
 }
 
 /// Calls the same method on whichever engine holds the store.
@@ -532,12 +550,12 @@ impl Store {
 
     /// The id of the report with this tracking number.
     pub async fn report_id(&self, tracking_no: &str) -> Result<Option<String>, StoreError> {
-        on_engine!(self, engine => engine.text_by("SELECT id FROM reports WHERE tracking_no = $1", tracking_no.to_owned()).await)
+        on_engine!(self, engine => engine.text_by_number(ID_BY_NUMBER, tracking_no.to_owned()).await)
     }
 
     /// The tracking number of the report with this id or tracking number.
     pub async fn tracking_no(&self, id_or_tracking_no: &str) -> Result<Option<String>, StoreError> {
-        on_engine!(self, engine => engine.text_by("SELECT tracking_no FROM reports WHERE id = $1 OR tracking_no = $1", id_or_tracking_no.to_owned()).await)
+        on_engine!(self, engine => engine.text_by_number(NUMBER_BY_ID_OR_NUMBER, id_or_tracking_no.to_owned()).await)
     }
 
     /// Whether a report with this id exists.
@@ -654,11 +672,20 @@ const OVERDUE: &str = "SELECT id FROM reports WHERE due_ms <= $1 AND supervised_
 const SILENT: &str = "SELECT id FROM reports WHERE status = 'resolved' AND resolved_ms <= $1 ORDER BY resolved_ms LIMIT $2";
 /// The timeline of report `$1`, oldest first.
 const TIMELINE: &str = "SELECT step, status, at_ms, message, detail FROM timeline WHERE report_id = $1 ORDER BY seq";
-/// The public view of the report with tracking number `$1`.
-const PUBLIC_VIEW: &str = "SELECT id, category, status, created_ms, department, due_ms, handlings, supervised_ms, supervised_reason, resolved_ms, duplicate_of,
+/// The id of the report with tracking number `$1` (sequence number `$2`).
+const ID_BY_NUMBER: &str = concat!("SELECT id FROM reports WHERE ", by_number!());
+/// The tracking number of the report with id or tracking number `$1` (sequence number `$2`).
+const NUMBER_BY_ID_OR_NUMBER: &str = concat!("SELECT tracking_no FROM reports WHERE id = $1 OR (", by_number!(), ")");
+/// The id of the report with id or tracking number `$1` (sequence number `$2`).
+const ID_BY_ID_OR_NUMBER: &str = concat!("SELECT id FROM reports WHERE id = $1 OR (", by_number!(), ")");
+/// The public view of the report with tracking number `$1` (sequence number `$2`).
+const PUBLIC_VIEW: &str = concat!(
+    "SELECT id, category, status, created_ms, department, due_ms, handlings, supervised_ms, supervised_reason, resolved_ms, duplicate_of,
         (SELECT COUNT(*) FROM supports s WHERE s.report_id = reports.id),
         (SELECT CAST(COALESCE(MAX(c.members), 0) AS BIGINT) FROM class_members m JOIN classes c ON c.key = m.class_key AND c.generation = m.generation WHERE m.report_id = reports.id)
-     FROM reports WHERE tracking_no = $1";
+     FROM reports WHERE ",
+    by_number!()
+);
 /// Follow-up messages due for delivery: pending, due at `$3`, not leased, and only once
 /// the report itself reached the pipeline. PostgreSQL adds `FOR UPDATE OF m SKIP LOCKED`.
 const DUE_MESSAGES: &str = "SELECT m.id FROM messages m JOIN outbox o ON o.report_id = m.report_id
@@ -678,12 +705,16 @@ const ANSWER_FIGURES: &str = "SELECT r.department, r.category, COUNT(a.rating),
         SUM(CASE WHEN a.solved = 0 THEN 1 ELSE 0 END),
         SUM(CASE WHEN a.answer_id IS NULL THEN 1 ELSE 0 END)
      FROM answers a JOIN reports r ON r.id = a.report_id GROUP BY r.department, r.category";
-/// A report as an Open311 listing shows it (see [`ListedReport`]); `$1` its tracking number.
-const LISTED_BY_NUMBER: &str = "SELECT r.tracking_no, r.category, r.status, r.created_ms, r.department, r.due_ms, r.body,
+/// A report as an Open311 listing shows it (see [`ListedReport`]); `$1` its tracking number
+/// (sequence number `$2`).
+const LISTED_BY_NUMBER: &str = concat!(
+    "SELECT r.tracking_no, r.category, r.status, r.created_ms, r.department, r.due_ms, r.body,
         (SELECT MAX(t.at_ms) FROM timeline t WHERE t.report_id = r.id),
         (SELECT t.message FROM timeline t WHERE t.report_id = r.id AND t.message IS NOT NULL ORDER BY t.seq DESC LIMIT 1),
         (SELECT p.sha256 FROM photos p WHERE p.report_id = r.id ORDER BY p.position LIMIT 1)
-     FROM reports r WHERE r.tracking_no = $1";
+     FROM reports r WHERE ",
+    by_number!()
+);
 /// Reports accepted between `$1` and `$2` (ms), of category `$3` (any when empty), open or
 /// closed as `$4` says (`open`, `closed`, or any when empty), newest first, at most `$5`.
 const LISTED_BETWEEN: &str = "SELECT r.tracking_no, r.category, r.status, r.created_ms, r.department, r.due_ms, r.body,

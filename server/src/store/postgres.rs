@@ -26,6 +26,7 @@ use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, 
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
+use crate::tracking;
 
 /// The schema's migrations, in order; `lianxin_schema` records which are applied. Never
 /// edit a released migration: append a new one.
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/006_classes.sql"),
     include_str!("postgres/007_support_photo.sql"),
     include_str!("postgres/008_class_members_newest.sql"),
+    include_str!("postgres/009_tracking_sequence.sql"),
 ];
 
 /// Any number, the same in every instance: the advisory lock that serialises migrations.
@@ -133,7 +135,7 @@ impl PostgresStore {
             let now = ids::now_ms();
             let search = Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now);
             let related = related_reports(&*transaction, search).await?;
-            let tracking_no = ids::new_tracking_no();
+            let tracking_no = tracking::drawn();
             // Another instance may be inserting the same idempotency key right now: the
             // unique index makes this wait for it, then skip. A tracking number collision
             // skips too; the loop tells the two apart.
@@ -195,7 +197,7 @@ impl PostgresStore {
 
     pub(super) async fn public_view(&self, tracking_no: &str) -> Result<Option<(ViewRow, Vec<StepRow>)>, StoreError> {
         let client = self.client().await?;
-        let Some(row) = client.query_opt(PUBLIC_VIEW, &[&tracking_no]).await? else {
+        let Some(row) = client.query_opt(PUBLIC_VIEW, &[&tracking_no, &None::<i64>]).await? else {
             return Ok(None);
         };
         let id: String = row.get(0);
@@ -261,7 +263,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn listed_one(&self, tracking_no: &str) -> Result<Option<ListedRow>, StoreError> {
-        Ok(self.client().await?.query_opt(LISTED_BY_NUMBER, &[&tracking_no]).await?.as_ref().map(listed_row))
+        Ok(self.client().await?.query_opt(LISTED_BY_NUMBER, &[&tracking_no, &None::<i64>]).await?.as_ref().map(listed_row))
     }
 
     pub(super) async fn listed_between(&self, since_ms: i64, until_ms: i64, category: String, status: &'static str, limit: usize) -> Result<Vec<ListedRow>, StoreError> {
@@ -298,8 +300,10 @@ impl PostgresStore {
             .collect())
     }
 
-    pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
-        Ok(self.client().await?.query_opt(sql, &[&key]).await?.map(|row| row.get(0)))
+    /// The text `sql` selects for `$1`, a tracking number (or an id); PostgreSQL draws its
+    /// numbers, so none has a sequence number (`$2`).
+    pub(super) async fn text_by_number(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
+        Ok(self.client().await?.query_opt(sql, &[&key, &None::<i64>]).await?.map(|row| row.get(0)))
     }
 
     pub(super) async fn ids_due(&self, sql: &'static str, before_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {

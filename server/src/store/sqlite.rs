@@ -22,6 +22,7 @@ use super::{CLASS_ENSURE, CLASS_JOIN, CLASS_MEMBERS, CLASS_STATE, CLASS_UPDATE, 
 use crate::ids;
 use crate::lifecycle::{Change, Input, Outcome, Policy, Refusal};
 use crate::privacy::ContactCipher;
+use crate::tracking::{self, Numbering};
 
 /// The schema's migrations, in order; `PRAGMA user_version` records how many are applied.
 /// Never edit a released migration: append a new one.
@@ -37,11 +38,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/009_support_photo.sql"),
     include_str!("sqlite/010_class_members_newest.sql"),
     include_str!("sqlite/011_state_checks_as_comparisons.sql"),
+    include_str!("sqlite/012_tracking_sequence.sql"),
 ];
 
 /// A new report (the values in the order `insert_report` binds them), `received`.
-const INSERT_REPORT: &str = "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+const INSERT_REPORT: &str = "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source, tracking_seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+/// The next tracking sequence number (taken by [`TAKE_TRACKING_SEQ`]; `RETURNING` would
+/// gather its rows in a temporary b-tree).
+const NEXT_TRACKING_SEQ: &str = "SELECT next_seq FROM tracking_sequence";
+/// Takes the next tracking sequence number.
+const TAKE_TRACKING_SEQ: &str = "UPDATE tracking_sequence SET next_seq = next_seq + 1";
+/// Whether `?1` is the number of a report numbered before the sequence (drawn at random).
+const DRAWN_BEFORE: &str = "SELECT EXISTS (SELECT 1 FROM reports WHERE tracking_no = ?1 AND tracking_seq IS NULL)";
 /// Report `?1`'s outbox row, due at `?2`.
 const INSERT_OUTBOX: &str = "INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES (?1, 'pending', ?2)";
 /// Report `?1`'s first timeline step, at `?2`.
@@ -61,6 +70,16 @@ const CLAIM_DUE: &str = "UPDATE outbox SET lease_owner = ?1, lease_until_ms = ?2
                          ORDER BY next_attempt_ms LIMIT ?4)
      RETURNING report_id";
 
+/// Sends the dead-lettered report with id or tracking number `?1` (sequence number `?2`)
+/// again from `?3`.
+fn requeue_one_sql() -> String {
+    format!(
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?3, lease_owner = NULL, lease_until_ms = NULL
+         WHERE state = 'dead_letter' AND report_id IN ({})",
+        numbered(super::ID_BY_ID_OR_NUMBER)
+    )
+}
+
 /// Leases up to `?4` messages due at `?3` to owner `?1` until `?2` (`DUE_MESSAGES`).
 fn claim_messages_sql() -> String {
     format!("UPDATE messages SET lease_owner = ?1, lease_until_ms = ?2 WHERE id IN ({}) RETURNING id", numbered(DUE_MESSAGES))
@@ -75,6 +94,8 @@ pub struct SqliteStore {
     writer: Writer,
     reader: Arc<Mutex<Connection>>,
     cipher: ContactCipher,
+    /// The tracking numbers shown for the sequence numbers (the key is the database's).
+    numbering: Numbering,
     /// Reports just stored, for the forwarder's next round (see [`JustStored`]).
     just_stored: Arc<JustStored>,
 }
@@ -119,8 +140,15 @@ impl SqliteStore {
         // per JSON report, 7 and 14 KB without it (the bench's writer rows).
         connection.pragma_update(None, "temp_store", "MEMORY")?;
         migrate(&connection)?;
+        let numbering = numbering(&connection)?;
         let reader = open_connection(&path)?;
-        Ok(SqliteStore { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher, just_stored: Arc::default() })
+        Ok(SqliteStore { writer: Writer::start(connection), reader: Arc::new(Mutex::new(reader)), cipher, numbering, just_stored: Arc::default() })
+    }
+
+    /// The sequence number behind a typed tracking number, for the look-ups by number: NULL
+    /// for text that is not a number (then only a number drawn before the sequence matches).
+    fn sequence(&self, tracking_no: &str) -> Option<i64> {
+        self.numbering.sequence(tracking_no).map(|sequence| sequence as i64)
     }
 
     /// Runs `work` in the writer's next group. Any write that may change a stored report
@@ -208,14 +236,15 @@ impl SqliteStore {
             due_at: None,
         });
         let just_stored = self.just_stored.clone();
+        let numbering = self.numbering.clone();
         self.write_leaving_reports(move |connection| {
             let now = ids::now_ms();
             let related = related_reports(connection, Search::new(&rows.category, rows.lat.zip(rows.lon), rows.phone_hash.as_deref(), rows.sender_hash.as_deref(), now))?;
-            let mut tracking_no = ids::new_tracking_no();
-            // The unique indexes answer in the insert itself, without a look-up before it: a
-            // key stored before is a retry (its receipt is found), a tracking number drawn
-            // before (rare) is drawn again.
-            loop {
+            let (tracking_seq, tracking_no) = next_tracking_number(connection, &numbering)?;
+            // The unique index answers in the insert itself, without a look-up before it: a
+            // key stored before is a retry (its receipt is found; the sequence number taken
+            // is rolled back with the job).
+            {
                 let inserted = connection.prepare_cached(INSERT_REPORT)?.execute(params![
                     new.id,
                     tracking_no,
@@ -234,18 +263,15 @@ impl SqliteStore {
                     rows.sender_hash,
                     new.limit_ms,
                     new.limit_ms.map(|limit| now + limit),
-                    new.source
+                    new.source,
+                    tracking_seq
                 ]);
-                match inserted {
-                    Ok(_) => break,
-                    Err(error) => match unique_violation(&error) {
-                        Some("reports.idempotency_key") => {
-                            let (receipt, hash) = find_by_key(connection, &new.idempotency_key)?.ok_or(StoreError::Sqlite(error))?;
-                            return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
-                        }
-                        Some("reports.tracking_no") => tracking_no = ids::new_tracking_no(),
-                        _ => return Err(error.into()),
-                    },
+                if let Err(error) = inserted {
+                    if unique_violation(&error) != Some("reports.idempotency_key") {
+                        return Err(error.into());
+                    }
+                    let (receipt, hash) = find_by_key(connection, &new.idempotency_key)?.ok_or(StoreError::Sqlite(error))?;
+                    return Ok(Inserted::Existing { receipt, same_request: hash == new.request_hash });
                 }
             }
             for related_id in &related.ids {
@@ -306,11 +332,11 @@ impl SqliteStore {
     }
 
     pub(super) async fn public_view(&self, tracking_no: &str) -> Result<Option<(ViewRow, Vec<StepRow>)>, StoreError> {
-        let tracking_no = tracking_no.to_owned();
+        let (tracking_no, sequence) = (tracking_no.to_owned(), self.sequence(tracking_no));
         self.read(move |connection| {
             let Some((id, view)) = connection
                 .prepare_cached(&numbered(PUBLIC_VIEW))?
-                .query_row([&tracking_no], |row| {
+                .query_row(params![tracking_no, sequence], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         ViewRow {
@@ -395,8 +421,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn listed_one(&self, tracking_no: &str) -> Result<Option<ListedRow>, StoreError> {
-        let tracking_no = tracking_no.to_owned();
-        self.read(move |connection| Ok(connection.prepare_cached(&numbered(LISTED_BY_NUMBER))?.query_row([&tracking_no], listed_row).optional()?)).await
+        let (tracking_no, sequence) = (tracking_no.to_owned(), self.sequence(tracking_no));
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(LISTED_BY_NUMBER))?.query_row(params![tracking_no, sequence], listed_row).optional()?)).await
     }
 
     pub(super) async fn listed_between(&self, since_ms: i64, until_ms: i64, category: String, status: &'static str, limit: usize) -> Result<Vec<ListedRow>, StoreError> {
@@ -449,8 +475,11 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn text_by(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
-        self.read(move |connection| Ok(connection.prepare_cached(&numbered(sql))?.query_row([&key], |row| row.get(0)).optional()?)).await
+    /// The text `sql` selects for `$1`, a tracking number (or an id) whose sequence number
+    /// is bound to `$2`.
+    pub(super) async fn text_by_number(&self, sql: &'static str, key: String) -> Result<Option<String>, StoreError> {
+        let sequence = self.sequence(&key);
+        self.read(move |connection| Ok(connection.prepare_cached(&numbered(sql))?.query_row(params![key, sequence], |row| row.get(0)).optional()?)).await
     }
 
     pub(super) async fn ids_due(&self, sql: &'static str, before_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -627,14 +656,11 @@ impl SqliteStore {
     }
 
     pub(super) async fn requeue(&self, which: Option<String>) -> Result<usize, StoreError> {
+        let sequence = which.as_deref().and_then(|which| self.sequence(which));
         self.write(move |connection| {
             let now = ids::now_ms();
             let changed = match &which {
-                Some(which) => connection.execute(
-                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2, lease_owner = NULL, lease_until_ms = NULL
-                         WHERE state = 'dead_letter' AND report_id IN (SELECT id FROM reports WHERE id = ?1 OR tracking_no = ?1)",
-                    params![which, now],
-                )?,
+                Some(which) => connection.execute(&requeue_one_sql(), params![which, sequence, now])?,
                 None => connection.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1, lease_owner = NULL, lease_until_ms = NULL WHERE state = 'dead_letter'", [now])?,
             };
             Ok(changed)
@@ -817,15 +843,60 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// Applies the migrations not yet applied of the first `count`, each in its transaction.
+/// A migration that makes a table again drops the one other tables refer to: they run with
+/// foreign keys off (SQLite's way to change a table's definition; it cannot be switched
+/// inside a transaction), and each commits only when every reference still finds its row.
 fn migrate_to(connection: &Connection, count: usize) -> Result<(), StoreError> {
     let applied: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if applied as usize > MIGRATIONS.len() {
         return Err(StoreError::SchemaTooNew { found: applied, known: MIGRATIONS.len() });
     }
-    for (index, migration) in MIGRATIONS.iter().enumerate().take(count).skip(applied as usize) {
-        connection.execute_batch(&format!("BEGIN; {migration} PRAGMA user_version = {}; COMMIT;", index + 1))?;
+    let enforced: bool = connection.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+    connection.pragma_update(None, "foreign_keys", false)?;
+    let migrated = (|| {
+        for (index, migration) in MIGRATIONS.iter().enumerate().take(count).skip(applied as usize) {
+            connection.execute_batch(&format!("BEGIN; {migration}"))?;
+            let broken = connection.prepare("PRAGMA foreign_key_check")?.exists([])?;
+            if broken {
+                return Err(StoreError::MigrationBrokeReferences(index + 1));
+            }
+            connection.execute_batch(&format!("PRAGMA user_version = {}; COMMIT;", index + 1))?;
+        }
+        Ok(())
+    })();
+    // A migration that failed left its transaction open: nothing of it stays.
+    let rolled_back = if connection.is_autocommit() { Ok(()) } else { connection.execute_batch("ROLLBACK") };
+    connection.pragma_update(None, "foreign_keys", enforced)?;
+    migrated?;
+    Ok(rolled_back?)
+}
+
+/// The permutation's key: 32 random bytes written by the first start with migration 12,
+/// the database's own from then on (a copy of the file finds its reports by the same
+/// numbers).
+fn numbering(connection: &Connection) -> Result<Numbering, StoreError> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the operating system's random source works");
+    connection.execute("INSERT INTO tracking_sequence (key, next_seq) SELECT ?1, 1 WHERE NOT EXISTS (SELECT 1 FROM tracking_sequence)", [&key[..]])?;
+    let key: [u8; 32] = connection.query_row("SELECT key FROM tracking_sequence", [], |row| row.get(0))?;
+    Ok(Numbering::new(key))
+}
+
+/// The next tracking sequence number and the number shown for it. A number that a report
+/// drew before the sequence began is passed over (with a million such reports, about one
+/// number in 850,000), so a number never finds two reports.
+fn next_tracking_number(connection: &Connection, numbering: &Numbering) -> Result<(i64, String), StoreError> {
+    loop {
+        let sequence: i64 = connection.prepare_cached(NEXT_TRACKING_SEQ)?.query_row([], |row| row.get(0))?;
+        connection.prepare_cached(TAKE_TRACKING_SEQ)?.execute([])?;
+        if sequence as u64 >= tracking::SPACE {
+            return Err(StoreError::TrackingNumbersExhausted);
+        }
+        let number = numbering.number(sequence as u64);
+        if !connection.prepare_cached(DRAWN_BEFORE)?.query_row([&number], |row| row.get::<_, bool>(0))? {
+            return Ok((sequence, number));
+        }
     }
-    Ok(())
 }
 
 /// Earlier open reports of the same problem, oldest first (see [`Search`]).
@@ -874,6 +945,9 @@ mod tests {
         let connection = Connection::open_in_memory().unwrap();
         migrate(&connection).unwrap();
         let per_report = [
+            NEXT_TRACKING_SEQ.to_owned(),
+            TAKE_TRACKING_SEQ.to_owned(),
+            DRAWN_BEFORE.to_owned(),
             INSERT_REPORT.to_owned(),
             INSERT_OUTBOX.to_owned(),
             RECEIVED_STEP.to_owned(),
@@ -890,13 +964,14 @@ mod tests {
         }
     }
 
-    /// An insert's answer names the unique index it would have broken: the intake retries a
-    /// tracking number and answers a repeated key from it, without looking either up first.
+    /// An insert's answer names the unique index it would have broken: the intake answers a
+    /// repeated key from it, without looking it up first. Sequence numbers are unique, and
+    /// so are the numbers drawn before the sequence, among themselves.
     #[test]
     fn an_insert_names_the_unique_index_it_would_break() {
         let connection = Connection::open_in_memory().unwrap();
         migrate(&connection).unwrap();
-        let insert = |id: &str, tracking_no: &str, key: &str| {
+        let insert = |id: &str, tracking_no: &str, key: &str, sequence: Option<i64>| {
             connection.prepare_cached(INSERT_REPORT).unwrap().execute(params![
                 id,
                 tracking_no,
@@ -915,16 +990,147 @@ mod tests {
                 None::<String>,
                 None::<i64>,
                 None::<i64>,
-                None::<String>
+                None::<String>,
+                sequence
             ])
         };
-        insert("r1", "AAAA-AAAA", "key-1").unwrap();
-        assert_eq!(unique_violation(&insert("r2", "AAAA-AAAA", "key-2").unwrap_err()), Some("reports.tracking_no"));
-        assert_eq!(unique_violation(&insert("r2", "BBBB-BBBB", "key-1").unwrap_err()), Some("reports.idempotency_key"));
-        assert_eq!(unique_violation(&insert("r1", "BBBB-BBBB", "key-2").unwrap_err()), None, "a report id drawn twice is an error, not a retry");
+        insert("r1", "AAAA-AAAA", "key-1", None).unwrap();
+        assert_eq!(unique_violation(&insert("r2", "AAAA-AAAA", "key-2", None).unwrap_err()), Some("reports.tracking_no"));
+        assert_eq!(unique_violation(&insert("r2", "BBBB-BBBB", "key-1", Some(1)).unwrap_err()), Some("reports.idempotency_key"));
+        assert_eq!(unique_violation(&insert("r1", "BBBB-BBBB", "key-2", Some(1)).unwrap_err()), None, "a report id drawn twice is an error, not a retry");
         let not_unique = connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ('r1', 'lost', 1)", []).unwrap_err();
         assert_eq!(unique_violation(&not_unique), None);
-        insert("r2", "BBBB-BBBB", "key-2").unwrap();
+        insert("r2", "BBBB-BBBB", "key-2", Some(1)).unwrap();
+        assert_eq!(unique_violation(&insert("r3", "CCCC-CCCC", "key-3", Some(1)).unwrap_err()), Some("reports.tracking_seq"));
+    }
+
+    /// Every look-up by tracking number is answered from an index: the sequence's for the
+    /// numbers made from it, the partial one for the numbers drawn before it. `tracking_no`
+    /// alone has no index, so a statement that missed either would read the whole table.
+    #[test]
+    fn numbers_are_found_through_an_index() {
+        let connection = Connection::open_in_memory().unwrap();
+        migrate(&connection).unwrap();
+        let look_ups =
+            [numbered(super::super::PUBLIC_VIEW), numbered(super::super::LISTED_BY_NUMBER), numbered(super::super::ID_BY_NUMBER), numbered(super::super::NUMBER_BY_ID_OR_NUMBER), requeue_one_sql()];
+        for sql in look_ups {
+            let mut plan = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let unbound = rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count()));
+            let steps: Vec<String> = plan.query_map(unbound, |row| row.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+            assert!(!steps.iter().any(|step| step.starts_with("SCAN")), "{sql}: {steps:?}");
+            for index in ["reports_by_tracking_seq", "reports_drawn_tracking_no"] {
+                assert!(steps.iter().any(|step| step.contains(&format!("USING INDEX {index} "))), "{index} in {sql}: {steps:?}");
+            }
+        }
+        let mut plan = connection.prepare(&format!("EXPLAIN QUERY PLAN {DRAWN_BEFORE}")).unwrap();
+        let steps: Vec<String> = plan.query_map([rusqlite::types::Null], |row| row.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+        assert!(steps.iter().any(|step| step.contains("USING INDEX reports_drawn_tracking_no ")), "{steps:?}");
+    }
+
+    /// Migration 12 makes `reports` again; every row of every table survives it, the rows'
+    /// references are checked, and foreign keys are enforced again afterwards. The numbers
+    /// drawn before stay found by every look-up; a new report gets a number from the
+    /// sequence, passing over one that a report drawn before already carries.
+    #[tokio::test]
+    async fn numbers_drawn_before_the_sequence_are_found_and_never_given_again() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(FILE_NAME);
+        {
+            let connection = open_connection(&path).unwrap();
+            migrate_to(&connection, 11).unwrap();
+            let body = serde_json::to_string(&new_report(1).report).unwrap().replace('\'', "''");
+            connection
+                .execute_batch(&format!(
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, kind, body, status, created_ms, due_ms)
+                         VALUES ('r1', 'AAAA-AAAA', 'k1', 'h', 'noise', 'env', 'complaint', '{body}', 'received', 1, 99),
+                                ('r2', 'BBBB-BBBB', 'k2', 'h', 'noise', 'env', 'complaint', '{body}', 'forwarded', 2, NULL);
+                     INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ('r1', 'pending', 50);
+                     INSERT INTO outbox (report_id, state, attempts, next_attempt_ms, last_error) VALUES ('r2', 'dead_letter', 9, 10, 'gone');
+                     INSERT INTO timeline (report_id, seq, step, status, at_ms) VALUES ('r1', 1, 'received', 'received', 1), ('r2', 1, 'received', 'received', 2);
+                     INSERT INTO photos (report_id, position, sha256, width, height, bytes) VALUES ('r2', 0, 'ab', 4, 3, 10);",
+                ))
+                .unwrap();
+        }
+        let rows = |connection: &Connection, sql: &str| -> Vec<String> {
+            let mut statement = connection.prepare(sql).unwrap();
+            let columns = statement.column_count();
+            statement.query_map([], |row| Ok((0..columns).map(|index| format!("{:?}", row.get_ref(index).unwrap())).collect::<Vec<_>>().join("|"))).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+        let every_table =
+            |connection: &Connection| ["reports ORDER BY id", "outbox ORDER BY report_id", "timeline ORDER BY report_id", "photos"].map(|table| rows(connection, &format!("SELECT * FROM {table}")));
+        let mut before = every_table(&Connection::open(&path).unwrap());
+        // The one new column, last: no sequence number for a number drawn before.
+        before[0].iter_mut().for_each(|row| row.push_str("|Null"));
+
+        let sqlite = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap();
+        {
+            let connection = Connection::open(&path).unwrap();
+            assert_eq!(every_table(&connection), before);
+            assert!(rows(&connection, "PRAGMA foreign_key_check").is_empty());
+        }
+        let enforced: bool = sqlite.read(|connection| Ok(connection.pragma_query_value(None, "foreign_keys", |row| row.get(0))?)).await.unwrap();
+        assert!(enforced);
+        let store = super::super::Store::Sqlite(sqlite.clone());
+
+        assert_eq!(store.report_id("AAAA-AAAA").await.unwrap().as_deref(), Some("r1"));
+        assert_eq!(store.tracking_no("r2").await.unwrap().as_deref(), Some("BBBB-BBBB"));
+        assert_eq!(store.tracking_no("BBBB-BBBB").await.unwrap().as_deref(), Some("BBBB-BBBB"));
+        assert_eq!(store.status("AAAA-AAAA", 1).await.unwrap().map(|status| status.category), Some("noise".to_owned()));
+        assert_eq!(store.listed_by_number(&["BBBB-BBBB".to_owned()]).await.unwrap().len(), 1);
+        assert_eq!(store.requeue(Some("BBBB-BBBB".into())).await.unwrap(), 1);
+        assert_eq!(store.report_id("CCCC-CCCC").await.unwrap(), None);
+        assert_eq!(store.report_id("not a number").await.unwrap(), None);
+
+        // The number the sequence gives next is one a report drew before: passed over.
+        let (key, next): (Vec<u8>, i64) = sqlite.read(|connection| Ok(connection.query_row("SELECT key, next_seq FROM tracking_sequence", [], |row| Ok((row.get(0)?, row.get(1)?)))?)).await.unwrap();
+        let numbering = Numbering::new(key.try_into().unwrap());
+        let taken = numbering.number(next as u64);
+        let drawn = taken.clone();
+        sqlite
+            .write(move |connection| {
+                Ok(connection.execute(
+                    "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, kind, body, status, created_ms)
+                         VALUES ('r3', ?1, 'k3', 'h', 'noise', 'env', 'complaint', '{}', 'received', 3)",
+                    [&drawn],
+                )?)
+            })
+            .await
+            .unwrap();
+        let receipt = match sqlite.insert_report(new_report(1)).await.unwrap() {
+            Inserted::Created(receipt) => receipt,
+            other => panic!("expected a new report, got {other:?}"),
+        };
+        assert_eq!(receipt.tracking_no, numbering.number(next as u64 + 1));
+        assert_eq!(store.report_id(&taken).await.unwrap().as_deref(), Some("r3"));
+        assert_eq!(store.report_id(&receipt.tracking_no).await.unwrap(), Some(receipt.id.clone()));
+        assert_eq!(store.tracking_no(&receipt.id).await.unwrap(), Some(receipt.tracking_no.clone()));
+        assert_eq!(store.status(&receipt.tracking_no, 1).await.unwrap().map(|status| status.category), Some("manhole_cover".to_owned()));
+        assert_eq!(store.listed_by_number(std::slice::from_ref(&receipt.tracking_no)).await.unwrap().len(), 1);
+        let sequence: Option<i64> = {
+            let id = receipt.id.clone();
+            sqlite.read(move |connection| Ok(connection.query_row("SELECT tracking_seq FROM reports WHERE id = ?1", [&id], |row| row.get(0))?)).await.unwrap()
+        };
+        assert_eq!(sequence, Some(next + 1));
+    }
+
+    /// A database whose rows already refer to rows that are not there is not migrated past
+    /// them: the start fails naming the migration, and the file stays as it was.
+    #[test]
+    fn a_migration_that_would_break_references_is_not_applied() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(FILE_NAME);
+        {
+            let connection = open_connection(&path).unwrap();
+            migrate_to(&connection, 11).unwrap();
+            connection.pragma_update(None, "foreign_keys", false).unwrap();
+            connection.execute("INSERT INTO outbox (report_id, state, next_attempt_ms) VALUES ('gone', 'pending', 1)", []).unwrap();
+        }
+        let refused = SqliteStore::open(directory.path(), ContactCipher::new([7; 32])).unwrap_err();
+        assert!(matches!(refused, StoreError::MigrationBrokeReferences(12)), "{refused}");
+        let connection = Connection::open(&path).unwrap();
+        assert_eq!(connection.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)).unwrap(), 11);
+        assert!(connection.prepare("SELECT tracking_seq FROM reports").is_err(), "the table was not made again");
+        assert_eq!(connection.query_row("SELECT count(*) FROM outbox", [], |row| row.get::<_, i64>(0)).unwrap(), 1);
     }
 
     /// The claims and the supervision scans bind their `LIMIT`, and each run may bind
@@ -1136,8 +1342,8 @@ mod tests {
     }
 
     /// When another job of its group fails, the group runs again and the insert draws
-    /// another tracking number and time: what its first run kept is not what is stored, so
-    /// the forwarder reads that report back.
+    /// another time: what its first run kept is not what is stored, so the forwarder reads
+    /// that report back.
     #[tokio::test]
     async fn a_report_stored_by_its_jobs_second_run_is_forwarded_as_stored() {
         let directory = tempfile::tempdir().unwrap();
