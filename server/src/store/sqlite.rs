@@ -44,11 +44,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
 /// A new report (the values in the order `insert_report` binds them), `received`.
 const INSERT_REPORT: &str = "INSERT INTO reports (id, tracking_no, idempotency_key, request_hash, category, department, district, kind, body, status, created_ms, lat, lon, escalate, related_count, sender_hash, limit_ms, due_ms, source, tracking_seq)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
-/// The next tracking sequence number (taken by [`TAKE_TRACKING_SEQ`]; `RETURNING` would
-/// gather its rows in a temporary b-tree).
-const NEXT_TRACKING_SEQ: &str = "SELECT next_seq FROM tracking_sequence";
-/// Takes the next tracking sequence number.
-const TAKE_TRACKING_SEQ: &str = "UPDATE tracking_sequence SET next_seq = next_seq + 1";
+/// The next tracking sequence number: one past the last, read from the end of the
+/// sequence's index (a page the insert changes anyway; a counter row of its own was one
+/// more page for every commit). Reports are never deleted (the retention purge empties
+/// them), so a number is never given twice.
+const NEXT_TRACKING_SEQ: &str = "SELECT COALESCE(MAX(tracking_seq), 0) + 1 FROM reports";
 /// Whether `?1` is the number of a report numbered before the sequence (drawn at random).
 const DRAWN_BEFORE: &str = "SELECT EXISTS (SELECT 1 FROM reports WHERE tracking_no = ?1 AND tracking_seq IS NULL)";
 /// Report `?1`'s outbox row, due at `?2`.
@@ -877,8 +877,8 @@ fn migrate_to(connection: &Connection, count: usize) -> Result<(), StoreError> {
 fn numbering(connection: &Connection) -> Result<Numbering, StoreError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).expect("the operating system's random source works");
-    connection.execute("INSERT INTO tracking_sequence (key, next_seq) SELECT ?1, 1 WHERE NOT EXISTS (SELECT 1 FROM tracking_sequence)", [&key[..]])?;
-    let key: [u8; 32] = connection.query_row("SELECT key FROM tracking_sequence", [], |row| row.get(0))?;
+    connection.execute("INSERT INTO tracking_key (key) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM tracking_key)", [&key[..]])?;
+    let key: [u8; 32] = connection.query_row("SELECT key FROM tracking_key", [], |row| row.get(0))?;
     Ok(Numbering::new(key))
 }
 
@@ -886,9 +886,8 @@ fn numbering(connection: &Connection) -> Result<Numbering, StoreError> {
 /// drew before the sequence began is passed over (with a million such reports, about one
 /// number in 850,000), so a number never finds two reports.
 fn next_tracking_number(connection: &Connection, numbering: &Numbering) -> Result<(i64, String), StoreError> {
+    let mut sequence: i64 = connection.prepare_cached(NEXT_TRACKING_SEQ)?.query_row([], |row| row.get(0))?;
     loop {
-        let sequence: i64 = connection.prepare_cached(NEXT_TRACKING_SEQ)?.query_row([], |row| row.get(0))?;
-        connection.prepare_cached(TAKE_TRACKING_SEQ)?.execute([])?;
         if sequence as u64 >= tracking::SPACE {
             return Err(StoreError::TrackingNumbersExhausted);
         }
@@ -896,6 +895,7 @@ fn next_tracking_number(connection: &Connection, numbering: &Numbering) -> Resul
         if !connection.prepare_cached(DRAWN_BEFORE)?.query_row([&number], |row| row.get::<_, bool>(0))? {
             return Ok((sequence, number));
         }
+        sequence += 1;
     }
 }
 
@@ -946,7 +946,6 @@ mod tests {
         migrate(&connection).unwrap();
         let per_report = [
             NEXT_TRACKING_SEQ.to_owned(),
-            TAKE_TRACKING_SEQ.to_owned(),
             DRAWN_BEFORE.to_owned(),
             INSERT_REPORT.to_owned(),
             INSERT_OUTBOX.to_owned(),
@@ -1022,9 +1021,12 @@ mod tests {
                 assert!(steps.iter().any(|step| step.contains(&format!("USING INDEX {index} "))), "{index} in {sql}: {steps:?}");
             }
         }
-        let mut plan = connection.prepare(&format!("EXPLAIN QUERY PLAN {DRAWN_BEFORE}")).unwrap();
-        let steps: Vec<String> = plan.query_map([rusqlite::types::Null], |row| row.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
-        assert!(steps.iter().any(|step| step.contains("USING INDEX reports_drawn_tracking_no ")), "{steps:?}");
+        for (sql, index) in [(DRAWN_BEFORE, "USING INDEX reports_drawn_tracking_no "), (NEXT_TRACKING_SEQ, "USING COVERING INDEX reports_by_tracking_seq")] {
+            let mut plan = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let unbound = rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count()));
+            let steps: Vec<String> = plan.query_map(unbound, |row| row.get(3)).unwrap().collect::<Result<_, _>>().unwrap();
+            assert!(steps.iter().any(|step| step.contains(index)), "{sql}: {steps:?}");
+        }
     }
 
     /// Migration 12 makes `reports` again; every row of every table survives it, the rows'
@@ -1082,8 +1084,15 @@ mod tests {
         assert_eq!(store.report_id("not a number").await.unwrap(), None);
 
         // The number the sequence gives next is one a report drew before: passed over.
-        let (key, next): (Vec<u8>, i64) = sqlite.read(|connection| Ok(connection.query_row("SELECT key, next_seq FROM tracking_sequence", [], |row| Ok((row.get(0)?, row.get(1)?)))?)).await.unwrap();
+        let first = match sqlite.insert_report(new_report(2)).await.unwrap() {
+            Inserted::Created(receipt) => receipt,
+            other => panic!("expected a new report, got {other:?}"),
+        };
+        let (key, next): (Vec<u8>, i64) =
+            sqlite.read(|connection| Ok(connection.query_row("SELECT key, (SELECT MAX(tracking_seq) + 1 FROM reports) FROM tracking_key", [], |row| Ok((row.get(0)?, row.get(1)?)))?)).await.unwrap();
+        assert_eq!(next, 2, "the first report numbered from the sequence is its first");
         let numbering = Numbering::new(key.try_into().unwrap());
+        assert_eq!(first.tracking_no, numbering.number(1));
         let taken = numbering.number(next as u64);
         let drawn = taken.clone();
         sqlite

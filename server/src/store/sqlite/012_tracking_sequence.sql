@@ -1,9 +1,10 @@
 -- Migration 12: tracking numbers from a sequence. A number drawn at random put one
 -- scattered page of `tracking_no`'s unique index into the write-ahead log for every report
--- (a quarter of what the writer wrote per report). New reports take the next number of
--- `tracking_sequence` and show the resident a keyed permutation of it (`tracking.rs`); the
--- unique index on that sequence grows at its end. The numbers drawn before stay unique and
--- are found through a partial index that no new report enters.
+-- (a quarter of what the writer wrote per report). A new report takes the sequence number
+-- after the last (`tracking_seq`) and shows the resident a keyed permutation of it
+-- (`tracking.rs`, keyed by `tracking_key`); the unique index on the sequence grows at its
+-- end. The numbers drawn before stay unique and are found through a partial index that no
+-- new report enters.
 --
 -- A column's UNIQUE cannot be dropped, so the table is made again with the same columns in
 -- the same order and `tracking_seq` last, its rows copied and its indexes made again. Other
@@ -55,9 +56,8 @@ CREATE INDEX reports_overdue ON reports(due_ms) WHERE supervised_ms IS NULL;
 CREATE INDEX reports_awaiting_answer ON reports(resolved_ms) WHERE status = 'resolved';
 CREATE INDEX reports_by_created ON reports(created_ms);
 
--- The key of the permutation (32 random bytes, written at start-up by the store when this
--- table is empty) and the next sequence number. One row.
-CREATE TABLE tracking_sequence (
-    key      BLOB NOT NULL CHECK (length(key) = 32),
-    next_seq INTEGER NOT NULL
+-- The key of the permutation: 32 random bytes, written at start-up by the store when this
+-- table is empty. One row.
+CREATE TABLE tracking_key (
+    key BLOB NOT NULL CHECK (length(key) = 32)
 );
