@@ -936,6 +936,14 @@ fn find_by_key(connection: &Connection, key: &str) -> Result<Option<(Receipt, St
 mod tests {
     use super::*;
 
+    /// The rows `sql` selects, each as its values joined by `|`, for comparing tables
+    /// before and after a migration.
+    fn rows(connection: &Connection, sql: &str) -> Vec<String> {
+        let mut statement = connection.prepare(sql).unwrap();
+        let columns = statement.column_count();
+        statement.query_map([], |row| Ok((0..columns).map(|index| format!("{:?}", row.get_ref(index).unwrap())).collect::<Vec<_>>().join("|"))).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
     /// Every statement a JSON report's intake and forwarding runs in the writer, once per
     /// report. A temporary b-tree in one of them (a constant `IN` list of three or more in a
     /// CHECK or a WHERE, an `INSERT … SELECT` reading its own table) is a page cache opened,
@@ -1053,11 +1061,6 @@ mod tests {
                 ))
                 .unwrap();
         }
-        let rows = |connection: &Connection, sql: &str| -> Vec<String> {
-            let mut statement = connection.prepare(sql).unwrap();
-            let columns = statement.column_count();
-            statement.query_map([], |row| Ok((0..columns).map(|index| format!("{:?}", row.get_ref(index).unwrap())).collect::<Vec<_>>().join("|"))).unwrap().collect::<Result<_, _>>().unwrap()
-        };
         let every_table =
             |connection: &Connection| ["reports ORDER BY id", "outbox ORDER BY report_id", "timeline ORDER BY report_id", "photos"].map(|table| rows(connection, &format!("SELECT * FROM {table}")));
         let mut before = every_table(&Connection::open(&path).unwrap());
@@ -1200,11 +1203,6 @@ mod tests {
                 )
                 .unwrap();
         }
-        let rows = |connection: &Connection, sql: &str| -> Vec<String> {
-            let mut statement = connection.prepare(sql).unwrap();
-            let columns = statement.column_count();
-            statement.query_map([], |row| Ok((0..columns).map(|index| format!("{:?}", row.get_ref(index).unwrap())).collect::<Vec<_>>().join("|"))).unwrap().collect::<Result<_, _>>().unwrap()
-        };
         let before = {
             let connection = Connection::open(&path).unwrap();
             (rows(&connection, "SELECT * FROM outbox ORDER BY report_id"), rows(&connection, "SELECT * FROM messages ORDER BY id"))
