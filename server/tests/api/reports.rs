@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{count_rows, jpeg, manhole_report, spawn_app, spawn_app_with};
+use crate::helpers::{count_rows, jpeg, manhole_report, spawn_app, spawn_app_in, spawn_app_with};
 
 #[tokio::test]
 async fn report_with_photo_is_stored_and_forwarded_once() {
@@ -153,4 +153,37 @@ async fn reports_filed_while_the_forwarder_gathers_reach_the_pipeline_in_one_rou
     // A round records its deliveries together, at one time.
     let rounds = count_rows(app.data_dir.path(), "(SELECT DISTINCT delivered_ms FROM outbox) AS rounds").await;
     assert_eq!(rounds, 2, "the first report, then the four filed while the forwarder gathered");
+}
+
+/// A city that upgraded keeps its residents' numbers: a report whose number was drawn at
+/// random before the numbers came from a sequence (as every report stored before migration
+/// 12) is found by it, typed as a person types it, beside the reports numbered since; and
+/// a number no report has is not found.
+#[tokio::test]
+async fn numbers_drawn_before_the_sequence_are_found_beside_the_new_ones() {
+    let app = spawn_app_with(|config| config.storage.database_url = "".into()).await;
+    let first: Value = app.post_report(Some("drawn-1"), &manhole_report(), vec![]).await.json().await.unwrap();
+    let data_dir = app.shut_down().await;
+    {
+        // What migration 12 leaves of a report stored before it: its drawn number as text,
+        // no sequence number.
+        let connection = rusqlite::Connection::open(data_dir.path().join("lianxin.sqlite3")).unwrap();
+        let changed = connection.execute("UPDATE reports SET tracking_no = '7KQM-4XHD', tracking_seq = NULL WHERE id = ?1", [first["id"].as_str().unwrap()]).unwrap();
+        assert_eq!(changed, 1);
+    }
+    let app = spawn_app_in(data_dir, |config| config.storage.database_url = "".into()).await;
+    let second: Value = app.post_report(Some("drawn-2"), &manhole_report(), vec![]).await.json().await.unwrap();
+    let second_number = second["tracking_no"].as_str().unwrap();
+    assert_ne!(second_number, "7KQM-4XHD");
+
+    for (typed, found) in [("7kqm 4xhd", Some("7KQM-4XHD")), (second_number, Some(second_number)), ("2222-2222", None)] {
+        let response = app.client.get(app.url(&format!("/api/v1/reports/{typed}"))).send().await.unwrap();
+        match found {
+            Some(number) => {
+                assert_eq!(response.status(), 200, "{typed}");
+                assert_eq!(response.json::<Value>().await.unwrap()["tracking_no"], number);
+            }
+            None => assert_eq!(response.status(), 404, "{typed}"),
+        }
+    }
 }
